@@ -1,0 +1,28 @@
+"""`protocol-bot serve`: run the web server for Teams and Slack's HTTP endpoint."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+
+def register(sub, kb_sub) -> None:
+    p = sub.add_parser("serve", help="run the web server (Teams /api/messages, Slack /slack/events)")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=3978)
+    p.set_defaults(func=serve)
+
+
+def serve(args: argparse.Namespace) -> int:
+    from aiohttp import web
+
+    from protocol_bot.core import BotCore
+
+    from .server import build_app
+
+    logging.getLogger().setLevel(logging.INFO)
+    core = BotCore.build()
+    app = build_app(core)
+    # aiohttp's run_app handles SIGINT/SIGTERM and runs on_cleanup: a graceful shutdown.
+    web.run_app(app, host=args.host, port=args.port, print=lambda s: logging.info("%s", s))
+    return 0

@@ -1,0 +1,39 @@
+"""The one aiohttp web server: health check plus whichever platform endpoints are configured."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+
+from aiohttp import web
+
+from protocol_bot.core import BotCore
+
+log = logging.getLogger(__name__)
+
+# Each platform module has `mount(app, core) -> bool`: adds its routes (and its outbox
+# delivery task) when it is configured, and says whether it did.
+PLATFORM_MODULES = ("adapters.teams.app", "adapters.slack.app")
+
+
+async def healthz(request: web.Request) -> web.Response:
+    core: BotCore = request.app["core"]
+    return web.json_response({"status": "ok",
+                              "passages": len(core.knowledge.answerer.kb.passages),
+                              "platforms": request.app["platforms"]})
+
+
+def build_app(core: BotCore) -> web.Application:
+    app = web.Application(client_max_size=1024 * 1024)
+    app["core"] = core
+    app["platforms"] = []
+    app.router.add_get("/healthz", healthz)
+    for name in PLATFORM_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ImportError as exc:
+            log.warning("%s not available (%s): its endpoint is not served", name, exc)
+            continue
+        if module.mount(app, core):
+            app["platforms"].append(name.split(".")[1])
+    return app

@@ -1,0 +1,126 @@
+"""Turns passages and questions into the same search terms: one analyzer, used identically for both."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+import snowballstemmer
+
+from .knowledge import Synonyms
+
+# Function words that carry no topic. Modal verbs (can, must, should) are here too: the
+# questions "can I..." and "must I..." are about the same topic.
+STOPWORDS = frozenset("""
+a about above after again against all am an and any are as at be because been before being
+below between both but by can could did do does doing down during each few for from further
+had has have having he her here hers herself him himself his how i if in into is it its itself
+just me might more most must my myself no nor not now of off on once only or other our ours
+ourselves out over own same shall she should so some such than that the their theirs them
+themselves then there these they this those through to too under until up very was we were
+what when where which while who whom why will with would you your yours yourself yourselves
+im ive id ill youre dont doesnt isnt arent cant wont shouldnt wouldnt couldnt didnt hasnt
+havent may also eg ie etc s t ok okay hi please thanks thank anyone anything someone something
+get got getting go going want wants like let lets know tell say says said us one ones e g
+""".split())
+
+# American spellings folded to the British spellings the sources use.
+SPELLINGS = {
+    "behavior": "behaviour", "behaviors": "behaviours", "behavioral": "behavioural",
+    "favor": "favour", "favors": "favours", "favoring": "favouring", "favored": "favoured",
+    "favorite": "favourite", "honor": "honour", "honors": "honours", "labor": "labour",
+    "neighbor": "neighbour", "neighbors": "neighbours", "rumor": "rumour", "humor": "humour",
+    "color": "colour", "center": "centre", "centers": "centres", "theater": "theatre",
+    "judgment": "judgement", "judgmental": "judgemental", "program": "programme",
+    "programs": "programmes", "defense": "defence", "offense": "offence", "license": "licence",
+    "counselor": "councillor", "councilor": "councillor", "councilors": "councillors",
+    "councilman": "councillor", "councilwoman": "councillor", "councilmember": "councillor",
+    "fulfill": "fulfil", "enrollment": "enrolment", "skeptical": "sceptical",
+}
+_IZE = re.compile(r"(?<=[a-z]{3})iz(e|es|ed|ing|ation|ations|er|ers)$")
+
+_STEMMER = snowballstemmer.stemmer("english")
+_SECTION = re.compile(r"\bs(?:ection|ect|ec)?\.?\s*(\d{1,3})\b")
+_APOSTROPHE_S = re.compile(r"['’]s\b")
+_WORD = re.compile(r"[a-z0-9]+")
+
+
+def normalise(text: str) -> str:
+    """Lower-case, fold accents and curly quotes, write 's.151'-style references as 's151'."""
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii") \
+        if not text.isascii() else text
+    text = text.lower().replace("’", "'")
+    text = _APOSTROPHE_S.sub("", text)
+    text = text.replace("'", "")
+    return _SECTION.sub(r"s\1", text)
+
+
+@lru_cache(maxsize=65536)
+def stem(word: str) -> str:
+    word = SPELLINGS.get(word, word)
+    word = _IZE.sub(r"is\1", word)
+    return _STEMMER.stemWord(word)
+
+
+class Analyzer:
+    """normalise -> words (hyphens split) -> drop stopwords -> stem -> fold synonym phrases.
+
+    Synonym groups ('same') are folded to one term in passages and questions alike, so
+    'MO' and 'monitoring officer' are the same term. 'related' words only widen a question:
+    'leaflet' suggests 'party political', but a passage about leaflets is not about party politics.
+    """
+
+    def __init__(self, synonyms: Synonyms | None = None):
+        synonyms = synonyms or Synonyms()
+        self._phrases: dict[tuple[str, ...], str] = {}
+        for group in synonyms.same:
+            canonical = "_".join(self._stems(group[0])) or group[0].lower()
+            for variant in group:
+                stems = tuple(self._stems(variant))
+                if stems:
+                    self._phrases[stems] = canonical
+        self._longest = max((len(p) for p in self._phrases), default=1)
+        self._related: dict[tuple[str, ...], tuple[str, ...]] = {}
+        for means, words in synonyms.related:
+            meaning = tuple(self.terms(means))
+            for word in words:
+                stems = tuple(self.terms(word))
+                if stems and meaning:
+                    self._related[stems] = meaning
+        self._related_longest = max((len(p) for p in self._related), default=1)
+
+    @staticmethod
+    def _stems(text: str) -> list[str]:
+        return [stem(w) for w in _WORD.findall(normalise(text)) if w not in STOPWORDS]
+
+    def terms(self, text: str) -> list[str]:
+        """The search terms of a text, in order, with repeats (passages need term counts)."""
+        stems = self._stems(text)
+        if not self._phrases:
+            return stems
+        out: list[str] = []
+        i = 0
+        while i < len(stems):
+            for size in range(min(self._longest, len(stems) - i), 0, -1):
+                canonical = self._phrases.get(tuple(stems[i:i + size]))
+                if canonical:
+                    out.append(canonical)
+                    i += size
+                    break
+            else:
+                out.append(stems[i])
+                i += 1
+        return out
+
+    def query_terms(self, text: str) -> tuple[list[str], list[str]]:
+        """A question's own terms (unique, in order) and the related terms it suggests."""
+        own = list(dict.fromkeys(self.terms(text)))
+        extra: list[str] = []
+        for i in range(len(own)):
+            for size in range(min(self._related_longest, len(own) - i), 0, -1):
+                meaning = self._related.get(tuple(own[i:i + size]))
+                if meaning:
+                    extra.extend(t for t in meaning if t not in own and t not in extra)
+                    break
+        return own, extra

@@ -1,0 +1,180 @@
+"""Answers a question with the passages that answer it, best first, or says it cannot."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from .analyzer import Analyzer
+from .index import SearchIndex
+from .knowledge import KnowledgeBase
+from .models import Answer, Citation, Escalation, Passage
+
+MAX_QUESTION_CHARS = 2000
+MAX_CITATIONS = 3
+
+# At similar relevance the council's own protocol comes first, then the monitoring officer's
+# answers, then current national guidance, then superseded editions and background papers.
+AUTHORITY = {"protocol": 1.35, "faq": 1.3, "guidance": 1.0, "background": 0.6}
+SUPERSEDED_WEIGHT = 0.8
+
+# A further citation must be at least this share of the best one's score to be shown.
+FOLLOWER_SHARE = 0.45
+# Answered only when the best passage covers this share of the question's idf-weighted
+# content terms (calibrated with `protocol-bot eval` on the out-of-scope questions).
+MIN_COVERAGE = 0.62
+# Two passages whose term sets overlap this much say the same thing (Jaccard).
+SAME_TEXT = 0.55
+
+SENSITIVE_TERMS = frozenset({"bulli", "harass", "complaint", "grievanc", "whistleblow",
+                             "disciplinari", "victimis", "discrimin"})
+_ABOUT_EXERCISE = re.compile(r"\b(exercises?|challenge\s*(\d+|one|two|three|four|five|six|seven"
+                             r"|eight|nine)|appendix)\b", re.I)
+
+LEAD_CHARS = 300
+_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z(\"\u201c])|\n")
+
+NOT_FOUND = "I couldn't find this in the protocol or the guidance I hold."
+SENSITIVE_LEAD = ("This may concern a complaint or a person's conduct: you can speak to the "
+                  "monitoring officer privately.")
+
+
+class EmptyQuestion(ValueError):
+    pass
+
+
+class Answerer:
+    """Built once per knowledge base; `answer` is pure and safe to call from many threads."""
+
+    def __init__(self, kb: KnowledgeBase):
+        self.kb = kb
+        self.analyzer = Analyzer(kb.synonyms)
+        self.index = SearchIndex(kb.passages, self.analyzer)
+        superseded = kb.superseded()
+        self._weights = []
+        for passage in kb.passages:
+            doc = kb.documents[passage.document_id]
+            weight = AUTHORITY.get(doc.kind, 1.0)
+            if doc.id in superseded:
+                weight *= SUPERSEDED_WEIGHT
+            self._weights.append(weight)
+        self._exercise = [p.type == "exercise" for p in kb.passages]
+        self._successor = self._find_successors(superseded)
+
+    def _find_successors(self, superseded: dict[str, str]) -> dict[int, int]:
+        """Superseded passage -> the current edition's passage that says the same thing."""
+        by_doc: dict[str, list[int]] = {}
+        for position, passage in enumerate(self.kb.passages):
+            by_doc.setdefault(passage.document_id, []).append(position)
+        out: dict[int, int] = {}
+        for old_doc, new_doc in superseded.items():
+            for old in by_doc.get(old_doc, ()):
+                best = max(by_doc.get(new_doc, ()), default=None,
+                           key=lambda new: self._similarity(old, new))
+                if best is not None and self._similarity(old, best) >= SAME_TEXT:
+                    out[old] = best
+        return out
+
+    def _similarity(self, a: int, b: int) -> float:
+        ta, tb = self.index.terms[a], self.index.terms[b]
+        return len(ta & tb) / max(1, len(ta | tb))
+
+    def answer(self, question: str, today: dt.date | None = None) -> Answer:
+        question = (question or "").strip()
+        if not question:
+            raise EmptyQuestion("Please type a question, for example: "
+                                "'Can I ask an officer to help with party political work?'")
+        truncated = len(question) > MAX_QUESTION_CHARS
+        if truncated:
+            question = question[:MAX_QUESTION_CHARS]
+        terms, extra = self.analyzer.query_terms(question)
+        about_exercise = bool(_ABOUT_EXERCISE.search(question))
+        chosen = self._choose(self._rank(terms, extra, about_exercise))
+        coverage = self.coverage(terms, chosen[0][1]) if chosen else 0.0
+        sensitive = bool(SENSITIVE_TERMS & set(terms))
+        answered = bool(chosen) and coverage >= MIN_COVERAGE
+        citations = tuple(self._cite(position, score) for score, position in chosen) if answered else ()
+        notices = self._notices(citations, today or dt.date.today())
+        if truncated:
+            notices = (f"Your question was long: I answered from its first {MAX_QUESTION_CHARS} "
+                       "characters.",) + notices
+        if answered:
+            lead = f"{citations[0].label()}: \u201c{self.key_sentence(citations[0].text, terms)}\u201d"
+            reason = "sensitive" if sensitive else "available"
+        else:
+            lead = NOT_FOUND + " You can ask the monitoring officer."
+            reason = "not_found"
+        if sensitive:
+            lead = f"{SENSITIVE_LEAD} {lead}"
+        return Answer(question=question, answered=answered, lead=lead, citations=citations,
+                      escalation=Escalation(offered=True, reason=reason,
+                                            prominent=not answered or sensitive),
+                      notices=notices, sensitive=sensitive, truncated=truncated)
+
+    def ranked_citations(self, question: str) -> tuple[Citation, ...]:
+        """The citations the bot would give if it were confident (for evaluation)."""
+        terms, extra = self.analyzer.query_terms(question[:MAX_QUESTION_CHARS])
+        about_exercise = bool(_ABOUT_EXERCISE.search(question))
+        return tuple(self._cite(p, s) for s, p in self._choose(self._rank(terms, extra, about_exercise)))
+
+    def _rank(self, terms: list[str], extra: list[str], about_exercise: bool) -> list[tuple[float, int]]:
+        hits = self.index.search(terms, extra,
+                                 allowed=lambda p: about_exercise or not self._exercise[p])
+        return sorted(((h.relevance * self._weights[h.position], h.position) for h in hits),
+                      key=lambda sp: -sp[0])
+
+    def key_sentence(self, text: str, terms: list[str]) -> str:
+        """The passage's sentence (or list item) that best matches the question, word for word.
+
+        The lead line quotes it so the short answer is the source's own words, never ours.
+        """
+        wanted = set(terms)
+        best, best_score = "", -1.0
+        for sentence in _SENTENCE.split(text):
+            sentence = sentence.strip().removeprefix("- ").strip()
+            if len(sentence) < 12:
+                continue
+            score = sum(self.index.idf(t) for t in wanted & set(self.analyzer.terms(sentence)))
+            if score > best_score:
+                best, best_score = sentence, score
+        if len(best) > LEAD_CHARS:
+            best = best[:LEAD_CHARS].rsplit(" ", 1)[0] + " ..."
+        return best
+
+    def coverage(self, terms: list[str], position: int) -> float:
+        """Share of the question's idf-weighted terms that the passage contains."""
+        if not terms:
+            return 0.0
+        total = sum(self.index.idf(t) for t in terms)
+        found = sum(self.index.idf(t) for t in terms if t in self.index.terms[position])
+        return found / total
+
+    def _choose(self, ranked: list[tuple[float, int]]) -> list[tuple[float, int]]:
+        chosen: list[tuple[float, int]] = []
+        for score, position in ranked:
+            position = self._successor.get(position, position)
+            if chosen and score < FOLLOWER_SHARE * chosen[0][0]:
+                break
+            if any(position == p or self._similarity(position, p) >= SAME_TEXT for _, p in chosen):
+                continue
+            chosen.append((score, position))
+            if len(chosen) == MAX_CITATIONS:
+                break
+        return chosen
+
+    def _cite(self, position: int, score: float) -> Citation:
+        passage: Passage = self.kb.passages[position]
+        doc = self.kb.documents[passage.document_id]
+        return Citation(document_id=doc.id, document=doc.title, edition=doc.edition,
+                        ref=passage.ref, heading=passage.heading, text=passage.text,
+                        score=score, kind=doc.kind, type=passage.type)
+
+    def _notices(self, citations: tuple[Citation, ...], today: dt.date) -> tuple[str, ...]:
+        out = []
+        for doc_id in dict.fromkeys(c.document_id for c in citations):
+            doc = self.kb.documents[doc_id]
+            if doc.kind == "protocol" and doc.review and doc.review < today:
+                out.append(f"The {doc.title} ({doc.edition}) was due for review by "
+                           f"{doc.review:%d %B %Y}; please check with the monitoring officer "
+                           "that it is still current.")
+        return tuple(out)

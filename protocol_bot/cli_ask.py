@@ -1,0 +1,110 @@
+"""`protocol-bot ask` and `protocol-bot eval`: answer questions from the command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import textwrap
+from pathlib import Path
+
+from .answering import EmptyQuestion
+from .config import SHIPPED_KNOWLEDGE
+from .knowledge import KnowledgeError
+from .live import LiveKnowledge
+from .models import Answer
+
+
+def add_knowledge_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--knowledge", metavar="DIR", type=Path,
+                        default=Path(os.environ.get("PROTOCOL_BOT_KNOWLEDGE") or SHIPPED_KNOWLEDGE),
+                        help="knowledge base folder (default: $PROTOCOL_BOT_KNOWLEDGE or the shipped one)")
+
+
+def register(sub, kb_sub) -> None:
+    ask = sub.add_parser("ask", help="answer a question, quoting and citing the protocol")
+    ask.add_argument("question", nargs="+", help="the question; '-' reads one question per line from stdin")
+    ask.add_argument("--json", action="store_true", help="print JSON (JSON Lines with '-')")
+    add_knowledge_option(ask)
+    ask.set_defaults(func=run_ask)
+
+    ev = sub.add_parser("eval", help="measure answer quality on the evaluation questions")
+    ev.add_argument("--answerable", type=Path, default=Path("eval/answerable.yaml"))
+    ev.add_argument("--out-of-scope", type=Path, default=Path("eval/out_of_scope.yaml"))
+    ev.add_argument("--json", action="store_true")
+    ev.add_argument("--show-misses", action="store_true", help="list the questions it got wrong")
+    add_knowledge_option(ev)
+    ev.set_defaults(func=run_eval)
+
+
+def load_live(directory: Path) -> LiveKnowledge | None:
+    try:
+        return LiveKnowledge(directory)
+    except KnowledgeError as exc:
+        print(f"The knowledge base in {directory} has problems:", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return None
+
+
+def format_answer(answer: Answer, width: int = 88) -> str:
+    """The answer as a person reads it in a terminal."""
+    lines = [answer.lead]
+    for notice in answer.notices:
+        lines.append(f"Note: {notice}")
+    for number, c in enumerate(answer.citations, start=1):
+        lines.append("")
+        lines.append(f"[{number}] {c.label()} - {c.heading}")
+        for paragraph in c.text.splitlines():
+            lines.extend(textwrap.wrap(paragraph, width, initial_indent="    ",
+                                       subsequent_indent="      " if paragraph.startswith("- ") else "    ")
+                         or [""])
+    lines.append("")
+    if answer.escalation.prominent:
+        lines.append("-> Ask the monitoring officer: protocol-bot tickets open --asker cli:YOU \"...\"")
+    else:
+        lines.append("Not what you needed? You can ask the monitoring officer "
+                     "(protocol-bot tickets open).")
+    return "\n".join(lines)
+
+
+def run_ask(args: argparse.Namespace) -> int:
+    questions = args.question
+    from_stdin = questions == ["-"]
+    live = load_live(args.knowledge)
+    if live is None:
+        return 1
+    if from_stdin:
+        status = 0
+        for line in sys.stdin:
+            if not line.strip():
+                continue
+            answer = live.ask(line)
+            print(json.dumps(answer.to_dict(), ensure_ascii=False) if args.json else
+                  format_answer(answer) + "\n", flush=True)
+        return status
+    try:
+        answer = live.ask(" ".join(questions))
+    except EmptyQuestion as exc:
+        print(f"protocol-bot: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=None if args.json else 2)
+          if args.json else format_answer(answer))
+    return 0
+
+
+def run_eval(args: argparse.Namespace) -> int:
+    from .evaluation import evaluate, load_eval_set
+
+    live = load_live(args.knowledge)
+    if live is None:
+        return 1
+    report = evaluate(live.answerer, load_eval_set(args.answerable), load_eval_set(args.out_of_scope))
+    if args.json:
+        print(json.dumps(report.figures(), indent=2))
+    else:
+        print(report.summary())
+        if args.show_misses:
+            print(report.misses())
+    return 0

@@ -1,0 +1,45 @@
+"""The running bot's knowledge: answers from the current index, swapped atomically on reload."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+
+from .answering import Answerer
+from .knowledge import KnowledgeError, Problem, load_knowledge
+from .models import Answer
+
+log = logging.getLogger(__name__)
+
+
+class LiveKnowledge:
+    """Holds the last good index; a broken edit is refused and the old index keeps answering."""
+
+    def __init__(self, knowledge_dir: Path):
+        self.knowledge_dir = Path(knowledge_dir)
+        self._lock = threading.Lock()
+        self._answerer = Answerer(load_knowledge(self.knowledge_dir))
+
+    @property
+    def answerer(self) -> Answerer:
+        return self._answerer
+
+    def ask(self, question: str) -> Answer:
+        return self._answerer.answer(question)
+
+    def reload(self) -> list[Problem]:
+        """Validate the knowledge directory and swap the index in. Returns the problems, if any.
+
+        On problems nothing changes: the bot goes on answering from the last good index.
+        """
+        try:
+            kb = load_knowledge(self.knowledge_dir)
+        except KnowledgeError as exc:
+            log.warning("knowledge reload refused: %d problem(s)", len(exc.problems))
+            return list(exc.problems)
+        answerer = Answerer(kb)
+        with self._lock:
+            self._answerer = answerer
+        log.info("knowledge reloaded: %d passages", len(kb.passages))
+        return []

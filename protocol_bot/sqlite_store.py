@@ -1,0 +1,449 @@
+"""The embedded EscalationStore: one SQLite file, safe for several bot and CLI processes at once."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import logging
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+
+from .models import Asker, Ticket
+from .store import (CLAIM_LEASE_SECONDS, AuditEntry, EscalationStore, Feedback, InvalidTransition,
+                    LoggedQuestion, OutboxMessage, StoreError, TicketNotFound, backoff_seconds,
+                    ticket_id_for, ticket_seq)
+
+log = logging.getLogger(__name__)
+
+# How long a writer waits for another process's write to finish before giving up. Writes are
+# milliseconds long, so reaching this means something is badly wrong, not ordinary contention.
+BUSY_TIMEOUT_SECONDS = 30.0
+
+# Schema migrations, applied in order; PRAGMA user_version records how many have run.
+# Never edit a released step: add a new one.
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (  # 1: tickets, their history, the outbox, conversation references, handled events
+        """CREATE TABLE tickets (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            idempotency_key TEXT NOT NULL UNIQUE,
+            asker_platform TEXT NOT NULL,
+            asker_user_id TEXT NOT NULL,
+            asker_display_name TEXT NOT NULL DEFAULT '',
+            reply_to TEXT NOT NULL DEFAULT '{}',
+            question TEXT NOT NULL,
+            context TEXT NOT NULL DEFAULT '',
+            bot_refs TEXT NOT NULL DEFAULT '[]',
+            status TEXT NOT NULL CHECK (status IN ('open', 'assigned', 'answered', 'closed')),
+            assignee TEXT,
+            answer TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL)""",
+        "CREATE INDEX tickets_by_status ON tickets (status)",
+        """CREATE TABLE ticket_events (
+            id INTEGER PRIMARY KEY,
+            ticket_seq INTEGER NOT NULL REFERENCES tickets (seq),
+            at TEXT NOT NULL,
+            actor TEXT NOT NULL,
+            event TEXT NOT NULL,
+            detail TEXT NOT NULL DEFAULT '{}')""",
+        "CREATE INDEX ticket_events_by_ticket ON ticket_events (ticket_seq, id)",
+        """CREATE TABLE outbox (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            platform TEXT NOT NULL,
+            recipient TEXT NOT NULL,
+            reply_to TEXT,
+            kind TEXT NOT NULL,
+            ticket_id TEXT,
+            body TEXT NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at REAL NOT NULL,
+            delivered_at REAL,
+            last_error TEXT,
+            created_at REAL NOT NULL)""",
+        "CREATE INDEX outbox_due ON outbox (platform, delivered_at, next_attempt_at)",
+        """CREATE TABLE conversation_references (
+            principal TEXT PRIMARY KEY,
+            reference TEXT NOT NULL,
+            updated_at REAL NOT NULL)""",
+        "CREATE TABLE handled_events (key TEXT PRIMARY KEY, at REAL NOT NULL)",
+    ),
+    (  # 2: the audit trail (refusals, knowledge changes) and small named values
+        """CREATE TABLE audit (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            at REAL NOT NULL,
+            actor TEXT NOT NULL,
+            action TEXT NOT NULL,
+            target TEXT NOT NULL DEFAULT '',
+            outcome TEXT NOT NULL,
+            detail TEXT NOT NULL DEFAULT '{}')""",
+        "CREATE INDEX audit_by_action ON audit (action, id)",
+        "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    ),
+    (  # 3: the question log and feedback, both purged after the retention period
+        """CREATE TABLE question_log (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            at REAL NOT NULL,
+            question TEXT NOT NULL,
+            normalised TEXT NOT NULL,
+            answered INTEGER NOT NULL,
+            refs TEXT NOT NULL DEFAULT '[]',
+            asker TEXT,
+            helpful INTEGER)""",
+        "CREATE INDEX question_log_by_time ON question_log (at)",
+        """CREATE TABLE feedback (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            at REAL NOT NULL,
+            log_id INTEGER,
+            question TEXT NOT NULL,
+            normalised TEXT NOT NULL,
+            refs TEXT NOT NULL DEFAULT '[]',
+            helpful INTEGER NOT NULL,
+            asker TEXT)""",
+        "CREATE INDEX feedback_by_time ON feedback (at)",
+    ),
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def iso(ts: float) -> str:
+    return dt.datetime.fromtimestamp(ts, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class SqliteStore(EscalationStore):
+    """Tickets and the outbox in one SQLite file (WAL mode).
+
+    Every write runs in `BEGIN IMMEDIATE`, so it takes the write lock before reading what it
+    depends on (the idempotency key, the ticket's status): two processes can neither both
+    create a ticket for one key nor lose one. Waiting writers queue on busy_timeout instead
+    of failing with "database is locked".
+    """
+
+    def __init__(self, path: Path | str, *, clock: Callable[[], float] = time.time):
+        self.path = Path(path)
+        self._clock = clock
+        self._lock = threading.RLock()  # one connection, shared by the bot's threads
+        if str(self.path) != ":memory:":
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._conn = sqlite3.connect(str(self.path), timeout=BUSY_TIMEOUT_SECONDS,
+                                     isolation_level=None, check_same_thread=False)
+        self._conn.row_factory = sqlite3.Row
+        self._conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}")
+        self._set_wal()
+        # FULL: a ticket acknowledged to a councillor survives a power cut, not just a crash.
+        self._conn.execute("PRAGMA synchronous = FULL")
+        self._conn.execute("PRAGMA foreign_keys = ON")
+        self._migrate()
+
+    def now(self) -> float:
+        return self._clock()
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    # --- connection set-up ---------------------------------------------------------------------
+    def _set_wal(self) -> None:
+        # Switching a new file to WAL needs an exclusive moment; when several processes create
+        # the file together SQLite may answer "locked" without waiting, so retry here.
+        deadline = time.monotonic() + BUSY_TIMEOUT_SECONDS
+        while True:
+            try:
+                mode = self._conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+                if str(mode).lower() != "wal" and str(self.path) != ":memory:":
+                    log.warning("SQLite would not use WAL mode for %s (mode %s)", self.path, mode)
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+
+    def _migrate(self) -> None:
+        with self._lock:
+            version = self._conn.execute("PRAGMA user_version").fetchone()[0]
+            if version == SCHEMA_VERSION:
+                return
+            with self._write() as conn:
+                version = conn.execute("PRAGMA user_version").fetchone()[0]  # re-read under lock
+                if version > SCHEMA_VERSION:
+                    raise StoreError(
+                        f"{self.path} was written by a newer protocol-bot (schema {version}; this "
+                        f"version knows up to {SCHEMA_VERSION}). Upgrade protocol-bot.")
+                for number in range(version + 1, SCHEMA_VERSION + 1):
+                    for statement in MIGRATIONS[number - 1]:
+                        conn.execute(statement)
+                    conn.execute(f"PRAGMA user_version = {number}")
+                    log.info("database %s migrated to schema %d", self.path, number)
+
+    @contextlib.contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    @contextlib.contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        # A deferred transaction gives several SELECTs one consistent snapshot.
+        with self._lock:
+            self._conn.execute("BEGIN")
+            try:
+                yield self._conn
+            finally:
+                self._conn.execute("COMMIT")
+
+    # --- tickets ---------------------------------------------------------------------------------
+    def _ticket(self, conn: sqlite3.Connection, seq: int) -> Ticket:
+        row = conn.execute("SELECT * FROM tickets WHERE seq = ?", (seq,)).fetchone()
+        if row is None:
+            raise TicketNotFound(f"There is no ticket {ticket_id_for(seq)}.")
+        events = tuple(
+            {"at": e["at"], "actor": e["actor"], "event": e["event"], **json.loads(e["detail"])}
+            for e in conn.execute("SELECT * FROM ticket_events WHERE ticket_seq = ? ORDER BY id",
+                                  (seq,)))
+        return Ticket(
+            id=ticket_id_for(row["seq"]),
+            asker=Asker(row["asker_platform"], row["asker_user_id"], row["asker_display_name"]),
+            reply_to=json.loads(row["reply_to"]), question=row["question"], context=row["context"],
+            bot_refs=tuple(json.loads(row["bot_refs"])), status=row["status"],
+            assignee=row["assignee"], answer=row["answer"], created_at=row["created_at"],
+            updated_at=row["updated_at"], idempotency_key=row["idempotency_key"], events=events)
+
+    def _event(self, conn, seq: int, at: str, actor: str, event: str, detail: dict | None) -> None:
+        conn.execute("INSERT INTO ticket_events (ticket_seq, at, actor, event, detail) "
+                     "VALUES (?, ?, ?, ?, ?)", (seq, at, actor, event, json.dumps(detail or {})))
+
+    def _enqueue(self, conn, message: dict, ticket_id: str | None, now: float) -> int:
+        body = dict(message["body"])
+        if ticket_id is not None:
+            body["ticket_id"] = ticket_id
+        reply_to = message.get("reply_to")
+        cur = conn.execute(
+            "INSERT INTO outbox (platform, recipient, reply_to, kind, ticket_id, body, "
+            "next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (message["platform"], message["recipient"],
+             None if reply_to is None else json.dumps(reply_to), message["kind"],
+             ticket_id if ticket_id is not None else message.get("ticket_id"),
+             json.dumps(body), now, now))
+        return int(cur.lastrowid)
+
+    def open_ticket(self, *, asker: Asker, question: str, idempotency_key: str,
+                    reply_to: dict | None = None, context: str = "",
+                    bot_refs: Sequence[str] = (), outbox: Sequence[dict] = ()) -> tuple[Ticket, bool]:
+        now = self.now()
+        stamp = iso(now)
+        with self._write() as conn:
+            row = conn.execute("SELECT seq FROM tickets WHERE idempotency_key = ?",
+                               (idempotency_key,)).fetchone()
+            if row is not None:
+                return self._ticket(conn, row["seq"]), False
+            cur = conn.execute(
+                "INSERT INTO tickets (idempotency_key, asker_platform, asker_user_id, "
+                "asker_display_name, reply_to, question, context, bot_refs, status, created_at, "
+                "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?)",
+                (idempotency_key, asker.platform, asker.user_id, asker.display_name,
+                 json.dumps(reply_to or {}), question, context, json.dumps(list(bot_refs)),
+                 stamp, stamp))
+            seq = int(cur.lastrowid)
+            self._event(conn, seq, stamp, asker.principal, "opened", None)
+            for message in outbox:
+                self._enqueue(conn, message, ticket_id_for(seq), now)
+            return self._ticket(conn, seq), True
+
+    def get_ticket(self, ticket_id: str) -> Ticket:
+        seq = ticket_seq(ticket_id)
+        with self._read() as conn:
+            return self._ticket(conn, seq)
+
+    def list_tickets(self, status: str | None = None) -> list[Ticket]:
+        with self._read() as conn:
+            if status is None:
+                rows = conn.execute("SELECT seq FROM tickets ORDER BY seq").fetchall()
+            else:
+                rows = conn.execute("SELECT seq FROM tickets WHERE status = ? ORDER BY seq",
+                                    (status,)).fetchall()
+            return [self._ticket(conn, r["seq"]) for r in rows]
+
+    def update_ticket(self, ticket_id: str, *, actor: str, event: str, status: str | None = None,
+                      assignee: str | None = None, answer: str | None = None,
+                      outbox: Sequence[dict] = (), allowed_from: Sequence[str] | None = None,
+                      detail: dict | None = None) -> Ticket:
+        seq = ticket_seq(ticket_id)
+        now = self.now()
+        stamp = iso(now)
+        with self._write() as conn:
+            current = self._ticket(conn, seq)
+            if allowed_from is not None and current.status not in allowed_from:
+                raise InvalidTransition(current.id, current.status)
+            conn.execute(
+                "UPDATE tickets SET status = ?, assignee = ?, answer = ?, updated_at = ? WHERE seq = ?",
+                (status or current.status, assignee if assignee is not None else current.assignee,
+                 answer if answer is not None else current.answer, stamp, seq))
+            self._event(conn, seq, stamp, actor, event, detail)
+            for message in outbox:
+                self._enqueue(conn, message, current.id, now)
+            return self._ticket(conn, seq)
+
+    # --- outbox -----------------------------------------------------------------------------------
+    @staticmethod
+    def _message(row: sqlite3.Row) -> OutboxMessage:
+        return OutboxMessage(
+            id=row["id"], platform=row["platform"], recipient=row["recipient"],
+            reply_to=None if row["reply_to"] is None else json.loads(row["reply_to"]),
+            kind=row["kind"], ticket_id=row["ticket_id"], body=json.loads(row["body"]),
+            attempts=row["attempts"], next_attempt_at=row["next_attempt_at"],
+            delivered_at=row["delivered_at"], last_error=row["last_error"])
+
+    def enqueue(self, *, platform: str, recipient: str, reply_to: dict | None, kind: str,
+                ticket_id: str | None, body: dict) -> int:
+        message = {"platform": platform, "recipient": recipient, "reply_to": reply_to,
+                   "kind": kind, "ticket_id": ticket_id, "body": body}
+        with self._write() as conn:
+            return self._enqueue(conn, message, None, self.now())
+
+    def due_messages(self, platform: str, now: float, limit: int = 50) -> list[OutboxMessage]:
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT * FROM outbox WHERE platform = ? AND delivered_at IS NULL "
+                "AND next_attempt_at <= ? ORDER BY id LIMIT ?", (platform, now, limit)).fetchall()
+        return [self._message(r) for r in rows]
+
+    def claim_due(self, platform: str, now: float, limit: int = 50,
+                  lease: float = CLAIM_LEASE_SECONDS) -> list[OutboxMessage]:
+        with self._write() as conn:
+            rows = conn.execute(
+                "SELECT * FROM outbox WHERE platform = ? AND delivered_at IS NULL "
+                "AND next_attempt_at <= ? ORDER BY id LIMIT ?", (platform, now, limit)).fetchall()
+            conn.executemany("UPDATE outbox SET next_attempt_at = ? WHERE id = ?",
+                             [(now + lease, r["id"]) for r in rows])
+        return [self._message(r) for r in rows]
+
+    def undelivered(self, platform: str | None = None) -> list[OutboxMessage]:
+        with self._lock:
+            if platform is None:
+                rows = self._conn.execute(
+                    "SELECT * FROM outbox WHERE delivered_at IS NULL ORDER BY id").fetchall()
+            else:
+                rows = self._conn.execute(
+                    "SELECT * FROM outbox WHERE delivered_at IS NULL AND platform = ? ORDER BY id",
+                    (platform,)).fetchall()
+        return [self._message(r) for r in rows]
+
+    def mark_delivered(self, message_id: int, now: float) -> None:
+        with self._write() as conn:
+            conn.execute("UPDATE outbox SET delivered_at = ?, last_error = NULL WHERE id = ?",
+                         (now, message_id))
+
+    def mark_failed(self, message_id: int, error: str, now: float) -> None:
+        with self._write() as conn:
+            row = conn.execute("SELECT attempts FROM outbox WHERE id = ?", (message_id,)).fetchone()
+            if row is None:
+                return
+            attempts = row["attempts"] + 1
+            conn.execute("UPDATE outbox SET attempts = ?, last_error = ?, next_attempt_at = ? "
+                         "WHERE id = ?", (attempts, error[:2000], now + backoff_seconds(attempts),
+                                          message_id))
+
+    # --- conversation references and handled events ---------------------------------------------------
+    def save_reference(self, principal: str, reference: dict) -> None:
+        with self._write() as conn:
+            conn.execute("INSERT INTO conversation_references (principal, reference, updated_at) "
+                         "VALUES (?, ?, ?) ON CONFLICT (principal) DO UPDATE SET "
+                         "reference = excluded.reference, updated_at = excluded.updated_at",
+                         (principal, json.dumps(reference), self.now()))
+
+    def get_reference(self, principal: str) -> dict | None:
+        with self._lock:
+            row = self._conn.execute("SELECT reference FROM conversation_references "
+                                     "WHERE principal = ?", (principal,)).fetchone()
+        return None if row is None else json.loads(row["reference"])
+
+    def claim_event(self, key: str) -> bool:
+        with self._write() as conn:
+            cur = conn.execute("INSERT OR IGNORE INTO handled_events (key, at) VALUES (?, ?)",
+                               (key, self.now()))
+            return cur.rowcount == 1
+
+    # --- audit and snapshots -------------------------------------------------------------------------
+    def record_audit(self, *, actor: str, action: str, target: str = "", outcome: str = "ok",
+                     detail: dict | None = None) -> int:
+        with self._write() as conn:
+            cur = conn.execute("INSERT INTO audit (at, actor, action, target, outcome, detail) "
+                               "VALUES (?, ?, ?, ?, ?, ?)",
+                               (self.now(), actor, action, target, outcome, json.dumps(detail or {})))
+            return int(cur.lastrowid)
+
+    def audit_entries(self, action: str | None = None, limit: int = 50) -> list[AuditEntry]:
+        with self._lock:
+            if action is None:
+                rows = self._conn.execute("SELECT * FROM audit ORDER BY id DESC LIMIT ?",
+                                          (limit,)).fetchall()
+            else:
+                rows = self._conn.execute("SELECT * FROM audit WHERE action = ? ORDER BY id DESC "
+                                          "LIMIT ?", (action, limit)).fetchall()
+        return [AuditEntry(r["id"], r["at"], r["actor"], r["action"], r["target"], r["outcome"],
+                           json.loads(r["detail"])) for r in rows]
+
+    def swap_snapshot(self, key: str, value: dict) -> dict | None:
+        with self._write() as conn:
+            row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+            conn.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) "
+                         "DO UPDATE SET value = excluded.value", (key, json.dumps(value)))
+        return None if row is None else json.loads(row["value"])
+
+    # --- question log --------------------------------------------------------------------------------
+    def log_question(self, *, question: str, normalised: str, answered: bool,
+                     refs: Sequence[str], asker: str | None) -> int:
+        with self._write() as conn:
+            cur = conn.execute("INSERT INTO question_log (at, question, normalised, answered, refs, "
+                               "asker) VALUES (?, ?, ?, ?, ?, ?)",
+                               (self.now(), question, normalised, int(answered),
+                                json.dumps(list(refs)), asker))
+            return int(cur.lastrowid)
+
+    def log_feedback(self, *, log_id: int | None, question: str, normalised: str,
+                     refs: Sequence[str], helpful: bool, asker: str | None) -> int:
+        with self._write() as conn:
+            if log_id is not None:
+                conn.execute("UPDATE question_log SET helpful = ? WHERE id = ?",
+                             (int(helpful), log_id))
+            cur = conn.execute("INSERT INTO feedback (at, log_id, question, normalised, refs, "
+                               "helpful, asker) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                               (self.now(), log_id, question, normalised, json.dumps(list(refs)),
+                                int(helpful), asker))
+            return int(cur.lastrowid)
+
+    def logged_questions(self, since: float = 0.0) -> list[LoggedQuestion]:
+        with self._lock:
+            rows = self._conn.execute("SELECT * FROM question_log WHERE at >= ? ORDER BY id",
+                                      (since,)).fetchall()
+        return [LoggedQuestion(r["id"], r["at"], r["question"], r["normalised"], bool(r["answered"]),
+                               tuple(json.loads(r["refs"])), r["asker"],
+                               None if r["helpful"] is None else bool(r["helpful"])) for r in rows]
+
+    def feedback_entries(self, since: float = 0.0) -> list[Feedback]:
+        with self._lock:
+            rows = self._conn.execute("SELECT * FROM feedback WHERE at >= ? ORDER BY id",
+                                      (since,)).fetchall()
+        return [Feedback(r["id"], r["at"], r["log_id"], r["question"], r["normalised"],
+                         tuple(json.loads(r["refs"])), bool(r["helpful"]), r["asker"]) for r in rows]
+
+    def purge_log(self, before: float) -> dict[str, int]:
+        with self._write() as conn:
+            counts = {
+                "questions": conn.execute("DELETE FROM question_log WHERE at < ?", (before,)).rowcount,
+                "feedback": conn.execute("DELETE FROM feedback WHERE at < ?", (before,)).rowcount,
+                "delivered_messages": conn.execute(
+                    "DELETE FROM outbox WHERE delivered_at IS NOT NULL AND delivered_at < ?",
+                    (before,)).rowcount,
+                "handled_events": conn.execute("DELETE FROM handled_events WHERE at < ?",
+                                               (before,)).rowcount,
+            }
+        return counts
