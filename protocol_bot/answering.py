@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+import numpy as np
+
 from .analyzer import Analyzer
 from .index import SearchIndex
 from .knowledge import KnowledgeBase
@@ -25,6 +27,7 @@ FOLLOWER_SHARE = 0.45
 MIN_COVERAGE = 0.62
 # Two passages whose term sets overlap this much say the same thing (Jaccard).
 SAME_TEXT = 0.55
+SUCCESSOR_PROBES = 8
 
 SENSITIVE_TERMS = frozenset({"bulli", "harass", "complaint", "grievanc", "whistleblow",
                              "disciplinari", "victimis", "discrimin"})
@@ -58,25 +61,30 @@ class Answerer:
             if doc.id in superseded:
                 weight *= SUPERSEDED_WEIGHT
             self._weights.append(weight)
-        self._exercise = [p.type == "exercise" for p in kb.passages]
+        self._exercises = np.asarray([p.type == "exercise" for p in kb.passages], dtype=bool)
+        # What a passage says (heading and text, not its search hints): to tell editions apart.
+        self._content = [frozenset(self.analyzer.terms(f"{p.heading} {p.text}")) for p in kb.passages]
         self._successor = self._find_successors(superseded)
 
     def _find_successors(self, superseded: dict[str, str]) -> dict[int, int]:
         """Superseded passage -> the current edition's passage that says the same thing."""
-        by_doc: dict[str, list[int]] = {}
-        for position, passage in enumerate(self.kb.passages):
-            by_doc.setdefault(passage.document_id, []).append(position)
+        passages = self.kb.passages
         out: dict[int, int] = {}
-        for old_doc, new_doc in superseded.items():
-            for old in by_doc.get(old_doc, ()):
-                best = max(by_doc.get(new_doc, ()), default=None,
-                           key=lambda new: self._similarity(old, new))
-                if best is not None and self._similarity(old, best) >= SAME_TEXT:
-                    out[old] = best
+        for old, passage in enumerate(passages):
+            new_doc = superseded.get(passage.document_id)
+            if not new_doc:
+                continue
+            # Only passages sharing one of this passage's rarest words can say the same thing.
+            rare = sorted(self._content[old], key=self.index.idf, reverse=True)[:SUCCESSOR_PROBES]
+            hits = self.index.search(rare, limit=SUCCESSOR_PROBES)
+            candidates = [h.position for h in hits if passages[h.position].document_id == new_doc]
+            best = max(candidates, default=None, key=lambda new: self._similarity(old, new))
+            if best is not None and self._similarity(old, best) >= SAME_TEXT:
+                out[old] = best
         return out
 
     def _similarity(self, a: int, b: int) -> float:
-        ta, tb = self.index.terms[a], self.index.terms[b]
+        ta, tb = self._content[a], self._content[b]
         return len(ta & tb) / max(1, len(ta | tb))
 
     def answer(self, question: str, today: dt.date | None = None) -> Answer:
@@ -118,8 +126,7 @@ class Answerer:
         return tuple(self._cite(p, s) for s, p in self._choose(self._rank(terms, extra, about_exercise)))
 
     def _rank(self, terms: list[str], extra: list[str], about_exercise: bool) -> list[tuple[float, int]]:
-        hits = self.index.search(terms, extra,
-                                 allowed=lambda p: about_exercise or not self._exercise[p])
+        hits = self.index.search(terms, extra, exclude=None if about_exercise else self._exercises)
         return sorted(((h.relevance * self._weights[h.position], h.position) for h in hits),
                       key=lambda sp: -sp[0])
 

@@ -36,15 +36,27 @@ class SearchIndex:
         corpus = [analyzer.terms(self.searchable_text(p)) or ["\u2205"] for p in passages]
         self.terms = [frozenset(doc) for doc in corpus]
         self.bm25 = BM25Okapi(corpus)
-        self.postings: dict[str, list[int]] = defaultdict(list)
+        postings: dict[str, list[int]] = defaultdict(list)
         for position, doc_terms in enumerate(self.terms):
             for term in doc_terms:
-                self.postings[term].append(position)
+                postings[term].append(position)
         n = len(passages)
         self.bm25.idf = {t: math.log(1 + (n - len(ps) + 0.5) / (len(ps) + 0.5))
-                         for t, ps in self.postings.items()}
+                         for t, ps in postings.items()}
         # A word the corpus has never seen is as telling as the rarest one it has.
         self.unknown_idf = math.log(1 + (n + 0.5) / 0.5)
+        # Per term: the passages holding it and rank-bm25's term-frequency weight there
+        # (tf * (k1 + 1) / (tf + k1 * (1 - b + b * len / avgdl))), so a question touches only
+        # the passages that share one of its terms.
+        k1, b = self.bm25.k1, self.bm25.b
+        doc_len = np.asarray(self.bm25.doc_len, dtype=float)
+        norm = k1 * (1 - b + b * doc_len / self.bm25.avgdl)
+        self.postings: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        for term, ids in postings.items():
+            ids_array = np.asarray(ids, dtype=np.int64)
+            tf = np.fromiter((self.bm25.doc_freqs[i][term] for i in ids), dtype=float, count=len(ids))
+            self.postings[term] = (ids_array, tf * (k1 + 1) / (tf + norm[ids_array]))
+        self._size = n
 
     @staticmethod
     def searchable_text(passage: Passage) -> str:
@@ -54,17 +66,28 @@ class SearchIndex:
         return self.bm25.idf.get(term, self.unknown_idf)
 
     def search(self, terms: list[str], extra: list[str] = (), extra_weight: float = 0.5,
-               allowed=None) -> list[Hit]:
-        """Hits for the (unique) terms, best first; only passages sharing a term are scored.
+               exclude: np.ndarray | None = None, limit: int = 30) -> list[Hit]:
+        """The best `limit` hits for the (unique) terms, best first.
 
-        `extra` terms (suggested by related words) count at `extra_weight`.
+        `extra` terms (suggested by related words) count at `extra_weight`; passages marked
+        in the boolean array `exclude` are left out.
         """
-        candidates = sorted({p for t in (*terms, *extra) for p in self.postings.get(t, ())
-                             if allowed is None or allowed(p)})
-        if not candidates:
+        scores = np.zeros(self._size)
+        touched = False
+        for weight, group in ((1.0, terms), (extra_weight, extra)):
+            for term in group:
+                posting = self.postings.get(term)
+                if posting is not None:
+                    ids, tf_weight = posting
+                    scores[ids] += weight * self.bm25.idf[term] * tf_weight
+                    touched = True
+        if not touched:
             return []
-        scores = np.asarray(self.bm25.get_batch_scores(terms, candidates)) if terms else 0.0
-        if extra:
-            scores = scores + extra_weight * np.asarray(self.bm25.get_batch_scores(extra, candidates))
-        order = np.argsort(-scores, kind="stable")
-        return [Hit(candidates[i], float(scores[i])) for i in order if scores[i] > 0]
+        if exclude is not None:
+            scores[exclude] = 0.0
+        candidates = np.flatnonzero(scores)
+        if len(candidates) > limit:
+            top = np.argpartition(-scores[candidates], limit)[:limit]
+            candidates = candidates[top]
+        order = candidates[np.argsort(-scores[candidates], kind="stable")]
+        return [Hit(int(c), float(scores[c])) for c in order]

@@ -185,7 +185,8 @@ class SqliteStore(EscalationStore):
             try:
                 yield self._conn
             except BaseException:
-                self._conn.execute("ROLLBACK")
+                if self._conn.in_transaction:  # some errors have rolled back already
+                    self._conn.execute("ROLLBACK")
                 raise
             self._conn.execute("COMMIT")
 
@@ -197,7 +198,8 @@ class SqliteStore(EscalationStore):
             try:
                 yield self._conn
             finally:
-                self._conn.execute("COMMIT")
+                if self._conn.in_transaction:
+                    self._conn.execute("COMMIT")
 
     # --- tickets ---------------------------------------------------------------------------------
     def _ticket(self, conn: sqlite3.Connection, seq: int) -> Ticket:
@@ -351,7 +353,7 @@ class SqliteStore(EscalationStore):
                          "WHERE id = ?", (attempts, error[:2000], now + backoff_seconds(attempts),
                                           message_id))
 
-    # --- conversation references and handled events ---------------------------------------------------
+    # --- conversation references and handled events -----------------------------------------------
     def save_reference(self, principal: str, reference: dict) -> None:
         with self._write() as conn:
             conn.execute("INSERT INTO conversation_references (principal, reference, updated_at) "
@@ -371,7 +373,7 @@ class SqliteStore(EscalationStore):
                                (key, self.now()))
             return cur.rowcount == 1
 
-    # --- audit and snapshots -------------------------------------------------------------------------
+    # --- audit and snapshots ----------------------------------------------------------------------
     def record_audit(self, *, actor: str, action: str, target: str = "", outcome: str = "ok",
                      detail: dict | None = None) -> int:
         with self._write() as conn:
@@ -398,7 +400,7 @@ class SqliteStore(EscalationStore):
                          "DO UPDATE SET value = excluded.value", (key, json.dumps(value)))
         return None if row is None else json.loads(row["value"])
 
-    # --- question log --------------------------------------------------------------------------------
+    # --- question log -----------------------------------------------------------------------------
     def log_question(self, *, question: str, normalised: str, answered: bool,
                      refs: Sequence[str], asker: str | None) -> int:
         with self._write() as conn:

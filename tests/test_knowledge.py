@@ -12,7 +12,7 @@ from protocol_bot.models import KINDS
 
 from .conftest import SOURCES
 
-_MARKUP = re.compile(r"\*\*|</?b>|^#+\s*|^\s*[-•]\s+", re.M)
+_MARKUP = re.compile(r"\*\*|</?b>|^#+\s*|^\s*[-•]\s+|^-{3,}\s*$", re.M)
 _SPACE = re.compile(r"\s+")
 
 
@@ -108,7 +108,7 @@ def test_a_good_file_loads(tmp_path):
      13, "text", "has no text"),
     (("      kind: protocol\n", "      kind: policy\n"), 5, "document.kind", "not one of"),
     (("      review: 2027-01-01\n", "      review: March 2027\n"), 8, "document.review", "not a date"),
-    (("        type: clause\n", "        type: clause\n        txet: oops\n"), 14, "txet", "not a passage field"),
+    (("        type: clause\n", "        type: clause\n    txet: oops\n"), 13, "txet", "not a passage field"),
     (("        heading: Intro\n", "        heading: Intro: more\n    oops\n"), 0, "", "not valid YAML"),
 ])
 def test_problems_name_file_line_and_field(tmp_path, change, line, field, words):

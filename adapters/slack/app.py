@@ -1,0 +1,172 @@
+"""The bolt AsyncApp for protocol-bot, and `mount`: POST /slack/events on the shared aiohttp server."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from dataclasses import dataclass
+
+import aiohttp
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.authorization import AuthorizeResult
+from slack_bolt.response import BoltResponse
+from slack_sdk.web.async_client import AsyncWebClient
+
+from protocol_bot.core import BotCore
+
+from . import asking, escalation, officer
+from .conversation import People
+from .delivery import make_send
+
+log = logging.getLogger(__name__)
+
+EVENTS_PATH = "/slack/events"
+DEFAULT_API_URL = "https://slack.com/api/"
+
+
+@dataclass(frozen=True)
+class SlackSettings:
+    bot_token: str = ""
+    signing_secret: str = ""
+    app_token: str = ""
+    api_url: str = DEFAULT_API_URL
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> "SlackSettings":
+        env = dict(os.environ if env is None else env)
+        api_url = env.get("SLACK_API_URL") or DEFAULT_API_URL
+        return cls(bot_token=env.get("SLACK_BOT_TOKEN", "").strip(),
+                   signing_secret=env.get("SLACK_SIGNING_SECRET", "").strip(),
+                   app_token=env.get("SLACK_APP_TOKEN", "").strip(),
+                   api_url=api_url if api_url.endswith("/") else api_url + "/")
+
+    @property
+    def http_ready(self) -> bool:
+        return bool(self.bot_token and self.signing_secret)
+
+
+class SlackBot:
+    """The bolt app with every listener, its Web API clients, and the Slack outbox delivery."""
+
+    def __init__(self, core: BotCore, settings: SlackSettings):
+        if core.desk is None:
+            raise RuntimeError("The Slack app needs the monitoring officer's desk, which failed "
+                               "to load.")
+        self.core = core
+        self.settings = settings
+        # `api` (with the bot token) delivers the outbox; bolt gives each request its own
+        # client with the token from `authorize`, at the same base URL.
+        self.api = AsyncWebClient(token=settings.bot_token, base_url=settings.api_url)
+        async def authorize():  # bolt passes arguments by name, so no bound methods
+            return await self.identity()
+
+        async def once_per_event(body, response, next):
+            return await self.once_per_event(body, response, next)
+
+        # AsyncApp warns that SLACK_BOT_TOKEN in the environment goes unused when it is given
+        # a client; here that is intended (the token reaches it through `authorize`).
+        bolt_log = logging.getLogger("adapters.slack.bolt")
+        level = bolt_log.level
+        bolt_log.setLevel(logging.ERROR)
+        try:
+            self.bolt = AsyncApp(client=AsyncWebClient(base_url=settings.api_url),
+                                 authorize=authorize, signing_secret=settings.signing_secret,
+                                 name="protocol-bot", logger=bolt_log)
+        finally:
+            bolt_log.setLevel(level)
+        self._identity: AuthorizeResult | None = None
+        self._identity_lock = asyncio.Lock()
+        self._session: aiohttp.ClientSession | None = None
+        self._outbox: tuple[asyncio.Task, asyncio.Event] | None = None
+        self.bolt.middleware(once_per_event)
+        asking.register(self.bolt, core)
+        escalation.register(self.bolt, core, People(self.api))
+        officer.register(self.bolt, core)
+
+    async def identity(self) -> AuthorizeResult:
+        """Who the bot is, from one auth.test shared by every request (not one per request)."""
+        if self._identity is None:
+            async with self._identity_lock:
+                if self._identity is None:
+                    response = await self.api.auth_test()
+                    self._identity = AuthorizeResult.from_auth_test_response(
+                        auth_test_response=response, bot_token=self.settings.bot_token)
+        return self._identity
+
+    async def once_per_event(self, body, response, next):
+        # Slack redelivers an event it thinks we missed (X-Slack-Retry-Num), and Socket Mode
+        # may too: the event_id is claimed once, so a redelivery is acknowledged and dropped.
+        event_id = body.get("event_id") if body.get("type") == "event_callback" else None
+        if event_id and not await asyncio.to_thread(self.core.desk.store.claim_event,
+                                                    f"slack:event:{event_id}"):
+            log.info("event %s already handled: redelivery ignored", event_id)
+            return BoltResponse(status=200, body="")
+        await next()
+        return response
+
+    async def start(self) -> None:
+        """Share one HTTP session, learn who the bot is, and start delivering the outbox."""
+        self._session = aiohttp.ClientSession()
+        self.api.session = self._session
+        self.bolt.client.session = self._session
+        try:
+            await self.identity()
+        except Exception as exc:  # Slack unreachable or the token wrong: retried on first use
+            log.warning("Slack auth.test failed at start-up (%s); check SLACK_BOT_TOKEN", exc)
+        self._outbox = start_outbox(self.core, self.api)
+
+    async def stop(self) -> None:
+        if self._outbox:
+            await stop_outbox(*self._outbox)
+        if self._session:
+            await self._session.close()
+
+
+def start_outbox(core: BotCore, client: AsyncWebClient) -> tuple[asyncio.Task, asyncio.Event]:
+    """The outbox delivery loop for Slack messages, as a task, with the event that stops it."""
+    from adapters.outbox_loop import run_outbox
+
+    stop = asyncio.Event()
+    task = asyncio.create_task(run_outbox(core.desk.store, "slack", make_send(client), stop))
+    return task, stop
+
+
+async def stop_outbox(task: asyncio.Task, stop: asyncio.Event, timeout: float = 5.0) -> None:
+    stop.set()
+    try:
+        await asyncio.wait_for(task, timeout)
+    except asyncio.TimeoutError:
+        task.cancel()
+
+
+SLACK = web.AppKey("slack", SlackBot)
+
+
+def mount(app: web.Application, core: BotCore, settings: SlackSettings | None = None) -> bool:
+    """Serve Slack's events, commands and interactivity on POST /slack/events, if configured."""
+    settings = settings or SlackSettings.from_env()
+    if not settings.http_ready:
+        log.info("Slack is not configured (SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET): "
+                 "%s is not served", EVENTS_PATH)
+        return False
+    slack = SlackBot(core, settings)
+
+    async def slack_events(request: web.Request) -> web.Response:
+        bolt_response = await slack.bolt.async_dispatch(await to_bolt_request(request))
+        return await to_aiohttp_response(bolt_response)
+
+    async def on_startup(app: web.Application) -> None:
+        await slack.start()
+
+    async def on_cleanup(app: web.Application) -> None:
+        await slack.stop()
+
+    app.router.add_post(EVENTS_PATH, slack_events)
+    app.on_startup.append(on_startup)
+    app.on_cleanup.append(on_cleanup)
+    app[SLACK] = slack
+    log.info("Slack events served on %s (Web API %s)", EVENTS_PATH, settings.api_url)
+    return True

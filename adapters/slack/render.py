@@ -1,0 +1,440 @@
+"""Answers, tickets and help as Block Kit: pure functions from plain values to Slack messages and views."""
+
+from __future__ import annotations
+
+import json
+
+from protocol_bot.models import Answer, Citation
+
+from .events import METADATA_LIMIT, USER_ID, pack_value
+
+# Slack's limits (https://docs.slack.dev/reference/block-kit/blocks).
+SECTION_LIMIT = 3000  # characters of text in a section block
+MESSAGE_BLOCKS = 50  # blocks in a message
+VIEW_BLOCKS = 100  # blocks in a modal or the App Home
+BUTTON_TEXT_LIMIT = 75
+TITLE_LIMIT = 24  # a modal's title, submit and close labels
+HEADER_LIMIT = 150
+TEXT_LIMIT = 3000  # our own cap on the plain `text` for notifications and screen readers
+
+PASSAGE_PREVIEW = 700  # a passage longer than this is shortened; the full text is a click away
+
+# action_id / callback_id values the listeners match on.
+ESCALATE = "escalate"
+HELPFUL = "helpful"
+NOT_HELPFUL = "not_helpful"
+SHARE = "share"
+FULL_TEXT = "full_text"
+TICKET_ASSIGN = "ticket_assign"
+TICKET_ANSWER = "ticket_answer"
+TICKET_CLOSE = "ticket_close"
+ESCALATE_VIEW = "escalate_modal"
+ASSIGN_VIEW = "ticket_assign_modal"
+ANSWER_VIEW = "ticket_answer_modal"
+
+EXAMPLE_QUESTIONS = (
+    "Can I ask an officer to help with party political work?",
+    "Can I contact an officer directly, or should I go through their manager?",
+    "What should I do if I feel an officer has treated me unfairly?",
+)
+MO = "the monitoring officer"
+
+
+# --- text --------------------------------------------------------------------------------------
+
+def escape(text: str) -> str:
+    """Text for mrkdwn: & < > escaped, so nothing can become a mention, a broadcast or a link."""
+    return (text or "").replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def shorten(text: str, limit: int) -> str:
+    """`text` cut at a word boundary to at most `limit` characters, ending '...' when cut."""
+    text = text or ""
+    if len(text) <= limit:
+        return text
+    cut = text[: max(0, limit - 3)]
+    space = cut.rfind(" ")
+    if space > limit // 2:
+        cut = cut[:space]
+    return cut.rstrip(" ,;:-") + "..."
+
+
+def quote(text: str) -> str:
+    """mrkdwn block quote of already-escaped text."""
+    return "\n".join("&gt; " + line if line.strip() else "&gt;" for line in text.splitlines())
+
+
+def _fit_quote(text: str, budget: int) -> str:
+    """Escaped, quoted `text` within `budget` characters (escaping and quoting add characters)."""
+    limit = budget
+    while limit > 3:
+        quoted = quote(escape(shorten(text, limit)))
+        if len(quoted) <= budget:
+            return quoted
+        limit -= len(quoted) - budget + 3
+    return ""
+
+
+def _pieces(text: str, budget: int):
+    """`text` in consecutive pieces, split at spaces, each fitting `budget` once quoted."""
+    rest = (text or "").strip()
+    while rest:
+        size = min(len(rest), budget)
+        while True:
+            if size >= len(rest):
+                piece = rest
+            else:
+                cut = rest.rfind(" ", 0, size)
+                piece = rest[:cut] if cut > size // 2 else rest[:size]
+            if len(quote(escape(piece))) <= budget or size < 50:
+                break
+            size = size * 3 // 4
+        yield piece
+        rest = rest[len(piece):].lstrip()
+
+
+def mention(user_id: str, name: str = "") -> str:
+    """A mention of a Slack user we know by id; anything else is shown as escaped text."""
+    if USER_ID.match(user_id or ""):
+        return f"<@{user_id}>"
+    return escape(name or user_id or "someone")
+
+
+# --- blocks ------------------------------------------------------------------------------------
+
+def plain(text: str, limit: int = BUTTON_TEXT_LIMIT) -> dict:
+    return {"type": "plain_text", "text": shorten(text, limit), "emoji": True}
+
+
+def section(mrkdwn: str, accessory: dict | None = None, block_id: str | None = None) -> dict:
+    block = {"type": "section", "text": {"type": "mrkdwn", "text": shorten(mrkdwn, SECTION_LIMIT)}}
+    if accessory:
+        block["accessory"] = accessory
+    if block_id:
+        block["block_id"] = block_id
+    return block
+
+
+def context(mrkdwn: str) -> dict:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": shorten(mrkdwn, SECTION_LIMIT)}]}
+
+
+def button(text: str, action_id: str, value: str = "", style: str | None = None,
+           confirm: dict | None = None) -> dict:
+    b = {"type": "button", "text": plain(text), "action_id": action_id}
+    if value:
+        b["value"] = value
+    if style:
+        b["style"] = style
+    if confirm:
+        b["confirm"] = confirm
+    return b
+
+
+def actions(*elements: dict, block_id: str | None = None) -> dict:
+    block = {"type": "actions", "elements": list(elements)}
+    if block_id:
+        block["block_id"] = block_id
+    return block
+
+
+DIVIDER = {"type": "divider"}
+
+
+def message(text: str, blocks: list[dict]) -> dict:
+    """A chat message: plain `text` (escaped, capped) and at most 50 blocks."""
+    return {"text": shorten(text, TEXT_LIMIT), "blocks": blocks[:MESSAGE_BLOCKS]}
+
+
+def notice(text: str) -> dict:
+    """A one-paragraph message from plain words (escaped)."""
+    return message(escape(text), [section(escape(text))])
+
+
+# --- answers -----------------------------------------------------------------------------------
+
+def citation_blocks(citation: Citation, index: int) -> list[dict]:
+    """One cited passage: where it is from, its heading, and the quoted words."""
+    where = f"*{escape(citation.label())}*"
+    if citation.heading and citation.heading != citation.ref:
+        where += f"\n_{escape(citation.heading)}_"
+    if citation.kind == "faq":
+        where += "\n_The monitoring officer's guidance_"
+    budget = SECTION_LIMIT - len(where) - 1
+    shortened = len(citation.text) > PASSAGE_PREVIEW
+    passage = _fit_quote(citation.text, min(budget, PASSAGE_PREVIEW + PASSAGE_PREVIEW // 4)
+                         if shortened else budget)
+    if shortened or passage.endswith("..."):
+        accessory = button("Show full text", FULL_TEXT,
+                           pack_value({"k": f"{citation.document_id}#{citation.ref}"}))
+    else:
+        accessory = None
+    return [section(f"{where}\n{passage}", accessory=accessory, block_id=f"citation-{index}")]
+
+
+def answer_buttons(answer: Answer, *, log_id=None, shareable: bool = False) -> list[dict]:
+    refs = [f"{c.document_id}#{c.ref}" for c in answer.citations]
+    value = pack_value({"q": answer.question, "r": refs, "l": log_id})
+    prominent = answer.escalation.prominent or not answer.answered
+    elements = [button("Ask the monitoring officer", ESCALATE, value,
+                       style="primary" if prominent else None)]
+    if answer.answered:
+        elements += [button("Helpful", HELPFUL, value), button("Not helpful", NOT_HELPFUL, value)]
+    if shareable:
+        elements.append(button("Share to channel", SHARE, pack_value({"q": answer.question})))
+    return elements
+
+
+def answer_message(answer: Answer, *, log_id=None, shareable: bool = False,
+                   shared_by: str | None = None) -> dict:
+    """An answer as a Slack message: the lead, each citation quoted, then what to do next.
+
+    Not answered: it says so and leads with "Ask the monitoring officer". `shareable` adds the
+    "Share to channel" button (for the private /protocol answer); `shared_by` credits who shared.
+    """
+    lead = escape(answer.lead) or ("I could not find an answer to that in the protocol."
+                                   if not answer.answered else "")
+    blocks: list[dict] = []
+    if shared_by:
+        blocks.append(context(f"{mention(shared_by)} asked: {escape(shorten(answer.question, 300))}"))
+    blocks.append(section(lead, block_id="lead"))
+    if not answer.answered:
+        blocks.append(actions(*answer_buttons(answer, log_id=log_id, shareable=shareable),
+                              block_id="next"))
+    if answer.sensitive:
+        blocks.append(context(":lock: You can also speak to the monitoring officer privately; "
+                              "what you send with \"Ask the monitoring officer\" goes only to them."))
+    for note in answer.notices:
+        blocks.append(context(f":warning: {escape(note)}"))
+    for i, citation in enumerate(answer.citations):
+        blocks.append(DIVIDER)
+        blocks.extend(citation_blocks(citation, i))
+    if answer.answered:
+        blocks.append(actions(*answer_buttons(answer, log_id=log_id, shareable=shareable),
+                              block_id="next"))
+    text = lead
+    if not answer.answered:
+        text += "\nAsk the monitoring officer: use the button below."
+    if answer.citations:
+        text += "\nSources: " + "; ".join(escape(c.label()) for c in answer.citations)
+    return message(text, blocks)
+
+
+def full_text_view(document: str, label: str, heading: str, text: str) -> dict:
+    """A modal with a passage's whole text, split into sections at word boundaries."""
+    blocks = [section(f"*{escape(label)}*" + (f"\n_{escape(heading)}_" if heading else ""))]
+    for piece in _pieces(text, SECTION_LIMIT - 100):
+        if len(blocks) == VIEW_BLOCKS:
+            break
+        blocks.append(section(quote(escape(piece))))
+    return {"type": "modal", "title": plain(shorten(document, TITLE_LIMIT) or "Full text", TITLE_LIMIT),
+            "close": plain("Close", TITLE_LIMIT), "blocks": blocks}
+
+
+def help_message() -> dict:
+    """What the bot does and three example questions."""
+    examples = "\n".join(f"\u2022 {q}" for q in EXAMPLE_QUESTIONS)
+    body = ("I answer questions about the council's Member/Officer Relations Protocol with the "
+            "protocol's own words and the clause they come from. If I can't answer, I can pass "
+            "your question to the monitoring officer.\n\n"
+            "*Ask me* by mentioning me in a channel (I answer in a thread), in a direct message, "
+            "or privately with `/protocol your question`.\n\n*For example:*\n" + examples)
+    text = "I answer questions about the Member/Officer Relations Protocol. For example: " + \
+        " / ".join(EXAMPLE_QUESTIONS)
+    return message(text, [section(body)])
+
+
+# --- escalation: the asker's modal -----------------------------------------------------------
+
+def pack_metadata(fields: dict) -> str:
+    """Fields for a view's private_metadata, within Slack's 3,000 characters."""
+    return pack_value(fields, limit=METADATA_LIMIT)
+
+
+def escalate_view(question: str, metadata: str) -> dict:
+    """The asker confirms sending the question to the MO, with any context they want to add."""
+    return {
+        "type": "modal", "callback_id": ESCALATE_VIEW, "private_metadata": metadata,
+        "title": plain("Monitoring officer", TITLE_LIMIT), "submit": plain("Send", TITLE_LIMIT),
+        "close": plain("Cancel", TITLE_LIMIT),
+        "blocks": [
+            section("Your question goes to the monitoring officer (and their deputies) only. "
+                    "Their answer comes back to you here in Slack.\n\n*Your question*\n"
+                    + _fit_quote(question, SECTION_LIMIT - 200)),
+            {"type": "input", "block_id": "context", "optional": True,
+             "label": plain("Anything the monitoring officer should know?", 2000),
+             "element": {"type": "plain_text_input", "action_id": "value", "multiline": True,
+                         "max_length": 2000,
+                         "placeholder": plain("e.g. which meeting or officer this is about", 150)}},
+        ],
+    }
+
+
+def escalated_view(ticket_id: str, created: bool) -> dict:
+    """Shown in place of the modal once the ticket exists: its id, and what happens next."""
+    first = (f"Sent to the monitoring officer as *{escape(ticket_id)}*." if created else
+             f"You have already sent this: it is *{escape(ticket_id)}*.")
+    return {"type": "modal", "title": plain("Monitoring officer", TITLE_LIMIT),
+            "close": plain("Done", TITLE_LIMIT),
+            "blocks": [section(first + " You'll get their answer here in Slack.")]}
+
+
+# --- the monitoring officer's side -------------------------------------------------------------
+
+def _asker_line(asker: dict) -> str:
+    user = asker.get("user_id", "")
+    name = asker.get("display_name") or ""
+    if asker.get("platform", "slack") == "slack":
+        return mention(user, name) + (f" ({escape(name)})" if name and USER_ID.match(user) else "")
+    return escape(f"{name or user} on {asker.get('platform')}")
+
+
+def ticket_buttons(ticket_id: str) -> list[dict]:
+    return [
+        button("Assign", TICKET_ASSIGN, ticket_id),
+        button("Answer", TICKET_ANSWER, ticket_id, style="primary"),
+        button("Close", TICKET_CLOSE, ticket_id, confirm={
+            "title": plain("Close this ticket?", 100),
+            "text": plain("The asker is not sent anything. You can reopen it later from the CLI.", 300),
+            "confirm": plain("Close", 30), "deny": plain("Keep open", 30)}),
+    ]
+
+
+def principal_mention(principal: str) -> str:
+    """'slack:U123' as a mention; other platforms' principals as escaped text."""
+    platform, _, user = (principal or "").partition(":")
+    return mention(user) if platform == "slack" and USER_ID.match(user) else escape(principal)
+
+
+def ticket_status(status: str, *, assignee: str | None, actor_user: str) -> str:
+    """mrkdwn for a card's status line: 'Assigned to @A by @B', 'Closed by @B'..."""
+    by = f" by {mention(actor_user)}" if actor_user else ""
+    if status == "assigned":
+        return f"Assigned to {principal_mention(assignee or '')}{by}."
+    if status == "answered":
+        return f"Answered{by}: the answer is on its way to the asker."
+    return f"{escape(status.capitalize())}{by}."
+
+
+def ticket_card(body: dict, *, status: str | None = None, actionable: bool = True) -> dict:
+    """The MO's DM for a ticket: the question, who asked, what the bot cited, and actions.
+
+    `status` is a mrkdwn line from `ticket_status`.
+    """
+    ticket_id = body["ticket_id"]
+    refs = ", ".join(body.get("bot_refs") or ()) or "nothing (the bot could not answer)"
+    lines = [f"*{escape(ticket_id)}*: a question for the monitoring officer from "
+             f"{_asker_line(body.get('asker') or {})}",
+             _fit_quote(body.get("question", ""), 1800)]
+    if body.get("context"):
+        lines.append("*Context from the asker*\n" + _fit_quote(body["context"], 800))
+    lines.append(f"*The bot cited:* {escape(shorten(refs, 300))}")
+    blocks = [section("\n".join(lines), block_id="ticket")]
+    if status:
+        blocks.append(context(status))
+    if actionable:
+        blocks.append(actions(*ticket_buttons(ticket_id), block_id="ticket-actions"))
+    text = (f"{ticket_id}: a question for the monitoring officer: "
+            f"{escape(shorten(body.get('question', ''), 500))}")
+    return message(text, blocks)
+
+
+def ticket_answered_message(body: dict) -> dict:
+    """The MO's answer, back to the asker where they asked."""
+    by = body.get("answered_by") or ""
+    who = "The monitoring officer"
+    user = by.split(":", 1)[1] if by.startswith("slack:") else ""
+    if USER_ID.match(user):
+        who += f" ({mention(user)})"
+    head = f"{who} answered your question *{escape(body['ticket_id'])}*:"
+    blocks = [section(head + "\n" + _fit_quote(body.get("question", ""), 600)),
+              section(escape(shorten(body.get("answer", ""), SECTION_LIMIT - 100)))]
+    text = (f"The monitoring officer answered {escape(body['ticket_id'])}: "
+            f"{escape(shorten(body.get('answer', ''), 1000))}")
+    return message(text, blocks)
+
+
+def ticket_update_message(kind: str, body: dict) -> dict:
+    """Any other ticket news (assigned, closed, reopened) as one plain line."""
+    ticket_id = body.get("ticket_id", "")
+    what = kind.removeprefix("ticket_").replace("_", " ")
+    words = f"Ticket {ticket_id} was {what}"
+    if body.get("question"):
+        words += f": \u201c{shorten(body['question'], 300)}\u201d"
+    return notice(words + ".")
+
+
+def assign_view(ticket_id: str, actor_user: str, metadata: str) -> dict:
+    return {
+        "type": "modal", "callback_id": ASSIGN_VIEW, "private_metadata": metadata,
+        "title": plain(f"Assign {ticket_id}", TITLE_LIMIT), "submit": plain("Assign", TITLE_LIMIT),
+        "close": plain("Cancel", TITLE_LIMIT),
+        "blocks": [{"type": "input", "block_id": "assignee",
+                    "label": plain("Who should answer it?", 2000),
+                    "element": {"type": "users_select", "action_id": "value",
+                                **({"initial_user": actor_user} if USER_ID.match(actor_user) else {})}}],
+    }
+
+
+def answer_view(ticket_id: str, question: str, metadata: str) -> dict:
+    """The MO writes the answer; "save as FAQ" adds it (and other phrasings) to the knowledge."""
+    return {
+        "type": "modal", "callback_id": ANSWER_VIEW, "private_metadata": metadata,
+        "title": plain(f"Answer {ticket_id}", TITLE_LIMIT), "submit": plain("Send answer", TITLE_LIMIT),
+        "close": plain("Cancel", TITLE_LIMIT),
+        "blocks": [
+            section("*The question*\n" + _fit_quote(question, 2500)),
+            {"type": "input", "block_id": "answer", "label": plain("Your answer", 2000),
+             "element": {"type": "plain_text_input", "action_id": "value", "multiline": True,
+                         "max_length": 3000}},
+            {"type": "input", "block_id": "save_faq", "optional": True,
+             "label": plain("Knowledge base", 2000),
+             "element": {"type": "checkboxes", "action_id": "value", "options": [
+                 {"text": plain("Save as FAQ", 75), "value": "save_faq",
+                  "description": plain("The next person who asks is answered from it, cited as "
+                                       "the monitoring officer's guidance.", 75)}]}},
+            {"type": "input", "block_id": "faq_questions", "optional": True,
+             "label": plain("Other ways people ask this (one a line, for the FAQ)", 2000),
+             "element": {"type": "plain_text_input", "action_id": "value", "multiline": True,
+                         "max_length": 2000}},
+        ],
+    }
+
+
+def info_view(title: str, text: str) -> dict:
+    """A small modal with plain words, for when there is no message to reply to."""
+    return {"type": "modal", "title": plain(title, TITLE_LIMIT), "close": plain("OK", TITLE_LIMIT),
+            "blocks": [section(escape(text))]}
+
+
+def home_view(tickets=None, *, more: int = 0) -> dict:
+    """The App Home: the MO's open tickets (when `tickets` is a list), else how to use the bot."""
+    if tickets is None:
+        return {"type": "home", "blocks": help_message()["blocks"] + [
+            DIVIDER, context("Questions you send to the monitoring officer go to them alone; "
+                             "their answer comes back to you here.")]}
+    blocks = [{"type": "header", "text": plain("Questions waiting for the monitoring officer",
+                                               HEADER_LIMIT)}]
+    if not tickets:
+        blocks.append(section("No open tickets. :tada:"))
+    for t in tickets:
+        if len(blocks) + 3 > VIEW_BLOCKS - 1:
+            more += 1
+            continue
+        assignee = f" \u00b7 assigned to {escape(t.assignee)}" if t.assignee else ""
+        blocks.append(section(
+            f"*{escape(t.id)}* \u00b7 {escape(t.status)}{assignee} \u00b7 from "
+            f"{_asker_line({'platform': t.asker.platform, 'user_id': t.asker.user_id, 'display_name': t.asker.display_name})}"
+            f" \u00b7 {escape(t.created_at[:10])}\n" + _fit_quote(t.question, 1500)))
+        blocks.append(actions(*ticket_buttons(t.id), block_id=f"home-{t.id}"))
+    if more:
+        blocks.append(context(f"And {more} more: `protocol-bot tickets list` shows them all."))
+    return {"type": "home", "blocks": blocks}
+
+
+def metadata_of(view: dict) -> dict:
+    try:
+        data = json.loads(view.get("private_metadata") or "{}")
+    except json.JSONDecodeError:
+        return {}
+    return data if isinstance(data, dict) else {}

@@ -1,0 +1,340 @@
+"""Answers, tickets and help as Adaptive Cards: pure functions from plain values to card dicts.
+
+Cards use schema 1.5 (what Teams renders) and only `Action.Submit`, `Action.ShowCard` and
+`Action.ToggleVisibility`: botbuilder 4.17 answers the invoke activities of `Action.Execute`
+with HTTP 500, and Submit works in every Teams client and in the Agents Playground.
+
+Every button's data carries `protocolBot` (what was pressed) and what the bot needs to act on it
+without keeping state between turns: the question, its idempotency key, the refs cited.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+
+from protocol_bot.models import Answer, Citation
+
+CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
+SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
+VERSION = "1.5"
+
+# What a button asks for: the `protocolBot` field of its submit data.
+VERB = "protocolBot"
+ASK = "ask"  # a welcome-card example question
+ESCALATE = "escalate"  # "Ask the monitoring officer" on an answer: opens the context form
+CONFIRM = "confirm"  # the form's "Send to the monitoring officer": opens the ticket
+FEEDBACK = "feedback"  # Helpful / Not helpful
+MO_ASSIGN = "mo_assign"
+MO_ANSWER = "mo_answer"
+MO_CLOSE = "mo_close"
+MO_VERBS = (MO_ASSIGN, MO_ANSWER, MO_CLOSE)
+
+# Input ids (Teams puts each input's value into the submit data under its id).
+CONTEXT_INPUT = "context"
+ANSWER_INPUT = "answer"
+FAQ_TOGGLE = "save_faq"
+ASSIGNEE_INPUT = "assignee"
+
+ASK_MO = "Ask the monitoring officer"
+MO = "the monitoring officer"
+EXAMPLE_QUESTIONS = (
+    "Can I ask an officer to help with party political work?",
+    "Can I contact an officer directly, or should I go through their manager?",
+    "What should I do if I feel an officer has treated me unfairly?",
+)
+
+# A passage longer than LONG_WORDS is shown as its first SHORT_WORDS words with "Show more".
+LONG_WORDS = 80
+SHORT_WORDS = 55
+QUESTION_DATA_LIMIT = 2000  # the core answers from the first 2,000 characters anyway
+SUMMARY_LIMIT = 3000
+
+
+# --- building blocks ---------------------------------------------------------------------------
+
+def card(body: list[dict], actions: Sequence[dict] = (), *, fallback: str = "") -> dict:
+    content = {"type": "AdaptiveCard", "$schema": SCHEMA, "version": VERSION, "body": body}
+    if actions:
+        content["actions"] = list(actions)
+    if fallback:
+        content["fallbackText"] = fallback[:SUMMARY_LIMIT]
+    return content
+
+
+def attachment(content: dict) -> dict:
+    return {"contentType": CONTENT_TYPE, "content": content}
+
+
+def message(content: dict, summary: str) -> dict:
+    """A Bot Framework message activity carrying one card and its plain-text summary."""
+    return {"type": "message", "summary": summary[:SUMMARY_LIMIT],
+            "attachments": [attachment(content)]}
+
+
+def text_message(text: str) -> dict:
+    return {"type": "message", "text": text, "textFormat": "markdown"}
+
+
+def text(value: str, **style) -> dict:
+    block = {"type": "TextBlock", "text": value, "wrap": True}
+    block.update(style)
+    return block
+
+
+def submit(title: str, verb: str, style: str | None = None, **data) -> dict:
+    action = {"type": "Action.Submit", "title": title, "data": {VERB: verb, **data}}
+    if style:
+        action["style"] = style
+    return action
+
+
+def quote(value: str, **style) -> dict:
+    """A passage or question set apart, in the source's own words."""
+    return {"type": "Container", "style": "emphasis", "items": [text(value, **style)]}
+
+
+# --- shortening --------------------------------------------------------------------------------
+
+_WORD_SPLIT = re.compile(r"(\s+)")
+
+
+def shorten_words(value: str, keep_words: int = SHORT_WORDS,
+                  long_words: int = LONG_WORDS) -> tuple[str, bool]:
+    """(`value`'s first `keep_words` words + ' …', True) when it has more than `long_words`
+    words; otherwise (value, False). Always cut between words, never inside one, and never
+    inside a markdown link."""
+    parts = _WORD_SPLIT.split(value.strip())
+    words = [i for i, part in enumerate(parts) if part and not part.isspace()]
+    if len(words) <= long_words:
+        return value.strip(), False
+    end = words[keep_words - 1] + 1
+    cut = "".join(parts[:end])
+    # Do not leave half a markdown link "[text](url": back off to before its "[".
+    opening = cut.rfind("[")
+    if opening > cut.rfind(")") and opening > 0:
+        cut = cut[:opening]
+    return cut.rstrip(" ,;:-\n") + " \u2026", True
+
+
+def citation_block(citation: Citation, index: int) -> list[dict]:
+    """Label (document, edition, ref), heading, and the passage, with a toggle when long."""
+    label = citation.label()
+    heading = citation.heading if citation.heading and citation.heading != citation.ref else ""
+    items: list[dict] = [text(label, weight="Bolder", spacing="Medium", separator=True)]
+    if heading:
+        items.append(text(heading, isSubtle=True, spacing="None"))
+    short, shortened = shorten_words(citation.text)
+    if not shortened:
+        items.append(quote(citation.text))
+        return items
+    ids = [f"c{index}-short", f"c{index}-full", f"c{index}-more", f"c{index}-less"]
+    items.append({"type": "Container", "id": ids[0], "style": "emphasis",
+                  "items": [text(short)]})
+    items.append({"type": "Container", "id": ids[1], "style": "emphasis", "isVisible": False,
+                  "items": [text(citation.text)]})
+    toggle = {"type": "Action.ToggleVisibility", "targetElements": ids}
+    items.append({"type": "ActionSet", "id": ids[2],
+                  "actions": [{**toggle, "title": "Show more"}]})
+    items.append({"type": "ActionSet", "id": ids[3], "isVisible": False,
+                  "actions": [{**toggle, "title": "Show less"}]})
+    return items
+
+
+# --- answers -----------------------------------------------------------------------------------
+
+def refs_of(answer: Answer) -> list[str]:
+    return [c.ref for c in answer.citations]
+
+
+def answer_summary(answer: Answer) -> str:
+    """The plain-text version of an answer card: notifications, screen readers, old clients."""
+    lines = [answer.lead]
+    if answer.citations:
+        lines.append("Sources: " + "; ".join(
+            f"{c.label()} ({c.heading})" if c.heading and c.heading != c.ref else c.label()
+            for c in answer.citations))
+    lines.extend(answer.notices)
+    if answer.truncated:
+        lines.append("Your question was long, so I answered from its first 2,000 characters.")
+    lines.append(f"Not what you needed? {ASK_MO}.")
+    return "\n".join(lines)
+
+
+def answer_card(answer: Answer, *, key: str, log_id: int | None = None,
+                echo_question: bool = False) -> dict:
+    """The answer: lead line, each citation quoted, and the buttons. `key` identifies the
+    question (platform + activity id) so that escalating it twice opens one ticket."""
+    body: list[dict] = []
+    if echo_question:
+        body.append(text(f"You asked: \u201c{answer.question}\u201d", isSubtle=True))
+    if not answer.answered:
+        body.append(text("I couldn't find an answer to this in the protocol.", weight="Bolder",
+                         size="Medium"))
+        body.append(text(f"The monitoring officer can answer it: press \u201c{ASK_MO}\u201d "
+                         "below and your question goes to them."))
+        if answer.sensitive:
+            body.append(text("This may concern a complaint or a person's conduct: you can speak "
+                             "to the monitoring officer privately.", color="Attention"))
+        if answer.citations:
+            body.append(text("These passages may still help:", spacing="Medium"))
+    else:
+        body.append(text(answer.lead, weight="Bolder"))
+    for notice in answer.notices:
+        body.append(text(notice, color="Warning", isSubtle=False))
+    if answer.truncated:
+        body.append(text("Your question was long, so I answered from its first 2,000 "
+                         "characters.", color="Warning"))
+    for i, citation in enumerate(answer.citations):
+        body.extend(citation_block(citation, i))
+
+    refs = refs_of(answer)
+    question = answer.question[:QUESTION_DATA_LIMIT]
+    escalate = submit(ASK_MO, ESCALATE, style="positive" if answer.escalation.prominent
+                      or not answer.answered else None,
+                      key=key, question=question, refs=refs, log=log_id)
+    feedback = [submit("Helpful", FEEDBACK, helpful=True, key=key, question=question, refs=refs,
+                       log=log_id),
+                submit("Not helpful", FEEDBACK, helpful=False, key=key, question=question,
+                       refs=refs, log=log_id)]
+    if answer.answered:
+        actions = [*feedback, escalate]
+    else:  # leads with the monitoring officer; feedback only when something was shown
+        actions = [escalate, *(feedback if answer.citations else [])]
+    return card(body, actions, fallback=answer_summary(answer))
+
+
+def answer_message(answer: Answer, *, key: str, log_id: int | None = None,
+                   echo_question: bool = False) -> dict:
+    return message(answer_card(answer, key=key, log_id=log_id, echo_question=echo_question),
+                   answer_summary(answer))
+
+
+# --- escalation (the asker) ----------------------------------------------------------------------
+
+def escalate_form(question: str, *, key: str, refs: Sequence[str] = (),
+                  log_id: int | None = None) -> dict:
+    """The follow-up card: what goes to the MO, room for context, and Confirm."""
+    body = [
+        text(ASK_MO, weight="Bolder", size="Medium"),
+        text("Your question and your name go to the monitoring officer, who will answer you "
+             "here."),
+        quote(question),
+        {"type": "Input.Text", "id": CONTEXT_INPUT, "isMultiline": True, "maxLength": 2000,
+         "label": "Anything the monitoring officer should know? (optional)",
+         "placeholder": "For example: which meeting or officer this is about"},
+    ]
+    actions = [submit("Send to the monitoring officer", CONFIRM, style="positive", key=key,
+                      question=question[:QUESTION_DATA_LIMIT], refs=list(refs), log=log_id)]
+    summary = f"{ASK_MO}: \u201c{question}\u201d. Add any context, then send."
+    return message(card(body, actions, fallback=summary), summary)
+
+
+def ticket_opened_text(ticket_id: str, created: bool, status: str = "open") -> str:
+    if created:
+        return (f"Sent to the monitoring officer as ticket **{ticket_id}**. "
+                "Their answer will come to you here.")
+    return (f"This question was already sent to the monitoring officer as ticket "
+            f"**{ticket_id}** ({status}). Their answer will come to you here.")
+
+
+def ticket_answered_message(body: dict, ticket_id: str | None) -> dict:
+    """To the asker, in the conversation they asked from: the MO's answer."""
+    tid = ticket_id or body.get("ticket_id") or ""
+    answer = str(body.get("answer") or "")
+    question = str(body.get("question") or "")
+    content = [
+        text("The monitoring officer has answered your question", weight="Bolder",
+             size="Medium"),
+        text(f"Ticket {tid}", isSubtle=True, spacing="None"),
+        text("You asked:", spacing="Medium"),
+        quote(question),
+        text("Answer:", spacing="Medium"),
+        text(answer),
+    ]
+    summary = f"The monitoring officer answered your question ({tid}): {answer}"
+    return message(card(content, fallback=summary), summary)
+
+
+# --- the monitoring officer ----------------------------------------------------------------------
+
+def _asker_line(asker: dict) -> str:
+    name = asker.get("display_name") or ""
+    who = f"{asker.get('platform', '')}:{asker.get('user_id', '')}"
+    return f"{name} ({who})" if name else who
+
+
+def mo_ticket_card(ticket_id: str, *, question: str, asker: dict, context: str = "",
+                   bot_refs: Iterable[str] = (), status: str = "open",
+                   assignee: str | None = None, monitoring_officers: Sequence[str] = (),
+                   actor: str | None = None, headline: str | None = None) -> dict:
+    """A ticket for the MO: the question, who asked, what the bot answered, and Assign / Answer
+    (with "save as FAQ") / Close."""
+    refs = [r for r in bot_refs if r]
+    headline = headline or f"New question for the monitoring officer: {ticket_id}"
+    facts = [{"title": "Ticket", "value": ticket_id},
+             {"title": "Asked by", "value": _asker_line(asker)},
+             {"title": "Status", "value": status + (f" (assigned to {assignee})"
+                                                     if assignee else "")}]
+    body = [
+        text(headline, weight="Bolder", size="Medium"),
+        {"type": "FactSet", "facts": facts},
+        text("Question:", spacing="Medium", weight="Bolder"),
+        quote(question),
+    ]
+    if context:
+        body += [text("Context from the asker:", weight="Bolder"), quote(context)]
+    if refs:
+        answered = "The bot cited " + ", ".join(refs) + "."
+    else:
+        answered = "The bot could not answer this from the protocol."
+    body.append(text(f"What the bot answered: {answered}", isSubtle=True))
+
+    answer_card = card([
+        {"type": "Input.Text", "id": ANSWER_INPUT, "isMultiline": True, "maxLength": 4000,
+         "label": "Your answer (sent to the asker)", "isRequired": True,
+         "errorMessage": "Write the answer the asker should receive"},
+        {"type": "Input.Toggle", "id": FAQ_TOGGLE, "value": "false", "valueOn": "true",
+         "valueOff": "false",
+         "title": "Save as FAQ, so the bot answers this question itself next time"},
+    ], [submit("Send answer", MO_ANSWER, style="positive", ticket=ticket_id)])
+    choices = [{"title": mo, "value": mo} for mo in monitoring_officers] or (
+        [{"title": actor, "value": actor}] if actor else [])
+    assign_card = card([
+        {"type": "Input.ChoiceSet", "id": ASSIGNEE_INPUT, "label": "Assign to",
+         "choices": choices, "value": actor or (choices[0]["value"] if choices else ""),
+         "style": "compact"},
+    ], [submit("Assign", MO_ASSIGN, ticket=ticket_id)])
+    actions = [
+        {"type": "Action.ShowCard", "title": "Answer", "card": answer_card},
+        {"type": "Action.ShowCard", "title": "Assign", "card": assign_card},
+        submit("Close", MO_CLOSE, ticket=ticket_id),
+    ]
+    summary = (f"{headline}. {_asker_line(asker)} asked: \u201c{question}\u201d. "
+               f"{answered}")
+    return card(body, actions, fallback=summary)
+
+
+def mo_ticket_message(ticket_id: str, **kwargs) -> dict:
+    content = mo_ticket_card(ticket_id, **kwargs)
+    return message(content, content.get("fallbackText", ticket_id))
+
+
+# --- welcome -------------------------------------------------------------------------------------
+
+def welcome_message() -> dict:
+    body = [
+        text("Member/Officer Relations Protocol", weight="Bolder", size="Medium"),
+        text("Ask me about how councillors and officers work together. I answer with the "
+             "protocol's own words and the clause they come from, and if I can't answer, I "
+             "pass your question to the monitoring officer, who replies here."),
+        text("Try one of these, or type your own question:", spacing="Medium"),
+    ]
+    actions = [submit(q, ASK, question=q) for q in EXAMPLE_QUESTIONS]
+    body.append({"type": "ActionSet", "actions": actions})
+    body.append(text("In a channel or group chat, @mention me with your question. "
+                     "Type **help** to see this again.", isSubtle=True, spacing="Medium"))
+    summary = ("I answer questions about the Member/Officer Relations Protocol with the clause "
+               "they come from, and pass what I can't answer to the monitoring officer. "
+               "For example: " + " / ".join(EXAMPLE_QUESTIONS))
+    return message(card(body, fallback=summary), summary)

@@ -1,0 +1,174 @@
+"""Load check: N concurrent signed @mentions against `protocol-bot serve` on loopback, Slack faked.
+
+    .venv/bin/python bench/slack_load.py            # 200 mentions, then each redelivered once
+    .venv/bin/python bench/slack_load.py -n 500 --no-retries
+
+Starts the fake Slack Web API (tests/slack_fake.py) and a real `protocol-bot serve` process
+(SQLite store in a temporary folder, shipped knowledge) pointed at it with SLACK_API_URL, fires
+the mentions at once, and prints p50/p99 time to Slack's ack (the HTTP response) and to the
+answer's chat.postMessage, and how many answers were lost or doubled. A script, not a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import math
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import aiohttp
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from tests.slack_fake import (BOT_TOKEN, SIGNING_SECRET, FakeSlack, event_body,  # noqa: E402
+                              payload, sign)
+
+QUESTIONS = (
+    "Can I ask an officer to help with party political work?",
+    "Can I contact an officer directly, or should I go through their manager?",
+    "What should I do if I feel an officer has treated me unfairly?",
+    "Who is the monitoring officer and what do they do?",
+    "Can officers attend party group meetings?",
+    "What time does the recycling centre open?",
+)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def percentile(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)  # nearest rank
+    return ordered[min(len(ordered), max(1, math.ceil(p / 100 * len(ordered)))) - 1]
+
+
+def mention(i: int) -> dict:
+    data = payload("slack_app_mention")
+    ts = f"{1767300000 + i}.{i:06d}"
+    data["event"].update(ts=ts, event_ts=ts, text=f"<@U0BOT0001> {QUESTIONS[i % len(QUESTIONS)]}",
+                         client_msg_id=f"load-{i}")
+    data["event_id"] = f"Ev0LOAD{i:06d}"
+    return data
+
+
+async def wait_healthy(url: str, server: subprocess.Popen, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    async with aiohttp.ClientSession() as session:
+        while time.monotonic() < deadline:
+            if server.poll() is not None:
+                raise SystemExit(f"protocol-bot serve exited with status {server.returncode}")
+            try:
+                async with session.get(url) as resp:
+                    health = await resp.json()
+                    if "slack" in health.get("platforms", []):
+                        return
+                    raise SystemExit(f"the server is up but Slack is not mounted: {health}")
+            except aiohttp.ClientConnectionError:
+                await asyncio.sleep(0.1)
+    raise SystemExit("protocol-bot serve did not start within 30 s")
+
+
+async def fire(session, url: str, data: dict, headers: dict | None = None) -> tuple[float, float, int]:
+    body, content_type = event_body(data)
+    all_headers = {"Content-Type": content_type, **sign(body), **(headers or {})}
+    started = time.monotonic()
+    async with session.post(url, data=body.encode(), headers=all_headers) as resp:
+        await resp.read()
+        return started, time.monotonic(), resp.status
+
+
+async def main(n: int, retries: bool, settle: float) -> int:
+    async with FakeSlack() as fake:
+        port = free_port()
+        with tempfile.TemporaryDirectory() as tmp:
+            env = {**os.environ, "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+                   "SLACK_API_URL": fake.api_url, "PROTOCOL_BOT_DB": str(Path(tmp) / "bench.db"),
+                   "PROTOCOL_BOT_MONITORING_OFFICERS": "slack:U0MO00001"}
+            server_log = open(Path(tmp) / "serve.log", "w+b")
+            server = subprocess.Popen(
+                [sys.executable, "-m", "protocol_bot.cli", "serve", "--port", str(port)],
+                cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=server_log)
+            try:
+                await wait_healthy(f"http://127.0.0.1:{port}/healthz", server)
+                url = f"http://127.0.0.1:{port}/slack/events"
+                mentions = [mention(i) for i in range(n)]
+                connector = aiohttp.TCPConnector(limit=0)
+                async with aiohttp.ClientSession(connector=connector) as session:
+                    began = time.monotonic()
+                    results = await asyncio.gather(*(fire(session, url, m) for m in mentions))
+                    if retries:  # Slack redelivers each one, as if our acks had been lost
+                        retried = await asyncio.gather(*(fire(
+                            session, url, m, {"X-Slack-Retry-Num": "1",
+                                              "X-Slack-Retry-Reason": "http_timeout"})
+                            for m in mentions))
+                    else:
+                        retried = []
+                    # Wait until every mention has its answer (or `settle` seconds pass).
+                    deadline = time.monotonic() + settle
+                    while time.monotonic() < deadline:
+                        if len({c.args.get("thread_ts") for c in fake.of("chat.postMessage")}) >= n:
+                            break
+                        await asyncio.sleep(0.05)
+                    await asyncio.sleep(0.5)  # anything doubled would arrive now
+                    wall = time.monotonic() - began
+            finally:
+                server.send_signal(signal.SIGTERM)
+                try:
+                    server.wait(10)
+                except subprocess.TimeoutExpired:
+                    server.kill()
+                server_log.seek(0)
+                server_errors = [line for line in server_log.read().decode(errors="replace")
+                                 .splitlines() if line.startswith(("ERROR", "CRITICAL"))]
+                server_log.close()
+
+        posts: dict[str, list[float]] = {}
+        for call in fake.of("chat.postMessage"):
+            posts.setdefault(call.args.get("thread_ts"), []).append(call.at)
+        ack_ms, answer_ms, lost, doubled = [], [], 0, 0
+        for m, (started, acked, status) in zip(mentions, results):
+            ack_ms.append((acked - started) * 1000)
+            answered = posts.get(m["event"]["ts"], [])
+            if not answered:
+                lost += 1
+                continue
+            doubled += len(answered) > 1
+            answer_ms.append((answered[0] - started) * 1000)
+        bad = sum(status != 200 for _, _, status in results + retried)
+        over_3s = sum(ms > 3000 for ms in ack_ms)
+
+        print(f"{n} concurrent signed mentions to protocol-bot serve on loopback (fake Slack), "
+              f"{'each then redelivered once (X-Slack-Retry-Num: 1)' if retries else 'no retries'}")
+        print(f"time to ack:           p50 {percentile(ack_ms, 50):7.1f} ms   "
+              f"p99 {percentile(ack_ms, 99):7.1f} ms   max {max(ack_ms):7.1f} ms   over 3 s: {over_3s}")
+        print(f"time to answer posted: p50 {percentile(answer_ms, 50):7.1f} ms   "
+              f"p99 {percentile(answer_ms, 99):7.1f} ms   max {max(answer_ms or [0]):7.1f} ms")
+        print(f"answers: {n - lost} of {n}; lost {lost}; doubled {doubled}; "
+              f"non-200 responses {bad}; wall {wall:.2f} s")
+        if server_errors:
+            print(f"server logged {len(server_errors)} error(s), e.g. {server_errors[0]}")
+        return 0 if not (lost or doubled or bad or server_errors) else 1
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("-n", type=int, default=200, help="concurrent mentions (default 200)")
+    parser.add_argument("--no-retries", dest="retries", action="store_false",
+                        help="do not redeliver each mention")
+    parser.add_argument("--settle", type=float, default=30.0,
+                        help="seconds to wait for every answer (default 30)")
+    args = parser.parse_args()
+    sys.exit(asyncio.run(main(args.n, args.retries, args.settle)))
