@@ -23,6 +23,9 @@ what when where which while who whom why will with would you your yours yourself
 im ive id ill youre dont doesnt isnt arent cant wont shouldnt wouldnt couldnt didnt hasnt
 havent may also eg ie etc s t ok okay hi please thanks thank anyone anything someone something
 get got getting go going want wants like let lets know tell say says said us one ones e g
+whats hows whos wheres whens whys theres thats heres its id youve weve theyre theyve
+really just actually basically even still ever every lot lots bit quite pretty much many
+thing things stuff way ways kind sort anyway generally totally v vs
 """.split())
 
 # American spellings folded to the British spellings the sources use.
@@ -89,10 +92,13 @@ class Analyzer:
                 if stems and meaning:
                     self._related[stems] = meaning
         self._related_longest = max((len(p) for p in self._related), default=1)
+        self._off_topic = [tuple(self.terms(w)) for w in synonyms.off_topic]
+        self._off_topic = [t for t in self._off_topic if t]
 
     @staticmethod
     def _stems(text: str) -> list[str]:
-        return [stem(w) for w in _WORD.findall(normalise(text)) if w not in STOPWORDS]
+        return [stem(w) for w in _WORD.findall(normalise(text))
+                if w not in STOPWORDS and (len(w) > 1 or w.isdigit())]
 
     def terms(self, text: str) -> list[str]:
         """The search terms of a text, in order, with repeats (passages need term counts)."""
@@ -112,6 +118,15 @@ class Analyzer:
                 out.append(stems[i])
                 i += 1
         return out
+
+    def off_topic_terms(self, terms: list[str]) -> set[str]:
+        """The question's terms that belong to a topic the knowledge base does not cover."""
+        found: set[str] = set()
+        for phrase in self._off_topic:
+            size = len(phrase)
+            if any(tuple(terms[i:i + size]) == phrase for i in range(len(terms) - size + 1)):
+                found.update(phrase)
+        return found
 
     def query_terms(self, text: str) -> tuple[list[str], list[str]]:
         """A question's own terms (unique, in order) and the related terms it suggests."""

@@ -60,7 +60,7 @@ class SearchIndex:
 
     @staticmethod
     def searchable_text(passage: Passage) -> str:
-        return " ".join((passage.heading, passage.text, *passage.questions))
+        return " ".join((passage.ref, passage.heading, passage.text, *passage.questions))
 
     def idf(self, term: str) -> float:
         return self.bm25.idf.get(term, self.unknown_idf)

@@ -43,6 +43,7 @@ class KnowledgeError(Exception):
 class Synonyms:
     same: tuple[tuple[str, ...], ...] = ()  # each group: canonical first
     related: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (meaning, words that suggest it)
+    off_topic: tuple[str, ...] = ()  # topics the protocol does not cover (council services...)
 
 
 @dataclass(frozen=True)
@@ -236,7 +237,12 @@ def _parse_synonyms(path: Path, label: str, problems: list[Problem]) -> Synonyms
                                     "'words:' (a list)."))
             continue
         related.append((means, tuple(str(w) for w in words)))
-    return Synonyms(tuple(same), tuple(related))
+    off_topic = data.get("off_topic") or []
+    if not isinstance(off_topic, list) or not all(isinstance(w, (str, int)) for w in off_topic):
+        problems.append(Problem(label, _line(data, "off_topic"), "off_topic",
+                                "'off_topic' should be a list of words or phrases."))
+        off_topic = []
+    return Synonyms(tuple(same), tuple(related), tuple(str(w) for w in off_topic))
 
 
 def load_knowledge(directory: Path | str) -> KnowledgeBase:

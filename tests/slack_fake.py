@@ -205,6 +205,12 @@ class FakeSlack:
             except asyncio.TimeoutError:
                 pass
 
+    def messages_without_text(self) -> list[Call]:
+        """Messages posted with no plain `text` (every message should carry one)."""
+        methods = ("chat.postMessage", "chat.postEphemeral", "chat.update", "response_url")
+        return [c for c in self.calls if c.method in methods
+                and not c.args.get("delete_original") and not (c.args.get("text") or "").strip()]
+
     async def quiet(self, seconds: float = 0.3) -> None:
         """Let in-flight work finish (used before asserting that nothing more was posted)."""
         await asyncio.sleep(seconds)

@@ -114,6 +114,7 @@ def test_escalation_opens_one_ticket_tells_the_asker_and_dms_the_mo():
             assert card["text"].startswith("MO-0001")
             await bot.fake.quiet(1.2)  # another outbox pass: nothing is delivered twice
             assert len(bot.fake.of("conversations.open")) == 2
+            assert bot.fake.messages_without_text() == []
     run(scenario)
 
 
@@ -154,6 +155,7 @@ def test_mo_answer_with_save_as_faq_reaches_the_asker_thread_and_answers_the_nex
             answer = bot.core.knowledge.ask("Can an officer check my election leaflet?")
             assert answer.citations[0].kind == "faq"
             assert "No. Officers must stay politically impartial" in answer.citations[0].text
+            assert bot.fake.messages_without_text() == []
     run(scenario)
 
 
@@ -240,6 +242,7 @@ def test_mo_assigns_to_a_deputy_and_closes():
             assert "Closed by" in json.dumps(closed)
             assert not [b for b in closed if b["type"] == "actions"]
             assert bot.core.desk.store.get_ticket("MO-0001").status == "closed"
+            assert bot.fake.messages_without_text() == []
     run(scenario)
 
 

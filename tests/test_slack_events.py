@@ -114,6 +114,7 @@ def test_slash_command_answers_privately_with_a_share_button_and_sharing_posts_i
             assert "<@U0ASKER01> asked:" in post.args["blocks"][0]["elements"][0]["text"]
             assert "party-political" in json.dumps(post.args["blocks"])
             deleted = await bot.fake.wait_for("response_url", 2)
+            assert bot.fake.messages_without_text() == []
             assert deleted[1].args["delete_original"] is True
             assert deleted[1].args["url_path"] == "share"
     run(scenario)
@@ -210,7 +211,7 @@ def test_acknowledged_within_three_seconds_even_when_slack_is_slow():
             started = time.monotonic()
             status, _ = await bot.event(payload("slack_app_mention"))
             acked = time.monotonic() - started
-            assert status == 200 and acked < 1.0
+            assert status == 200 and acked < 1.2  # did not wait for the 1.5 s Web API call
             await bot.fake.wait_for("chat.postMessage", timeout=10)
     run(scenario)
 

@@ -117,6 +117,8 @@ def test_slack_limits_hold_for_huge_answers():
                                        notices=tuple([huge] * 5)), log_id=1, shareable=True)
     assert not block_problems(msg["blocks"], render.MESSAGE_BLOCKS)
     assert len(msg["blocks"]) <= 50
+    assert [b["action_id"] for b in msg["blocks"][-1]["elements"]] == \
+        [render.ESCALATE, render.HELPFUL, render.NOT_HELPFUL, render.SHARE]
     for b in buttons(msg["blocks"]):
         assert len(b["value"]) <= 2000
     assert all(len(b["text"]["text"]) <= 3000 for b in msg["blocks"] if b["type"] == "section")

@@ -60,6 +60,7 @@ class SlackBot:
         # `api` (with the bot token) delivers the outbox; bolt gives each request its own
         # client with the token from `authorize`, at the same base URL.
         self.api = AsyncWebClient(token=settings.bot_token, base_url=settings.api_url)
+
         async def authorize():  # bolt passes arguments by name, so no bound methods
             return await self.identity()
 

@@ -204,9 +204,10 @@ def answer_message(answer: Answer, *, log_id=None, shareable: bool = False,
     if answer.sensitive:
         blocks.append(context(":lock: You can also speak to the monitoring officer privately; "
                               "what you send with \"Ask the monitoring officer\" goes only to them."))
-    for note in answer.notices:
+    for note in answer.notices[:5]:
         blocks.append(context(f":warning: {escape(note)}"))
-    for i, citation in enumerate(answer.citations):
+    room = (MESSAGE_BLOCKS - len(blocks) - 1) // 2  # each citation: a divider and a section
+    for i, citation in enumerate(answer.citations[:room]):
         blocks.append(DIVIDER)
         blocks.extend(citation_blocks(citation, i))
     if answer.answered:
@@ -391,8 +392,8 @@ def answer_view(ticket_id: str, question: str, metadata: str) -> dict:
              "label": plain("Knowledge base", 2000),
              "element": {"type": "checkboxes", "action_id": "value", "options": [
                  {"text": plain("Save as FAQ", 75), "value": "save_faq",
-                  "description": plain("The next person who asks is answered from it, cited as "
-                                       "the monitoring officer's guidance.", 75)}]}},
+                  "description": plain("Answers the next person who asks this, as your "
+                                       "guidance", 75)}]}},
             {"type": "input", "block_id": "faq_questions", "optional": True,
              "label": plain("Other ways people ask this (one a line, for the FAQ)", 2000),
              "element": {"type": "plain_text_input", "action_id": "value", "multiline": True,

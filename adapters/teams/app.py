@@ -1,0 +1,96 @@
+"""`mount(app, core)`: POST /api/messages for Teams on the shared aiohttp server, plus the Teams
+outbox delivery loop (started and stopped with the app)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+
+from aiohttp import web
+
+from protocol_bot.core import BotCore
+
+from .bf import TeamsEndpoint, TeamsSettings
+from .bot import TeamsLogic
+
+log = logging.getLogger(__name__)
+
+MESSAGES_PATH = "/api/messages"
+OUTBOX_INTERVAL = float(os.environ.get("PROTOCOL_BOT_TEAMS_OUTBOX_INTERVAL") or 1.0)
+
+TEAMS = web.AppKey("teams", TeamsEndpoint)
+
+
+def disabled(env: dict[str, str] | None = None) -> bool:
+    env = os.environ if env is None else env
+    return (env.get("PROTOCOL_BOT_TEAMS") or "").strip().lower() in ("0", "off", "no", "false")
+
+
+def mount(app: web.Application, core: BotCore, settings: TeamsSettings | None = None) -> bool:
+    """Serve Teams on POST /api/messages. With no app registration it runs in local mode (for
+    the Agents Playground); PROTOCOL_BOT_TEAMS=off turns the endpoint off altogether."""
+    if disabled():
+        log.info("Teams is turned off (PROTOCOL_BOT_TEAMS=off): %s is not served", MESSAGES_PATH)
+        return False
+    settings = settings or TeamsSettings.from_env()
+    for problem in settings.problems():
+        log.error("Teams configuration: %s", problem)
+    endpoint = TeamsEndpoint(TeamsLogic(core), settings)
+    app.router.add_post(MESSAGES_PATH, endpoint.handle)
+    app[TEAMS] = endpoint
+    if settings.local_mode:
+        log.warning("Teams on %s in %s", MESSAGES_PATH, settings.describe())
+    else:
+        log.info("Teams on %s: %s", MESSAGES_PATH, settings.describe())
+
+    if core.desk is None:
+        log.warning("Teams: the monitoring officer's desk is not available, so questions "
+                    "cannot be escalated and nothing is delivered proactively")
+        return True
+
+    state: dict = {}
+
+    async def on_startup(app: web.Application) -> None:
+        from adapters.outbox_loop import run_outbox
+
+        report_reachability(core)
+        stop = asyncio.Event()
+        task = asyncio.create_task(run_outbox(core.desk.store, "teams", endpoint.send, stop,
+                                              interval=OUTBOX_INTERVAL))
+        state.update(task=task, stop=stop)
+
+    async def on_cleanup(app: web.Application) -> None:
+        if not state:
+            return
+        state["stop"].set()
+        try:
+            await asyncio.wait_for(state["task"], 5.0)
+        except asyncio.TimeoutError:
+            state["task"].cancel()
+
+    app.on_startup.append(on_startup)
+    app.on_cleanup.append(on_cleanup)
+    return True
+
+
+def report_reachability(core: BotCore) -> dict[str, bool]:
+    """Say in the log which monitoring officers the bot can reach in Teams yet."""
+    try:
+        reachable = core.desk.reachable_mos()
+    except Exception:
+        log.exception("could not check which monitoring officers are reachable")
+        return {}
+    teams = {mo: ok for mo, ok in reachable.items() if mo.startswith("teams:")}
+    if not reachable:
+        log.warning("No monitoring officers are configured (PROTOCOL_BOT_MONITORING_OFFICERS): "
+                    "escalated questions will wait until one is")
+    elif not any(reachable.values()):
+        log.warning("No monitoring officer can be reached yet: each must open a chat with the "
+                    "bot in Teams (or install it) once. Waiting: %s", ", ".join(sorted(reachable)))
+    else:
+        for mo, ok in sorted(teams.items()):
+            if not ok:
+                log.warning("Monitoring officer %s cannot be reached in Teams yet: they must "
+                            "open a chat with the bot once", mo)
+    return teams

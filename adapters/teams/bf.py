@@ -1,0 +1,240 @@
+"""Everything botbuilder-specific, in one thin module (the Bot Framework SDK is archived; a move
+to the Microsoft 365 Agents SDK replaces this file and nothing else).
+
+- `TeamsSettings`: the app registration from the environment (or local mode without one)
+- `TeamsBot`: botbuilder's `Bot`, handing each activity as a dict to `bot.TeamsLogic`
+- `TeamsEndpoint`: the CloudAdapter, the POST /api/messages handler (401 for any request that
+  fails authentication, a malformed Authorization header included), and `send` for the outbox
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import os
+import urllib.parse
+from dataclasses import dataclass
+
+from aiohttp import web
+from botbuilder.core import Bot, TurnContext
+from botbuilder.integration.aiohttp import (CloudAdapter,
+                                            ConfigurationBotFrameworkAuthentication)
+from botbuilder.schema import Activity, ConversationReference
+
+from protocol_bot.store import OutboxMessage
+
+from .bot import REPLACE, TeamsLogic
+
+log = logging.getLogger(__name__)
+
+MAX_BODY = 256 * 1024
+
+
+def _env(env: dict, *names: str) -> str:
+    for name in names:
+        value = (env.get(name) or "").strip()
+        if value:
+            return value
+    return ""
+
+
+@dataclass(frozen=True)
+class TeamsSettings:
+    """The Azure Bot registration. No app id at all means local mode (the Agents Playground)."""
+
+    app_id: str = ""
+    app_password: str = ""
+    tenant_id: str = ""
+    app_type: str = ""
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> "TeamsSettings":
+        env = dict(os.environ if env is None else env)
+        return cls(
+            app_id=_env(env, "MICROSOFT_APP_ID", "MicrosoftAppId"),
+            app_password=_env(env, "MICROSOFT_APP_PASSWORD", "MicrosoftAppPassword"),
+            tenant_id=_env(env, "MICROSOFT_APP_TENANT_ID", "MicrosoftAppTenantId"),
+            app_type=_env(env, "MICROSOFT_APP_TYPE", "MicrosoftAppType"))
+
+    @property
+    def local_mode(self) -> bool:
+        return not self.app_id
+
+    @property
+    def effective_type(self) -> str:
+        """SingleTenant when a tenant is given (what Azure creates today), else MultiTenant."""
+        if self.app_type:
+            return self.app_type
+        return "SingleTenant" if self.tenant_id else "MultiTenant"
+
+    def problems(self) -> list[str]:
+        """What is wrong with the registration settings, in words an administrator can act on."""
+        if self.local_mode:
+            if self.app_password or self.tenant_id:
+                return ["MICROSOFT_APP_PASSWORD or MICROSOFT_APP_TENANT_ID is set but "
+                        "MICROSOFT_APP_ID is not: set the bot's app id too."]
+            return []
+        out = []
+        kind = self.effective_type.lower()
+        if kind != "userassignedmsi" and not self.app_password:
+            out.append("MICROSOFT_APP_ID is set but MICROSOFT_APP_PASSWORD is not: the bot "
+                       "cannot reply without the client secret.")
+        if kind in ("singletenant", "userassignedmsi") and not self.tenant_id:
+            out.append(f"MICROSOFT_APP_TYPE is {self.effective_type} but "
+                       "MICROSOFT_APP_TENANT_ID is not set.")
+        if kind not in ("singletenant", "multitenant", "userassignedmsi"):
+            out.append(f"MICROSOFT_APP_TYPE '{self.app_type}' is not SingleTenant, MultiTenant "
+                       "or UserAssignedMSI.")
+        return out
+
+    def describe(self) -> str:
+        if self.local_mode:
+            return ("local mode: no MICROSOFT_APP_ID, so requests are not authenticated "
+                    "(for the Microsoft 365 Agents Playground; replies only to loopback "
+                    "service URLs)")
+        return (f"app id {self.app_id} ({self.effective_type}"
+                + (f", tenant {self.tenant_id}" if self.tenant_id else "")
+                + f", password {'set' if self.app_password else 'NOT set'}); "
+                "requests need a valid Bot Framework token")
+
+
+class _AuthConfig:
+    """The attribute names botbuilder's ConfigurationBotFrameworkAuthentication reads."""
+
+    def __init__(self, settings: TeamsSettings):
+        self.APP_ID = settings.app_id
+        self.APP_PASSWORD = settings.app_password
+        self.APP_TENANTID = settings.tenant_id
+        self.APP_TYPE = settings.effective_type
+
+
+class TeamsBot(Bot):
+    """botbuilder's side of a turn: the activity as a dict in, the replies sent in the thread."""
+
+    def __init__(self, logic: TeamsLogic):
+        self.logic = logic
+
+    async def on_turn(self, turn_context: TurnContext) -> None:
+        incoming = turn_context.activity.serialize()
+        replies = await asyncio.to_thread(self.logic.handle, incoming)
+        await send_replies(turn_context, replies)
+
+
+async def send_replies(turn_context: TurnContext, replies: list[dict]) -> None:
+    for reply in replies:
+        reply = dict(reply)
+        replace = reply.pop(REPLACE, False)
+        activity = Activity().deserialize(reply)
+        if replace:
+            try:
+                await turn_context.update_activity(activity)
+            except Exception as exc:  # an old client or the card gone: the reply still says it
+                log.info("could not update card %s: %s", reply.get("id"), exc)
+            continue
+        await turn_context.send_activity(activity)
+
+
+def is_loopback_url(url: str | None) -> bool:
+    try:
+        host = urllib.parse.urlsplit(url or "").hostname or ""
+    except ValueError:
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class TeamsEndpoint:
+    """The Bot Framework side of the Teams adapter: one CloudAdapter for requests and the outbox."""
+
+    def __init__(self, logic: TeamsLogic, settings: TeamsSettings):
+        self.logic = logic
+        self.settings = settings
+        self.auth = ConfigurationBotFrameworkAuthentication(_AuthConfig(settings))
+        self.adapter = CloudAdapter(self.auth)
+        self.adapter.on_turn_error = self._on_turn_error
+        self.bot = TeamsBot(logic)
+
+    async def _on_turn_error(self, turn_context: TurnContext, error: Exception) -> None:
+        log.error("Teams turn failed: %s", error, exc_info=error)
+        try:
+            await turn_context.send_activity(
+                "Sorry, something went wrong while answering. Please try again in a moment.")
+        except Exception:
+            log.warning("could not tell the user about the failure")
+
+    # --- POST /api/messages --------------------------------------------------------------------
+    async def handle(self, request: web.Request) -> web.Response:
+        if "application/json" not in (request.headers.get("Content-Type") or ""):
+            return web.json_response({"error": "expected application/json"}, status=415)
+        try:
+            body = await request.json()
+        except Exception:
+            return web.json_response({"error": "the body is not JSON"}, status=400)
+        if not isinstance(body, dict) or not body.get("type"):
+            return web.json_response({"error": "the body is not a Bot Framework activity"},
+                                     status=400)
+        try:
+            activity = Activity().deserialize(body)
+        except Exception:
+            return web.json_response({"error": "the body is not a Bot Framework activity"},
+                                     status=400)
+        auth_header = request.headers.get("Authorization", "")
+        try:
+            auth = await self.auth.authenticate_request(activity, auth_header)
+        except Exception as exc:  # missing, malformed, expired or forged: all 401, never 500
+            log.warning("Teams request refused (401): %s: %s", type(exc).__name__,
+                        str(exc)[:200])
+            return web.json_response({"error": "unauthorized"}, status=401)
+        if self.settings.local_mode and not is_loopback_url(activity.service_url):
+            # Without authentication, replying to any URL a request names would let anyone
+            # make the bot post wherever they like.
+            log.warning("local mode: refused a request whose serviceUrl %r is not loopback",
+                        activity.service_url)
+            return web.json_response({"error": "local mode only replies to loopback "
+                                               "service URLs"}, status=401)
+        try:
+            invoke_response = await self.adapter.process_activity(auth, activity,
+                                                                  self.bot.on_turn)
+        except Exception:
+            log.exception("Teams activity %s failed", activity.id)
+            return web.json_response({"error": "internal error"}, status=500)
+        if invoke_response:
+            status = int(invoke_response.status or 200)
+            body = invoke_response.body
+            if body is None:
+                return web.Response(status=status)
+            return web.json_response(body, status=status,
+                                     dumps=lambda v: _dumps(v))
+        return web.Response(status=201)
+
+    # --- proactive delivery (the outbox) -------------------------------------------------------
+    async def send(self, message: OutboxMessage) -> None:
+        """Deliver one outbox message into the stored conversation; raises when it cannot."""
+        if not message.reply_to:
+            raise LookupError(f"no Teams conversation with {message.recipient} yet: they must "
+                              "open a chat with the bot (or install it) first")
+        if self.settings.local_mode and not is_loopback_url(message.reply_to.get("serviceUrl")):
+            raise LookupError("local mode only delivers to loopback service URLs")
+        reference = ConversationReference().deserialize(message.reply_to)
+        activity = Activity().deserialize(self.logic.render_outbox(message))
+
+        async def callback(turn_context: TurnContext) -> None:
+            await turn_context.send_activity(activity)
+
+        await self.adapter.continue_conversation(reference, callback,
+                                                 bot_app_id=self.settings.app_id or None)
+
+
+def _dumps(value) -> str:
+    import json
+
+    from botbuilder.core import serializer_helper
+
+    if not isinstance(value, (dict, list, str, int, float, bool)):
+        value = serializer_helper(value)
+    return json.dumps(value)
