@@ -8,6 +8,7 @@ import logging
 from aiohttp import web
 
 from protocol_bot.core import BotCore
+from protocol_bot.watcher import start_watching
 
 log = logging.getLogger(__name__)
 
@@ -23,11 +24,22 @@ async def healthz(request: web.Request) -> web.Response:
                               "platforms": request.app["platforms"]})
 
 
+async def _start_watcher(app: web.Application) -> None:
+    # Knowledge edits on disk (and `protocol-bot kb reload`) reach the running bot.
+    app["watcher"] = start_watching(app["core"])
+
+
+async def _stop_watcher(app: web.Application) -> None:
+    app["watcher"].stop()
+
+
 def build_app(core: BotCore) -> web.Application:
     app = web.Application(client_max_size=1024 * 1024)
     app["core"] = core
     app["platforms"] = []
     app.router.add_get("/healthz", healthz)
+    app.on_startup.append(_start_watcher)
+    app.on_cleanup.append(_stop_watcher)
     for name in PLATFORM_MODULES:
         try:
             module = importlib.import_module(name)

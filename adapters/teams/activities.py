@@ -101,10 +101,12 @@ def members_added(activity: dict) -> list[str]:
 
 
 def bot_was_added(activity: dict) -> bool:
-    """conversationUpdate with the bot among membersAdded, or installationUpdate 'add'."""
-    if activity.get("type") == "installationUpdate":
-        return str(activity.get("action") or "").startswith("add")
-    return bot_id(activity) in members_added(activity)
+    """conversationUpdate with the bot among membersAdded: the bot was installed here.
+
+    (Teams also sends installationUpdate 'add' for the same install; answering both would
+    greet twice, so that one only stores the conversation reference.)"""
+    return (activity.get("type") == "conversationUpdate"
+            and bot_id(activity) in members_added(activity))
 
 
 def submitted(activity: dict) -> dict | None:

@@ -103,7 +103,7 @@ class TeamsLogic:
             if not question:
                 return [cards.text_message("I couldn't tell which question to send. Please ask "
                                            "it again.")]
-            return [cards.escalate_form(question, key=str(data.get("key") or ""),
+            return [cards.escalate_form(question, key=str(data.get(cards.KEY_FIELD) or ""),
                                         refs=_str_list(data.get("refs")), log_id=data.get("log"))]
         if verb == cards.CONFIRM:
             return self.escalate(activity, data)
@@ -117,7 +117,7 @@ class TeamsLogic:
         helpful = bool(data.get("helpful"))
         if self.desk is not None:
             # One vote per person per answer: a double click is not two votes.
-            voter = f"teams:feedback:{data.get('key')}:{act.principal_of(activity)}"
+            voter = f"teams:feedback:{data.get(cards.KEY_FIELD)}:{act.principal_of(activity)}"
             if self.desk.store.claim_event(voter):
                 self.desk.feedback(data.get("log"), act.asker_of(activity),
                                    str(data.get("question") or ""), _str_list(data.get("refs")),
@@ -137,7 +137,7 @@ class TeamsLogic:
                                        "again.")]
         # The key comes from the answer card (the question's activity), so pressing Confirm
         # twice, or escalating the same answer from two forms, opens one ticket.
-        key = str(data.get("key") or "") or f"teams:{activity.get('replyToId') or activity.get('id')}"
+        key = str(data.get(cards.KEY_FIELD) or "") or f"teams:{activity.get('replyToId') or activity.get('id')}"
         asker = act.asker_of(activity)
         ticket, created = self.desk.escalate(
             asker, question, idempotency_key=key, reply_to=act.reference_of(activity),
@@ -268,7 +268,8 @@ class TeamsLogic:
         reference = act.reference_of(activity)
         reference.pop("activityId", None)  # the chat, not one message in it
         with self._refs_lock:
-            if self._refs_seen.get(principal) == reference:
+            previous = self._refs_seen.get(principal)
+            if previous == reference:
                 return
             self._refs_seen[principal] = reference
         try:
@@ -278,7 +279,7 @@ class TeamsLogic:
                 self._refs_seen.pop(principal, None)
             log.exception("could not store the conversation reference for %s", principal)
             return
-        if self.desk.is_mo(principal):
+        if previous is None and self.desk.is_mo(principal):
             log.info("monitoring officer %s can now be reached in Teams", principal)
 
     def _first_delivery(self, activity: dict) -> bool:

@@ -30,6 +30,10 @@ MO_ANSWER = "mo_answer"
 MO_CLOSE = "mo_close"
 MO_VERBS = (MO_ASSIGN, MO_ANSWER, MO_CLOSE)
 
+# The question's idempotency key in submit data. Not "key": the Agents Playground's card
+# renderer fails on a data field called "key" (it assigns to it).
+KEY_FIELD = "qkey"
+
 # Input ids (Teams puts each input's value into the submit data under its id).
 CONTEXT_INPUT = "context"
 ANSWER_INPUT = "answer"
@@ -45,8 +49,8 @@ EXAMPLE_QUESTIONS = (
 )
 
 # A passage longer than LONG_WORDS is shown as its first SHORT_WORDS words with "Show more".
-LONG_WORDS = 80
-SHORT_WORDS = 55
+LONG_WORDS = 110
+SHORT_WORDS = 80
 QUESTION_DATA_LIMIT = 2000  # the core answers from the first 2,000 characters anyway
 SUMMARY_LIMIT = 3000
 
@@ -192,10 +196,10 @@ def answer_card(answer: Answer, *, key: str, log_id: int | None = None,
     question = answer.question[:QUESTION_DATA_LIMIT]
     escalate = submit(ASK_MO, ESCALATE, style="positive" if answer.escalation.prominent
                       or not answer.answered else None,
-                      key=key, question=question, refs=refs, log=log_id)
-    feedback = [submit("Helpful", FEEDBACK, helpful=True, key=key, question=question, refs=refs,
+                      qkey=key, question=question, refs=refs, log=log_id)
+    feedback = [submit("Helpful", FEEDBACK, helpful=True, qkey=key, question=question, refs=refs,
                        log=log_id),
-                submit("Not helpful", FEEDBACK, helpful=False, key=key, question=question,
+                submit("Not helpful", FEEDBACK, helpful=False, qkey=key, question=question,
                        refs=refs, log=log_id)]
     if answer.answered:
         actions = [*feedback, escalate]
@@ -224,7 +228,7 @@ def escalate_form(question: str, *, key: str, refs: Sequence[str] = (),
          "label": "Anything the monitoring officer should know? (optional)",
          "placeholder": "For example: which meeting or officer this is about"},
     ]
-    actions = [submit("Send to the monitoring officer", CONFIRM, style="positive", key=key,
+    actions = [submit("Send to the monitoring officer", CONFIRM, style="positive", qkey=key,
                       question=question[:QUESTION_DATA_LIMIT], refs=list(refs), log=log_id)]
     summary = f"{ASK_MO}: \u201c{question}\u201d. Add any context, then send."
     return message(card(body, actions, fallback=summary), summary)
