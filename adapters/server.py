@@ -12,31 +12,35 @@ from protocol_bot.watcher import start_watching
 
 log = logging.getLogger(__name__)
 
+CORE = web.AppKey("core", BotCore)
+PLATFORMS = web.AppKey("platforms", list)
+WATCHER = web.AppKey("watcher", object)
+
 # Each platform module has `mount(app, core) -> bool`: adds its routes (and its outbox
 # delivery task) when it is configured, and says whether it did.
 PLATFORM_MODULES = ("adapters.teams.app", "adapters.slack.app")
 
 
 async def healthz(request: web.Request) -> web.Response:
-    core: BotCore = request.app["core"]
+    core: BotCore = request.app[CORE]
     return web.json_response({"status": "ok",
                               "passages": len(core.knowledge.answerer.kb.passages),
-                              "platforms": request.app["platforms"]})
+                              "platforms": request.app[PLATFORMS]})
 
 
 async def _start_watcher(app: web.Application) -> None:
     # Knowledge edits on disk (and `protocol-bot kb reload`) reach the running bot.
-    app["watcher"] = start_watching(app["core"])
+    app[WATCHER] = start_watching(app[CORE])
 
 
 async def _stop_watcher(app: web.Application) -> None:
-    app["watcher"].stop()
+    app[WATCHER].stop()
 
 
 def build_app(core: BotCore) -> web.Application:
     app = web.Application(client_max_size=1024 * 1024)
-    app["core"] = core
-    app["platforms"] = []
+    app[CORE] = core
+    app[PLATFORMS] = []
     app.router.add_get("/healthz", healthz)
     app.on_startup.append(_start_watcher)
     app.on_cleanup.append(_stop_watcher)
@@ -47,5 +51,5 @@ def build_app(core: BotCore) -> web.Application:
             log.warning("%s not available (%s): its endpoint is not served", name, exc)
             continue
         if module.mount(app, core):
-            app["platforms"].append(name.split(".")[1])
+            app[PLATFORMS].append(name.split(".")[1])
     return app

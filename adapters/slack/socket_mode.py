@@ -8,6 +8,7 @@ import logging
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 
 from protocol_bot.core import BotCore
+from protocol_bot.watcher import start_watching
 
 from .app import SlackBot, SlackSettings
 
@@ -19,6 +20,7 @@ async def run_socket_mode(core: BotCore, settings: SlackSettings, stop: asyncio.
     slack = SlackBot(core, settings)
     await slack.start()
     handler = AsyncSocketModeHandler(slack.bolt, app_token=settings.app_token, web_client=slack.api)
+    watcher = start_watching(core)  # knowledge edits reach this process too
     try:
         await handler.connect_async()
         log.info("Slack Socket Mode connected")
@@ -26,4 +28,5 @@ async def run_socket_mode(core: BotCore, settings: SlackSettings, stop: asyncio.
     finally:
         await handler.close_async()
         await slack.stop()
+        watcher.stop()
         log.info("Slack Socket Mode closed")

@@ -16,6 +16,7 @@ import logging
 import threading
 
 from protocol_bot.core import BotCore
+from protocol_bot.models import KINDS
 from protocol_bot.store import OutboxMessage, TicketNotFound
 
 from . import activities as act
@@ -198,6 +199,9 @@ class TeamsLogic:
         actor = act.principal_of(activity)
         if self.desk is None:
             return [cards.text_message(NO_DESK)]
+        if not act.is_personal(activity):
+            return [cards.text_message("Tickets are private: ask me for them in a personal chat "
+                                       "with the bot.")]
         try:
             tickets = self.desk.list_tickets(actor)
         except NotPermitted:
@@ -218,7 +222,7 @@ class TeamsLogic:
         if ticket.status in WAITING:
             return cards.mo_ticket_message(
                 ticket.id, question=ticket.question, asker=asker_dict(ticket.asker),
-                context=ticket.context, bot_refs=ticket.bot_refs, status=ticket.status,
+                context=ticket.context, bot_refs=self.ref_labels(ticket.bot_refs), status=ticket.status,
                 assignee=ticket.assignee, monitoring_officers=self._mos(), actor=actor,
                 headline=headline or f"Ticket {ticket.id}")
         content = cards.card([
@@ -228,6 +232,27 @@ class TeamsLogic:
               if ticket.answer else []),
         ], fallback=f"Ticket {ticket.id}: {ticket.status}")
         return cards.message(content, f"Ticket {ticket.id}: {ticket.status}")
+
+    def ref_labels(self, refs) -> list[str]:
+        """'2.3' -> 'Member/Officer Relations Protocol (2026), clause 2.3': what the bot cited,
+        as the MO reads it. A ref found in several documents names the most authoritative."""
+        try:
+            kb = self.core.knowledge.answerer.kb
+        except AttributeError:
+            return list(refs)
+        order = {kind: i for i, kind in enumerate(KINDS)}
+        labels = []
+        for ref in refs:
+            found = [(order.get(kb.documents[p.document_id].kind, 9), p)
+                     for p in kb.passages if p.ref == ref and p.document_id in kb.documents]
+            if not found:
+                labels.append(ref)
+                continue
+            _, passage = min(found, key=lambda item: item[0])
+            doc = kb.documents[passage.document_id]
+            where = f"clause {ref}" if passage.type == "clause" else ref
+            labels.append(f"{doc.title} ({doc.edition}), {where}")
+        return labels
 
     def _mos(self) -> list[str]:
         mos = getattr(self.desk, "monitoring_officers", None) or self.core.config.monitoring_officers
@@ -248,7 +273,7 @@ class TeamsLogic:
             return cards.mo_ticket_message(
                 ticket_id, question=str(body.get("question") or ""),
                 asker=body.get("asker") or {}, context=str(body.get("context") or ""),
-                bot_refs=_str_list(body.get("bot_refs")),
+                bot_refs=self.ref_labels(_str_list(body.get("bot_refs"))),
                 status="assigned" if message.kind == "ticket_assigned" else "open",
                 assignee=message.recipient if message.kind == "ticket_assigned" else None,
                 monitoring_officers=self._mos(), actor=message.recipient, headline=headline)

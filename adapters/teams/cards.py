@@ -289,7 +289,7 @@ def mo_ticket_card(ticket_id: str, *, question: str, asker: dict, context: str =
     if context:
         body += [text("Context from the asker:", weight="Bolder"), quote(context)]
     if refs:
-        answered = "The bot cited " + ", ".join(refs) + "."
+        answered = "The bot cited " + "; ".join(refs) + "."
     else:
         answered = "The bot could not answer this from the protocol."
     body.append(text(f"What the bot answered: {answered}", isSubtle=True))
