@@ -153,7 +153,7 @@ class Answerer:
 
     def confident(self, question: str, terms: list[str], score: float, position: int) -> bool:
         """Is the best passage really an answer to the question? (see MIN_COVERAGE)"""
-        known = [t for t in terms if t in self.index.bm25.idf]
+        known = [t for t in terms if self.index.knows(t)]
         if not known or len(known) < len(terms) * (1 - MAX_UNKNOWN_SHARE):
             return False
         if self.analyzer.off_topic_terms(self.analyzer.terms(question)) - self._content[position]:
