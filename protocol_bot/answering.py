@@ -69,6 +69,7 @@ class Answerer:
         # What a passage says (heading and text, not its search hints): to tell editions apart.
         self._content = [frozenset(self.analyzer.terms(f"{p.heading} {p.text}")) for p in kb.passages]
         self._successor = self._find_successors(superseded)
+        self._successor_docs = frozenset(superseded)
 
     def _find_successors(self, superseded: dict[str, str]) -> dict[int, int]:
         """Superseded passage -> the current edition's passage that says the same thing."""
@@ -99,9 +100,7 @@ class Answerer:
         truncated = len(question) > MAX_QUESTION_CHARS
         if truncated:
             question = question[:MAX_QUESTION_CHARS]
-        terms, extra = self.analyzer.query_terms(question)
-        about_exercise = bool(_ABOUT_EXERCISE.search(question))
-        chosen = self._choose(self._rank(terms, extra, about_exercise))
+        terms, chosen = self._search(question)
         sensitive = bool(SENSITIVE_TERMS & set(terms))
         answered = bool(chosen) and self.confident(question, terms, *chosen[0])
         citations = tuple(self._cite(position, score) for score, position in chosen) if answered else ()
@@ -124,14 +123,21 @@ class Answerer:
 
     def ranked_citations(self, question: str) -> tuple[Citation, ...]:
         """The citations the bot would give if it were confident (for evaluation)."""
-        terms, extra = self.analyzer.query_terms(question[:MAX_QUESTION_CHARS])
-        about_exercise = bool(_ABOUT_EXERCISE.search(question))
-        return tuple(self._cite(p, s) for s, p in self._choose(self._rank(terms, extra, about_exercise)))
+        _, chosen = self._search(question[:MAX_QUESTION_CHARS])
+        return tuple(self._cite(p, s) for s, p in chosen)
 
-    def _rank(self, terms: list[str], extra: list[str], about_exercise: bool) -> list[tuple[float, int]]:
+    def _search(self, question: str) -> tuple[list[str], list[tuple[float, int]]]:
+        """The question's terms and the chosen (score, passage position) pairs, best first."""
+        terms, extra = self.analyzer.query_terms(question)
+        about_exercise = bool(_ABOUT_EXERCISE.search(question))
         hits = self.index.search(terms, extra, exclude=None if about_exercise else self._exercises)
-        return sorted(((h.relevance * self._weights[h.position], h.position) for h in hits),
-                      key=lambda sp: -sp[0])
+        ranked = sorted(((h.relevance * self._weights[h.position], h.position) for h in hits),
+                        key=lambda sp: -sp[0])
+        # Someone asking about "the 2012 workbook" wants that edition's words, not its successor's.
+        words = set(re.findall(r"\w+", question.lower()))
+        named = {doc_id for doc_id in self._successor_docs
+                 if self.kb.documents[doc_id].edition.lower() in words}
+        return terms, self._choose(ranked, keep=named)
 
     def key_sentence(self, text: str, terms: list[str]) -> str:
         """The passage's sentence (or list item) that best matches the question, word for word.
@@ -168,10 +174,16 @@ class Answerer:
         found = sum(self.index.idf(t) for t in terms if t in self.index.terms[position])
         return found / total
 
-    def _choose(self, ranked: list[tuple[float, int]]) -> list[tuple[float, int]]:
+    def _choose(self, ranked: list[tuple[float, int]], keep: set[str] = frozenset()
+                ) -> list[tuple[float, int]]:
+        """Up to MAX_CITATIONS passages, each saying something the others do not.
+
+        A superseded passage is replaced by its successor's, unless its document is in `keep`.
+        """
         chosen: list[tuple[float, int]] = []
         for score, position in ranked:
-            position = self._successor.get(position, position)
+            if self.kb.passages[position].document_id not in keep:
+                position = self._successor.get(position, position)
             if chosen and score < FOLLOWER_SHARE * chosen[0][0]:
                 break
             if any(position == p or self._similarity(position, p) >= SAME_TEXT for _, p in chosen):

@@ -169,3 +169,8 @@ def test_human_output_shows_clause_and_offer():
     out = run_cli("ask", "Can I ask an officer to help with party political work?")
     assert "clause 2.3" in out.stdout and "monitoring officer" in out.stdout
     assert "must not ask them" in out.stdout
+
+
+def test_naming_the_old_edition_cites_it(answerer):
+    cited = answerer.ranked_citations("what's exercise 5 in the 2012 member officer workbook?")
+    assert cited[0].document_id == "lga-workbook-2012" and cited[0].ref.startswith("Exercise 5")
