@@ -35,6 +35,16 @@ SUCCESSOR_PROBES = 8
 
 SENSITIVE_TERMS = frozenset({"bulli", "harass", "complaint", "grievanc", "whistleblow",
                              "disciplinari", "victimis", "discrimin"})
+# "under our protocol", "does the protocol say": the council's own protocol, not the word.
+_OUR_PROTOCOL = re.compile(r"\b(our|the|this|my|council'?s?)\s+(own\s+)?(member[/ -]*officer\s+)?"
+                           r"(relations\s+)?protocol\b", re.I)
+OUR_PROTOCOL_WEIGHT = 1.3
+# Small talk, the whole message: greetings, thanks, "how's your day going?".
+_SMALL_TALK = re.compile(
+    r"^\W*((hi|hello|hey|hiya|yo|good (morning|afternoon|evening|day))\W*(there|bot|all)?\W*)*"
+    r"((how are (you|things)( doing)?( today)?|how'?s (it going|things|your day( going)?|life)"
+    r"|what'?s up|thanks?( you)?( very much)?( for (that|your help))?|cheers|bye|goodbye|"
+    r"see you|ok(ay)?|great|nice one)\W*)*$", re.I)
 _ABOUT_EXERCISE = re.compile(r"\b(exercises?|challenge\s*(\d+|one|two|three|four|five|six|seven"
                              r"|eight|nine)|appendix)\b", re.I)
 
@@ -65,6 +75,9 @@ class Answerer:
             if doc.id in superseded:
                 weight *= SUPERSEDED_WEIGHT
             self._weights.append(weight)
+        self._our_protocol_weights = [
+            w * (OUR_PROTOCOL_WEIGHT if kb.documents[p.document_id].kind == "protocol" else 1.0)
+            for w, p in zip(self._weights, kb.passages)]
         self._exercises = np.asarray([p.type == "exercise" for p in kb.passages], dtype=bool)
         # What a passage says (heading and text, not its search hints): to tell editions apart.
         self._content = [frozenset(self.analyzer.terms(f"{p.heading} {p.text}")) for p in kb.passages]
@@ -130,8 +143,14 @@ class Answerer:
         """The question's terms and the chosen (score, passage position) pairs, best first."""
         terms, extra = self.analyzer.query_terms(question)
         about_exercise = bool(_ABOUT_EXERCISE.search(question))
+        weights = self._weights
+        if _OUR_PROTOCOL.search(question):
+            # The question names where to look, not what it is about.
+            protocol_term = self.analyzer.terms("protocol")
+            terms = [t for t in terms if t not in protocol_term] or terms
+            weights = self._our_protocol_weights
         hits = self.index.search(terms, extra, exclude=None if about_exercise else self._exercises)
-        ranked = sorted(((h.relevance * self._weights[h.position], h.position) for h in hits),
+        ranked = sorted(((h.relevance * weights[h.position], h.position) for h in hits),
                         key=lambda sp: -sp[0])
         # Someone asking about "the 2012 workbook" wants that edition's words, not its successor's.
         words = set(re.findall(r"\w+", question.lower()))
@@ -160,6 +179,8 @@ class Answerer:
     def confident(self, question: str, terms: list[str], score: float, position: int) -> bool:
         """Is the best passage really an answer to the question? (see MIN_COVERAGE)"""
         known = [t for t in terms if self.index.knows(t)]
+        if _SMALL_TALK.match(question):
+            return False
         if not known or len(known) < len(terms) * (1 - MAX_UNKNOWN_SHARE):
             return False
         if self.analyzer.off_topic_terms(self.analyzer.terms(question)) - self._content[position]:

@@ -35,7 +35,7 @@ def test_off_topic_question_is_declined_with_the_mo_offered(answerer):
 
 
 @pytest.mark.parametrize("question", ["hello", "tell me a joke", "What is the capital of France?",
-                                      "how do I pay my council tax?"])
+                                      "how do I pay my council tax?", "hi, how's your day going?"])
 def test_chit_chat_and_services_are_declined(answerer, question):
     assert not answerer.answer(question).answered
 
@@ -174,3 +174,13 @@ def test_human_output_shows_clause_and_offer():
 def test_naming_the_old_edition_cites_it(answerer):
     cited = answerer.ranked_citations("what's exercise 5 in the 2012 member officer workbook?")
     assert cited[0].document_id == "lga-workbook-2012" and cited[0].ref.startswith("Exercise 5")
+
+
+def test_a_greeting_before_a_real_question_is_no_obstacle(answerer):
+    answer = answerer.answer("hello, what does the monitoring officer do?")
+    assert answer.answered and answer.citations
+
+
+def test_our_protocol_means_the_councils_protocol(answerer):
+    answer = answerer.answer("what are councillors responsible for under our protocol?")
+    assert answer.citations[0].document_id == "mor-protocol-2026"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import functools
+import itertools
 import json
 import socket
 from pathlib import Path
@@ -24,6 +25,7 @@ PLAYGROUND_USER = "user-id-0"  # who the Agents Playground's recordings come fro
 MO = "teams:29:mo-morgan"
 DEPUTY = "teams:29:deputy-dana"
 BOT_ID = "00000000-0000-0000-0000-00000000000011"
+_ids = itertools.count(1)
 
 
 def payload(name: str) -> dict:
@@ -66,8 +68,7 @@ def message(text: str, *, base: str = "message_personal", activity_id: str | Non
     if base != "message_personal" and "<at>" not in text:
         text = f"<at>Test Bot</at> {text}"
     activity["text"] = text
-    if activity_id:
-        activity["id"] = activity_id
+    activity["id"] = activity_id or f"msg-{next(_ids)}"  # each message its own, like Teams
     if user:
         activity = as_user(activity, user)
     return activity
@@ -105,7 +106,14 @@ def walk(node):
 
 
 def texts(card: dict) -> str:
-    return "\n".join(n["text"] for n in walk(card) if n.get("type") == "TextBlock")
+    """What a person reads on the card: text blocks and fact sets."""
+    out = []
+    for n in walk(card):
+        if n.get("type") == "TextBlock":
+            out.append(n["text"])
+        elif n.get("type") == "FactSet":
+            out.extend(f"{f['title']}: {f['value']}" for f in n["facts"])
+    return "\n".join(out)
 
 
 def actions(card: dict) -> list[dict]:
@@ -113,9 +121,10 @@ def actions(card: dict) -> list[dict]:
 
 
 def action(card: dict, title: str) -> dict:
-    for found in actions(card):
-        if found.get("title") == title:
-            return found
+    """The action with this title; a Submit (with data) before a ShowCard of the same name."""
+    named = [a for a in actions(card) if a.get("title") == title]
+    for found in sorted(named, key=lambda a: "data" not in a):
+        return found
     raise AssertionError(f"no action {title!r} in {[a.get('title') for a in actions(card)]}")
 
 

@@ -223,11 +223,21 @@ class TeamsEndpoint:
         reference = ConversationReference().deserialize(message.reply_to)
         activity = Activity().deserialize(self.logic.render_outbox(message))
 
+        failures: list[Exception] = []
+
         async def callback(turn_context: TurnContext) -> None:
-            await turn_context.send_activity(activity)
+            # botbuilder gives the continuation a random id and would "reply" to it; reply to
+            # the stored message instead, or post to the chat when there is none.
+            turn_context.activity.id = reference.activity_id
+            try:
+                await turn_context.send_activity(activity)
+            except Exception as exc:  # kept from on_turn_error: the outbox must see it
+                failures.append(exc)
 
         await self.adapter.continue_conversation(reference, callback,
                                                  bot_app_id=self.settings.app_id or None)
+        if failures:
+            raise failures[0]
 
 
 def _dumps(value) -> str:
