@@ -7,6 +7,7 @@
 //   {"cmd": "send", "text": "...", "mention": "Test Bot"}   type (optionally @mention) and send
 //   {"cmd": "post", "text": "...", "mention": "Test Bot"}   a new channel post
 //   {"cmd": "click", "name": "Ask the monitoring officer"}  the last button with that name
+//   {"cmd": "clickText", "text": "Can I ask"}     click the last element showing that text
 //   {"cmd": "fill", "label": "Anything the monitoring officer", "value": "..."}
 //   {"cmd": "waitText", "text": "clause 2.3", "timeout": 20000}
 //   {"cmd": "count", "text": "..."}                 how many elements show that text
@@ -37,8 +38,11 @@ function regex(text) {
   return new RegExp(text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'i');
 }
 
-async function editor() {
-  const box = page.locator('[data-lexical-editor="true"]').last();
+// The compose box: in a chat there is one; in a channel the first is "Start a new post" (the
+// others reply in threads).
+async function editor(which = 'last') {
+  const boxes = page.locator('[data-lexical-editor="true"]');
+  const box = which === 'first' ? boxes.first() : boxes.last();
   await box.click();
   return box;
 }
@@ -46,7 +50,7 @@ async function editor() {
 async function typeWithMention(mention) {
   if (!mention) return;
   await page.keyboard.type('@' + mention.slice(0, 4));
-  await page.getByText(mention, { exact: true }).last().click();
+  await page.getByRole('menuitem', { name: mention }).first().click();
   await page.keyboard.type(' ');
 }
 
@@ -75,7 +79,7 @@ const commands = {
     return {};
   },
   async post({ text, mention }) {
-    await editor();
+    await editor('first');
     await typeWithMention(mention);
     await page.keyboard.type(text);
     await page.getByRole('button', { name: 'Post', exact: true }).click();
@@ -85,6 +89,12 @@ const commands = {
     const button = page.getByRole('button', { name, exact }).last();
     await button.scrollIntoViewIfNeeded();
     await button.click();
+    return {};
+  },
+  async clickText({ text }) {
+    const target = page.getByText(regex(text)).last();
+    await target.scrollIntoViewIfNeeded();
+    await target.click();
     return {};
   },
   async fill({ label, value }) {

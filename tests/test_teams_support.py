@@ -9,6 +9,7 @@ import functools
 import itertools
 import json
 import socket
+import time
 from pathlib import Path
 
 from aiohttp import web
@@ -196,6 +197,7 @@ class FakeConnector:
         body = await request.json()
         body["_path"] = request.path
         body["_auth"] = request.headers.get("Authorization")
+        body["_at"] = time.monotonic()
         self.received.append(body)
         self._event.set()
         self._ids += 1

@@ -290,9 +290,11 @@ def mo_ticket_card(ticket_id: str, *, question: str, asker: dict, context: str =
         body += [text("Context from the asker:", weight="Bolder"), quote(context)]
     if refs:
         answered = "The bot cited " + "; ".join(refs) + "."
+        body.append(text("What the bot answered: it cited\n" + "\n".join(f"- {r}" for r in refs),
+                         isSubtle=True))
     else:
         answered = "The bot could not answer this from the protocol."
-    body.append(text(f"What the bot answered: {answered}", isSubtle=True))
+        body.append(text(f"What the bot answered: {answered}", isSubtle=True))
 
     answer_card = card([
         {"type": "Input.Text", "id": ANSWER_INPUT, "isMultiline": True, "maxLength": 4000,
@@ -332,10 +334,13 @@ def welcome_message() -> dict:
         text("Ask me about how councillors and officers work together. I answer with the "
              "protocol's own words and the clause they come from, and if I can't answer, I "
              "pass your question to the monitoring officer, who replies here."),
-        text("Try one of these, or type your own question:", spacing="Medium"),
+        text("Try one of these (click to ask), or type your own question:", spacing="Medium"),
     ]
-    actions = [submit(q, ASK, question=q) for q in EXAMPLE_QUESTIONS]
-    body.append({"type": "ActionSet", "actions": actions})
+    # Button titles do not wrap, and these questions are long: each is a clickable box instead.
+    for q in EXAMPLE_QUESTIONS:
+        body.append({"type": "Container", "style": "emphasis", "spacing": "Small",
+                     "selectAction": submit(q, ASK, question=q),
+                     "items": [text(f"\u25b8 {q}", color="Accent")]})
     body.append(text("In a channel or group chat, @mention me with your question. "
                      "Type **help** to see this again.", isSubtle=True, spacing="Medium"))
     summary = ("I answer questions about the Member/Officer Relations Protocol with the clause "
