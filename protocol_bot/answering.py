@@ -8,7 +8,7 @@ import re
 import numpy as np
 
 from .analyzer import Analyzer
-from .index import SearchIndex
+from .index import SearchIndex, word_pairs
 from .knowledge import KnowledgeBase
 from .models import Answer, Citation, Escalation, Passage
 
@@ -149,7 +149,8 @@ class Answerer:
             protocol_term = self.analyzer.terms("protocol")
             terms = [t for t in terms if t not in protocol_term] or terms
             weights = self._our_protocol_weights
-        hits = self.index.search(terms, extra, exclude=None if about_exercise else self._exercises)
+        hits = self.index.search(terms, extra, exclude=None if about_exercise else self._exercises,
+                                 pairs=word_pairs(self.analyzer.terms(question)))
         ranked = sorted(((h.relevance * weights[h.position], h.position) for h in hits),
                         key=lambda sp: -sp[0])
         # Someone asking about "the 2012 workbook" wants that edition's words, not its successor's.

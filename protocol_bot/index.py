@@ -16,6 +16,13 @@ from .models import Passage
 # like one a passage is known to answer is strong evidence (FAQ-style matching), on top of the
 # passage's words. Chosen with `protocol-bot eval`.
 HINT_WEIGHT = 0.6
+# Word pairs in order ("officer>expect>councillor" differs from "councillor>expect>officer"):
+# the direction of "what officers can expect from councillors" lives only in word order.
+PAIR_WEIGHT = 1.0
+
+
+def word_pairs(terms: list[str]) -> list[str]:
+    return [f"{a}>{b}" for a, b in zip(terms, terms[1:])]
 
 
 @dataclass(frozen=True)
@@ -73,17 +80,24 @@ class SearchIndex:
         self.analyzer = analyzer
         corpus = [analyzer.terms(self.searchable_text(p)) for p in passages]
         self.terms = [frozenset(doc) for doc in corpus]
-        self.passage_postings = TermPostings(corpus)
+        self.passage_postings = TermPostings([self._with_pairs(p, analyzer) for p in passages])
         self.bm25 = self.passage_postings.bm25
         hints, owners = [], []
         for position, passage in enumerate(passages):
             for question in passage.questions:
-                hints.append(analyzer.terms(question))
+                terms = analyzer.terms(question)
+                hints.append(terms + word_pairs(terms))
                 owners.append(position)
         self.hint_postings = TermPostings(hints) if hints else None
         self._hint_owner = np.asarray(owners, dtype=np.int64)
         # A word the corpus has never seen is as telling as the rarest one it has.
         self.unknown_idf = math.log(1 + (len(passages) + 0.5) / 0.5)
+
+    def _with_pairs(self, passage: Passage, analyzer: Analyzer) -> list[str]:
+        # Pairs are taken within each field and line, never across a hint's boundary.
+        parts = [passage.ref, passage.heading, *passage.text.splitlines(), *passage.questions]
+        terms = [analyzer.terms(part) for part in parts]
+        return [t for part in terms for t in part] + [p for part in terms for p in word_pairs(part)]
 
     @staticmethod
     def searchable_text(passage: Passage) -> str:
@@ -96,13 +110,15 @@ class SearchIndex:
         return term in self.passage_postings.idf
 
     def search(self, terms: list[str], extra: list[str] = (), extra_weight: float = 0.5,
-               exclude: np.ndarray | None = None, limit: int = 30) -> list[Hit]:
+               exclude: np.ndarray | None = None, limit: int = 30,
+               pairs: list[str] = ()) -> list[Hit]:
         """The best `limit` hits for the (unique) terms, best first.
 
         `extra` terms (suggested by related words) count at `extra_weight`; passages marked
         in the boolean array `exclude` are left out.
         """
-        weighted = [(1.0, t) for t in terms] + [(extra_weight, t) for t in extra]
+        weighted = ([(1.0, t) for t in terms] + [(extra_weight, t) for t in extra]
+                    + [(PAIR_WEIGHT, p) for p in dict.fromkeys(pairs)])
         scores = self.passage_postings.scores(weighted)
         if self.hint_postings is not None:
             best_hint = np.zeros(len(self.passages))

@@ -120,7 +120,8 @@ def test_welcome_on_install_and_again_on_help():
     assert len([a for a in walk(welcome) if a.get("data", {}).get("protocolBot") == "ask"]) == 3
     assert h.send(payload("installation_update")) == []  # one welcome per install, not two
     assert only_card(h.send(message("help"))) == welcome
-    assert only_card(h.send(message("<at>Test Bot</at>", base="message_channel_mention"))) == welcome
+    bare_mention = message("<at>Test Bot</at>", base="message_channel_mention")
+    assert only_card(h.send(bare_mention)) == welcome
     # a channel install greets the channel too
     assert only_card(h.send(payload("conversation_update_channel"))) == welcome
 
@@ -313,3 +314,11 @@ def test_unknown_button_and_empty_escalation_are_handled():
     assert "don't know that button" in h.send(submit({"protocolBot": "nope"}))[0]["text"]
     assert "couldn't tell which question" in h.send(
         submit({"protocolBot": "confirm"}, activity_id="e2"))[0]["text"]
+
+
+def test_whoami_tells_a_person_their_principal():
+    h = Harness()
+    reply = h.send(message("whoami"))[0]["text"]
+    assert f"teams:{PLAYGROUND_USER}" in reply and "monitoring officer" not in reply.split(".")[-2]
+    assert "You are configured as a monitoring officer" in \
+        h.send(message("whoami", user="29:mo-morgan"))[0]["text"]

@@ -65,8 +65,8 @@ def test_not_answered_says_so_plainly_and_leads_with_the_monitoring_officer():
 
 
 def test_sensitive_question_not_answered_still_shows_passages_and_suggests_privacy():
-    a = answer(answered=False, sensitive=True, citations=[citation("5.2", "An Officer may have "
-                                                                  "recourse to the grievance policy.")])
+    grievance = citation("5.2", "An Officer may have recourse to the grievance policy.")
+    a = answer(answered=False, sensitive=True, citations=[grievance])
     card = cards.answer_card(a, key="k")
     body = texts(card)
     assert "speak to the monitoring officer privately" in body

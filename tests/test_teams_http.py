@@ -15,11 +15,10 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from adapters.outbox_loop import deliver_due
 from adapters.teams import app as teams_app
-from adapters.teams import cards
 from adapters.teams.bf import TeamsSettings
 from protocol_bot.sqlite_store import SqliteStore
-from tests.test_teams_support import (DEPUTY, MO, FakeConnector, action, as_user, cards_in, make_core,
-                                      message, payload, submit, texts)
+from tests.test_teams_support import (DEPUTY, MO, FakeConnector, action, as_user, cards_in,
+                                      make_core, message, payload, submit, texts)
 
 APP_ID = "11111111-2222-3333-4444-555555555555"
 AZURE = TeamsSettings(app_id=APP_ID, app_password="not-a-real-secret",

@@ -215,8 +215,8 @@ class FakeConnector:
         while len(self.received) < count:
             remaining = deadline - loop.time()
             if remaining <= 0:
-                raise AssertionError(f"expected {count} activities, got {len(self.received)}: "
-                                     f"{[r.get('summary') or r.get('text') for r in self.received]}")
+                got = [r.get("summary") or r.get("text") for r in self.received]
+                raise AssertionError(f"expected {count} activities, got {len(got)}: {got}")
             self._event.clear()
             try:
                 await asyncio.wait_for(self._event.wait(), remaining)

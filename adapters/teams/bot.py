@@ -28,6 +28,7 @@ REPLACE = "_replace"  # reply key: update the clicked card (activity id = replyT
 
 HELP_WORDS = frozenset({"help", "hi", "hello", "hey", "start", "?", "menu", "commands"})
 TICKETS_WORDS = frozenset({"tickets", "open tickets", "my tickets"})
+WHOAMI_WORDS = frozenset({"whoami", "who am i", "my id"})
 REFUSED = ("Only the monitoring officer or a deputy can assign, answer or close tickets. If you "
            "should be one, ask for your Teams user id ({principal}) to be added to "
            "PROTOCOL_BOT_MONITORING_OFFICERS.")
@@ -47,7 +48,7 @@ class TeamsLogic:
     def desk(self):
         return self.core.desk
 
-    # --- entry point -------------------------------------------------------------------------------
+    # --- entry point ------------------------------------------------------------------------------
     def handle(self, activity: dict) -> list[dict]:
         kind = activity.get("type")
         self._remember(activity)
@@ -66,9 +67,16 @@ class TeamsLogic:
             return [cards.welcome_message()]
         if question.lower().strip(" .!") in TICKETS_WORDS:
             return self.list_tickets(activity)
+        if question.lower().strip(" .!?") in WHOAMI_WORDS:
+            principal = act.principal_of(activity)
+            role = (" You are configured as a monitoring officer." if self.desk is not None
+                    and self.desk.is_mo(principal) else "")
+            return [cards.text_message(
+                f"Your Teams id for protocol-bot is **{principal}**. A monitoring officer or "
+                f"deputy is added with PROTOCOL_BOT_MONITORING_OFFICERS={principal}.{role}")]
         return [self.answer(activity, question)]
 
-    # --- asking ------------------------------------------------------------------------------------
+    # --- asking -----------------------------------------------------------------------------------
     def answer(self, activity: dict, question: str, *, echo: bool = False) -> dict:
         asker = act.asker_of(activity)
         answer = self.core.knowledge.ask(question)
@@ -89,7 +97,7 @@ class TeamsLogic:
         conversation = (activity.get("conversation") or {}).get("id") or ""
         return f"teams:{conversation}:{activity.get('id') or ''}"
 
-    # --- buttons -----------------------------------------------------------------------------------
+    # --- buttons ----------------------------------------------------------------------------------
     def on_submit(self, activity: dict, data: dict) -> list[dict]:
         verb = data.get(cards.VERB)
         if verb == cards.ASK:
@@ -138,7 +146,8 @@ class TeamsLogic:
                                        "again.")]
         # The key comes from the answer card (the question's activity), so pressing Confirm
         # twice, or escalating the same answer from two forms, opens one ticket.
-        key = str(data.get(cards.KEY_FIELD) or "") or f"teams:{activity.get('replyToId') or activity.get('id')}"
+        key = (str(data.get(cards.KEY_FIELD) or "")
+               or f"teams:{activity.get('replyToId') or activity.get('id')}")
         asker = act.asker_of(activity)
         ticket, created = self.desk.escalate(
             asker, question, idempotency_key=key, reply_to=act.reference_of(activity),
@@ -157,7 +166,7 @@ class TeamsLogic:
             replies.append(done)
         return replies
 
-    # --- the monitoring officer --------------------------------------------------------------------
+    # --- the monitoring officer -------------------------------------------------------------------
     def mo_action(self, activity: dict, verb: str, data: dict) -> list[dict]:
         from protocol_bot.desk import DeskError, NotPermitted
 
@@ -216,13 +225,15 @@ class TeamsLogic:
         replies += [self._ticket_message(t, actor) for t in shown]
         return replies
 
-    def _ticket_message(self, ticket, actor: str | None = None, headline: str | None = None) -> dict:
+    def _ticket_message(self, ticket, actor: str | None = None,
+                        headline: str | None = None) -> dict:
         from protocol_bot.desk import asker_dict
 
         if ticket.status in WAITING:
             return cards.mo_ticket_message(
                 ticket.id, question=ticket.question, asker=asker_dict(ticket.asker),
-                context=ticket.context, bot_refs=self.ref_labels(ticket.bot_refs), status=ticket.status,
+                context=ticket.context, bot_refs=self.ref_labels(ticket.bot_refs),
+                status=ticket.status,
                 assignee=ticket.assignee, monitoring_officers=self._mos(), actor=actor,
                 headline=headline or f"Ticket {ticket.id}")
         content = cards.card([
@@ -255,10 +266,11 @@ class TeamsLogic:
         return labels
 
     def _mos(self) -> list[str]:
-        mos = getattr(self.desk, "monitoring_officers", None) or self.core.config.monitoring_officers
+        mos = (getattr(self.desk, "monitoring_officers", None)
+               or self.core.config.monitoring_officers)
         return sorted(m for m in mos if m.startswith("teams:"))
 
-    # --- proactive messages (the outbox) -----------------------------------------------------------
+    # --- proactive messages (the outbox) ----------------------------------------------------------
     def render_outbox(self, message: OutboxMessage) -> dict:
         body = message.body or {}
         ticket_id = message.ticket_id or body.get("ticket_id") or ""
@@ -281,7 +293,7 @@ class TeamsLogic:
         summary = body.get("text") or f"{ticket_id}: {message.kind.replace('_', ' ')}"
         return cards.text_message(str(summary))
 
-    # --- bookkeeping -------------------------------------------------------------------------------
+    # --- bookkeeping ------------------------------------------------------------------------------
     def _remember(self, activity: dict) -> None:
         """Keep each person's personal-chat reference: Teams can only message someone
         proactively (an MO's ticket, say) once it has one."""
