@@ -80,7 +80,7 @@ class Answerer:
             for w, p in zip(self._weights, kb.passages)]
         self._exercises = np.asarray([p.type == "exercise" for p in kb.passages], dtype=bool)
         # What a passage says (heading and text, not its search hints): to tell editions apart.
-        self._content = [frozenset(self.analyzer.terms(f"{p.heading} {p.text}")) for p in kb.passages]
+        self._content = self.index.content_terms
         self._successor = self._find_successors(superseded)
         self._successor_docs = frozenset(superseded)
 

@@ -78,26 +78,27 @@ class SearchIndex:
     def __init__(self, passages: tuple[Passage, ...], analyzer: Analyzer):
         self.passages = passages
         self.analyzer = analyzer
-        corpus = [analyzer.terms(self.searchable_text(p)) for p in passages]
-        self.terms = [frozenset(doc) for doc in corpus]
-        self.passage_postings = TermPostings([self._with_pairs(p, analyzer) for p in passages])
-        self.bm25 = self.passage_postings.bm25
-        hints, owners = [], []
+        documents, hints, owners = [], [], []
+        self.terms: list[frozenset[str]] = []  # every word a passage can be found by
+        self.content_terms: list[frozenset[str]] = []  # what it says: heading and text
         for position, passage in enumerate(passages):
-            for question in passage.questions:
-                terms = analyzer.terms(question)
+            # Each field and line is analysed once; pairs never straddle two of them.
+            content = [analyzer.terms(part) for part in (passage.heading, *passage.text.splitlines())]
+            asked = [analyzer.terms(question) for question in passage.questions]
+            parts = [analyzer.terms(passage.ref), *content, *asked]
+            unigrams = [t for part in parts for t in part]
+            documents.append(unigrams + [p for part in parts for p in word_pairs(part)])
+            self.terms.append(frozenset(unigrams))
+            self.content_terms.append(frozenset(t for part in content for t in part))
+            for terms in asked:
                 hints.append(terms + word_pairs(terms))
                 owners.append(position)
+        self.passage_postings = TermPostings(documents)
+        self.bm25 = self.passage_postings.bm25
         self.hint_postings = TermPostings(hints) if hints else None
         self._hint_owner = np.asarray(owners, dtype=np.int64)
         # A word the corpus has never seen is as telling as the rarest one it has.
         self.unknown_idf = math.log(1 + (len(passages) + 0.5) / 0.5)
-
-    def _with_pairs(self, passage: Passage, analyzer: Analyzer) -> list[str]:
-        # Pairs are taken within each field and line, never across a hint's boundary.
-        parts = [passage.ref, passage.heading, *passage.text.splitlines(), *passage.questions]
-        terms = [analyzer.terms(part) for part in parts]
-        return [t for part in terms for t in part] + [p for part in terms for p in word_pairs(part)]
 
     @staticmethod
     def searchable_text(passage: Passage) -> str:
