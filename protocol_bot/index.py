@@ -45,23 +45,31 @@ class TermPostings:
 
     def __init__(self, documents: list[list[str]]):
         self.bm25 = BM25Okapi([doc or ["\u2205"] for doc in documents])
-        self.size = len(documents)
-        ids_by_term: dict[str, list[int]] = defaultdict(list)
-        for position, doc in enumerate(self.bm25.doc_freqs):
-            for term in doc:
-                ids_by_term[term].append(position)
-        n = self.size
-        self.idf = {t: math.log(1 + (n - len(ids) + 0.5) / (len(ids) + 0.5))
-                    for t, ids in ids_by_term.items()}
-        self.bm25.idf = self.idf
+        self.size = n = len(documents)
+        # All (term, document, tf) triples at once, grouped by term, so building is array work.
+        vocabulary: dict[str, int] = {}
+        term_ids, doc_ids, tfs = [], [], []
+        for position, freqs in enumerate(self.bm25.doc_freqs):
+            for term, tf in freqs.items():
+                term_ids.append(vocabulary.setdefault(term, len(vocabulary)))
+                doc_ids.append(position)
+                tfs.append(tf)
+        term_ids_a = np.asarray(term_ids, dtype=np.int64)
+        order = np.argsort(term_ids_a, kind="stable")
+        term_ids_a = term_ids_a[order]
+        doc_ids_a = np.asarray(doc_ids, dtype=np.int64)[order]
+        tf_a = np.asarray(tfs, dtype=float)[order]
+        df = np.bincount(term_ids_a, minlength=len(vocabulary))
+        idf = np.log(1 + (n - df + 0.5) / (df + 0.5))
         k1, b = self.bm25.k1, self.bm25.b
-        doc_len = np.asarray(self.bm25.doc_len, dtype=float)
-        norm = k1 * (1 - b + b * doc_len / self.bm25.avgdl)
-        self.postings: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-        for term, ids in ids_by_term.items():
-            ids_array = np.asarray(ids, dtype=np.int64)
-            tf = np.fromiter((self.bm25.doc_freqs[i][term] for i in ids), dtype=float, count=len(ids))
-            self.postings[term] = (ids_array, self.idf[term] * tf * (k1 + 1) / (tf + norm[ids_array]))
+        norm = k1 * (1 - b + b * np.asarray(self.bm25.doc_len, dtype=float) / self.bm25.avgdl)
+        weights = idf[term_ids_a] * tf_a * (k1 + 1) / (tf_a + norm[doc_ids_a])
+        bounds = np.cumsum(df)[:-1]
+        terms = list(vocabulary)
+        self.idf = dict(zip(terms, idf.tolist()))
+        self.bm25.idf = self.idf
+        self.postings: dict[str, tuple[np.ndarray, np.ndarray]] = dict(
+            zip(terms, zip(np.split(doc_ids_a, bounds), np.split(weights, bounds))))
 
     def scores(self, weighted_terms: list[tuple[float, str]]) -> np.ndarray:
         out = np.zeros(self.size)
