@@ -37,7 +37,7 @@ def test_teams_package_writes_an_uploadable_zip(tmp_path, capsys):
     assert bot["botId"] == APP_ID
     assert sorted(bot["scopes"]) == ["groupChat", "personal", "team"]
     commands = {c["title"] for lst in bot["commandLists"] for c in lst["commands"]}
-    assert commands == {"help", "tickets"}
+    assert commands == {"help", "tickets", "whoami"}
     personal = next(lst for lst in bot["commandLists"] if "personal" in lst["scopes"])
     assert "tickets" in {c["title"] for c in personal["commands"]}
     for lst in bot["commandLists"]:  # tickets are private: never offered in a channel
