@@ -64,19 +64,22 @@ class TermPostings:
         k1, b = self.bm25.k1, self.bm25.b
         norm = k1 * (1 - b + b * np.asarray(self.bm25.doc_len, dtype=float) / self.bm25.avgdl)
         weights = idf[term_ids_a] * tf_a * (k1 + 1) / (tf_a + norm[doc_ids_a])
-        bounds = np.cumsum(df)[:-1]
+        ends = np.cumsum(df)
         terms = list(vocabulary)
         self.idf = dict(zip(terms, idf.tolist()))
         self.bm25.idf = self.idf
-        self.postings: dict[str, tuple[np.ndarray, np.ndarray]] = dict(
-            zip(terms, zip(np.split(doc_ids_a, bounds), np.split(weights, bounds))))
+        # One array of document ids and one of weights; a term's posting is a slice of both.
+        self._doc_ids, self._weights = doc_ids_a, weights
+        self._spans: dict[str, tuple[int, int]] = dict(
+            zip(terms, zip((ends - df).tolist(), ends.tolist())))
 
     def scores(self, weighted_terms: list[tuple[float, str]]) -> np.ndarray:
         out = np.zeros(self.size)
         for weight, term in weighted_terms:
-            posting = self.postings.get(term)
-            if posting is not None:
-                out[posting[0]] += weight * posting[1]
+            span = self._spans.get(term)
+            if span is not None:
+                start, end = span
+                out[self._doc_ids[start:end]] += weight * self._weights[start:end]
         return out
 
 
