@@ -24,5 +24,9 @@ def serve(args: argparse.Namespace) -> int:
     core = BotCore.build()
     app = build_app(core)
     # aiohttp's run_app handles SIGINT/SIGTERM and runs on_cleanup: a graceful shutdown.
-    web.run_app(app, host=args.host, port=args.port, print=lambda s: logging.info("%s", s))
+    # On SIGTERM it ends with GracefulExit (exit status 1); a requested stop is a success.
+    try:
+        web.run_app(app, host=args.host, port=args.port, print=lambda s: logging.info("%s", s))
+    except web.GracefulExit:
+        pass
     return 0

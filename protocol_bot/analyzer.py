@@ -84,6 +84,7 @@ class Analyzer:
                 if stems:
                     self._phrases[stems] = canonical
         self._longest = max((len(p) for p in self._phrases), default=1)
+        self._phrase_starts = frozenset(p[0] for p in self._phrases)
         self._related: dict[tuple[str, ...], tuple[str, ...]] = {}
         for means, words in synonyms.related:
             meaning = tuple(self.terms(means))
@@ -108,6 +109,10 @@ class Analyzer:
         out: list[str] = []
         i = 0
         while i < len(stems):
+            if stems[i] not in self._phrase_starts:  # most words start no synonym phrase
+                out.append(stems[i])
+                i += 1
+                continue
             for size in range(min(self._longest, len(stems) - i), 0, -1):
                 canonical = self._phrases.get(tuple(stems[i:i + size]))
                 if canonical:
