@@ -35,10 +35,10 @@ SUCCESSOR_PROBES = 8
 
 SENSITIVE_TERMS = frozenset({"bulli", "harass", "complaint", "grievanc", "whistleblow",
                              "disciplinari", "victimis", "discrimin"})
-# "under our protocol", "does the protocol say": the council's own protocol, not the word.
-_OUR_PROTOCOL = re.compile(r"\b(our|the|this|my|council'?s?)\s+(own\s+)?(member[/ -]*officer\s+)?"
-                           r"(relations\s+)?protocol\b", re.I)
-OUR_PROTOCOL_WEIGHT = 1.3
+# A question that names a document ("under our protocol", "what does the LGA workbook say")
+# says where to look: that document's passages weigh this much more, and the naming words
+# stop counting as what the question is about.
+NAMED_WEIGHT = 1.3
 # Small talk, the whole message: greetings, thanks, "how's your day going?".
 _SMALL_TALK = re.compile(
     r"^\W*((hi|hello|hey|hiya|yo|good (morning|afternoon|evening|day))\W*(there|bot|all)?\W*)*"
@@ -75,9 +75,11 @@ class Answerer:
             if doc.id in superseded:
                 weight *= SUPERSEDED_WEIGHT
             self._weights.append(weight)
-        self._our_protocol_weights = [
-            w * (OUR_PROTOCOL_WEIGHT if kb.documents[p.document_id].kind == "protocol" else 1.0)
-            for w, p in zip(self._weights, kb.passages)]
+        self._aliases = [(doc.id, re.compile(r"(?<!\w)" + r"[\s/-]+".join(
+                              re.escape(w) for w in alias.lower().split()) + r"(?!\w)"),
+                          frozenset(self.analyzer.terms(alias)))
+                         for doc in kb.documents.values() for alias in doc.aliases]
+        self._doc_ids = np.asarray([p.document_id for p in kb.passages])
         self._exercises = np.asarray([p.type == "exercise" for p in kb.passages], dtype=bool)
         # What a passage says (heading and text, not its search hints): to tell editions apart.
         self._content = self.index.content_terms
@@ -144,11 +146,11 @@ class Answerer:
         terms, extra = self.analyzer.query_terms(question)
         about_exercise = bool(_ABOUT_EXERCISE.search(question))
         weights = self._weights
-        if _OUR_PROTOCOL.search(question):
-            # The question names where to look, not what it is about.
-            protocol_term = self.analyzer.terms("protocol")
-            terms = [t for t in terms if t not in protocol_term] or terms
-            weights = self._our_protocol_weights
+        named, naming_terms = self._named_documents(question)
+        if named:
+            terms = [t for t in terms if t not in naming_terms] or terms
+            boost = np.where(np.isin(self._doc_ids, list(named)), NAMED_WEIGHT, 1.0)
+            weights = [w * b for w, b in zip(weights, boost.tolist())]
         hits = self.index.search(terms, extra, exclude=None if about_exercise else self._exercises,
                                  pairs=word_pairs(self.analyzer.terms(question)))
         ranked = sorted(((h.relevance * weights[h.position], h.position) for h in hits),
@@ -195,6 +197,17 @@ class Answerer:
         total = sum(self.index.idf(t) for t in terms)
         found = sum(self.index.idf(t) for t in terms if t in self.index.terms[position])
         return found / total
+
+    def _named_documents(self, question: str) -> tuple[set[str], set[str]]:
+        """The documents a question names by one of their aliases, and the naming words."""
+        lowered = question.lower().replace("\u2019", "'")
+        named: set[str] = set()
+        words: set[str] = set()
+        for doc_id, pattern, alias_terms in self._aliases:
+            if pattern.search(lowered):
+                named.add(doc_id)
+                words |= alias_terms
+        return named, words
 
     def _choose(self, ranked: list[tuple[float, int]], keep: set[str] = frozenset()
                 ) -> list[tuple[float, int]]:

@@ -12,7 +12,7 @@ from .models import KINDS, PASSAGE_TYPES, Document, Passage
 
 SYNONYMS_FILE = "synonyms.yaml"
 DOCUMENT_FIELDS = {"id", "title", "publisher", "kind", "edition", "adopted", "review",
-                   "supersedes", "superseded_by", "source", "minute"}
+                   "supersedes", "superseded_by", "source", "minute", "aliases"}
 REQUIRED_DOCUMENT_FIELDS = ("id", "title", "publisher", "kind", "edition")
 PASSAGE_FIELDS = {"ref", "heading", "type", "text", "questions", "related", "author", "date"}
 REQUIRED_PASSAGE_FIELDS = ("ref", "heading", "type", "text")
@@ -154,7 +154,8 @@ def _parse_document(data, label: str, path: Path, problems: list[Problem]) -> Do
         adopted=_date(doc.get("adopted"), label, _line(doc, "adopted"), "document.adopted", problems),
         review=_date(doc.get("review"), label, _line(doc, "review"), "document.review", problems),
         supersedes=(str(doc["supersedes"]) if doc.get("supersedes") else None),
-        source=doc.get("source"), path=str(path))
+        source=doc.get("source"), path=str(path),
+        aliases=_string_list(doc, "aliases", label, problems, "the document"))
 
 
 def _string_list(entry, key, label, problems, where) -> tuple[str, ...]:

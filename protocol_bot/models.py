@@ -26,6 +26,7 @@ class Document:
     supersedes: str | None = None
     source: str | None = None
     path: str = ""
+    aliases: tuple[str, ...] = ()  # how people name it in a question: "our protocol", "the workbook"
 
 
 @dataclass(frozen=True)

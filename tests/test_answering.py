@@ -184,3 +184,10 @@ def test_a_greeting_before_a_real_question_is_no_obstacle(answerer):
 def test_our_protocol_means_the_councils_protocol(answerer):
     answer = answerer.answer("what are councillors responsible for under our protocol?")
     assert answer.citations[0].document_id == "mor-protocol-2026"
+
+
+def test_naming_a_document_looks_there_first(answerer):
+    cited = answerer.ranked_citations("did the standards committee want the nolan principles in the protocol?")
+    assert cited[0].document_id == "committee-report-2024"
+    plain = answerer.ranked_citations("what are the nolan principles?")
+    assert plain[0].document_id != "committee-report-2024"
