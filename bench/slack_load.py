@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import math
 import os
 import signal
 import socket
@@ -27,7 +26,9 @@ import aiohttp
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
 
+from load_support import free_port, percentile, wait_healthy  # noqa: E402
 from tests.slack_fake import (BOT_TOKEN, SIGNING_SECRET, FakeSlack, event_body,  # noqa: E402
                               payload, sign)
 
@@ -41,19 +42,6 @@ QUESTIONS = (
 )
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def percentile(values: list[float], p: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)  # nearest rank
-    return ordered[min(len(ordered), max(1, math.ceil(p / 100 * len(ordered)))) - 1]
-
-
 def mention(i: int) -> dict:
     data = payload("slack_app_mention")
     ts = f"{1767300000 + i}.{i:06d}"
@@ -63,21 +51,6 @@ def mention(i: int) -> dict:
     return data
 
 
-async def wait_healthy(url: str, server: subprocess.Popen, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    async with aiohttp.ClientSession() as session:
-        while time.monotonic() < deadline:
-            if server.poll() is not None:
-                raise SystemExit(f"protocol-bot serve exited with status {server.returncode}")
-            try:
-                async with session.get(url) as resp:
-                    health = await resp.json()
-                    if "slack" in health.get("platforms", []):
-                        return
-                    raise SystemExit(f"the server is up but Slack is not mounted: {health}")
-            except aiohttp.ClientConnectionError:
-                await asyncio.sleep(0.1)
-    raise SystemExit("protocol-bot serve did not start within 30 s")
 
 
 async def fire(session, url: str, data: dict, headers: dict | None = None) -> tuple[float, float, int]:
@@ -101,7 +74,7 @@ async def main(n: int, retries: bool, settle: float) -> int:
                 [sys.executable, "-m", "protocol_bot.cli", "serve", "--port", str(port)],
                 cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=server_log)
             try:
-                await wait_healthy(f"http://127.0.0.1:{port}/healthz", server)
+                await wait_healthy(f"http://127.0.0.1:{port}/healthz", server, "slack")
                 url = f"http://127.0.0.1:{port}/slack/events"
                 mentions = [mention(i) for i in range(n)]
                 connector = aiohttp.TCPConnector(limit=0)

@@ -18,7 +18,6 @@ import argparse
 import asyncio
 import collections
 import copy
-import math
 import os
 import subprocess
 import sys
@@ -30,7 +29,9 @@ import aiohttp
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
 
+from load_support import percentile, wait_healthy  # noqa: E402
 from tests.test_teams_support import FakeConnector, free_port, payload  # noqa: E402
 
 QUESTIONS = (
@@ -44,11 +45,6 @@ QUESTIONS = (
 BASES = ("message_personal", "message_groupchat_mention", "message_channel_mention")
 
 
-def percentile(values: list[float], p: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)  # nearest rank
-    return ordered[min(len(ordered), max(1, math.ceil(p / 100 * len(ordered)))) - 1]
 
 
 def activity(i: int, service_url: str) -> dict:
@@ -62,20 +58,6 @@ def activity(i: int, service_url: str) -> dict:
     return data
 
 
-async def wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    async with aiohttp.ClientSession() as session:
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                raise SystemExit(f"protocol-bot serve exited with {proc.returncode}")
-            try:
-                async with session.get(url) as response:
-                    if response.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.2)
-    raise SystemExit("protocol-bot serve did not start")
 
 
 async def main(n: int, redeliver: int, settle: float, sequential: int) -> int:
@@ -90,7 +72,7 @@ async def main(n: int, redeliver: int, settle: float, sequential: int) -> int:
                                "127.0.0.1", "--port", str(port)], env=env, stdout=log,
                               stderr=subprocess.STDOUT, cwd=tmp)
     try:
-        await wait_healthy(f"http://127.0.0.1:{port}/healthz", server)
+        await wait_healthy(f"http://127.0.0.1:{port}/healthz", server, "teams")
         url = f"http://127.0.0.1:{port}/api/messages"
         activities = [activity(i, connector.url) for i in range(n)]
         sent_at: dict[str, float] = {}
