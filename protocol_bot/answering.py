@@ -68,13 +68,9 @@ class Answerer:
         self.analyzer = Analyzer(kb.synonyms)
         self.index = SearchIndex(kb.passages, self.analyzer)
         superseded = kb.superseded()
-        self._weights = []
-        for passage in kb.passages:
-            doc = kb.documents[passage.document_id]
-            weight = AUTHORITY.get(doc.kind, 1.0)
-            if doc.id in superseded:
-                weight *= SUPERSEDED_WEIGHT
-            self._weights.append(weight)
+        self._weights = np.asarray([
+            AUTHORITY.get(kb.documents[p.document_id].kind, 1.0)
+            * (SUPERSEDED_WEIGHT if p.document_id in superseded else 1.0) for p in kb.passages])
         self._aliases = [(doc.id, re.compile(r"(?<!\w)" + r"[\s/-]+".join(
                               re.escape(w) for w in alias.lower().split()) + r"(?!\w)"),
                           frozenset(self.analyzer.terms(alias)))
@@ -117,7 +113,7 @@ class Answerer:
             question = question[:MAX_QUESTION_CHARS]
         terms, chosen = self._search(question)
         sensitive = bool(SENSITIVE_TERMS & set(terms))
-        answered = bool(chosen) and self.confident(question, terms, *chosen[0])
+        answered = bool(chosen) and self.confident(question, terms, chosen[0][1])
         citations = tuple(self._cite(position, score) for score, position in chosen) if answered else ()
         notices = self._notices(citations, today or dt.date.today())
         if truncated:
@@ -149,11 +145,10 @@ class Answerer:
         named, naming_terms = self._named_documents(question)
         if named:
             terms = [t for t in terms if t not in naming_terms] or terms
-            boost = np.where(np.isin(self._doc_ids, list(named)), NAMED_WEIGHT, 1.0)
-            weights = [w * b for w, b in zip(weights, boost.tolist())]
+            weights = weights * np.where(np.isin(self._doc_ids, list(named)), NAMED_WEIGHT, 1.0)
         hits = self.index.search(terms, extra, exclude=None if about_exercise else self._exercises,
                                  pairs=word_pairs(self.analyzer.terms(question)))
-        ranked = sorted(((h.relevance * weights[h.position], h.position) for h in hits),
+        ranked = sorted(((h.relevance * float(weights[h.position]), h.position) for h in hits),
                         key=lambda sp: -sp[0])
         # Someone asking about "the 2012 workbook" wants that edition's words, not its successor's.
         words = set(re.findall(r"\w+", question.lower()))
@@ -179,7 +174,7 @@ class Answerer:
             best = best[:LEAD_CHARS].rsplit(" ", 1)[0] + " ..."
         return best
 
-    def confident(self, question: str, terms: list[str], score: float, position: int) -> bool:
+    def confident(self, question: str, terms: list[str], position: int) -> bool:
         """Is the best passage really an answer to the question? (see MIN_COVERAGE)"""
         known = [t for t in terms if self.index.knows(t)]
         if _SMALL_TALK.match(question):
