@@ -76,6 +76,15 @@ class Analyzer:
 
     def __init__(self, synonyms: Synonyms | None = None):
         synonyms = synonyms or Synonyms()
+        # Groups made only of stopwords ("us and them", "do's and don'ts") would vanish: they
+        # are joined into one word in the normalised text, before stopwords are dropped.
+        self._joins: list[tuple[re.Pattern, str]] = []
+        for group in synonyms.same:
+            if not any(self._stems(variant) for variant in group):
+                joined = " " + "".join(_WORD.findall(normalise(group[0]))) + " "
+                self._joins.extend(
+                    (re.compile(r"\b" + r"[\s/-]+".join(_WORD.findall(normalise(v))) + r"\b"), joined)
+                    for v in group)
         self._phrases: dict[tuple[str, ...], str] = {}
         for group in synonyms.same:
             canonical = "_".join(self._stems(group[0])) or group[0].lower()
@@ -96,9 +105,11 @@ class Analyzer:
         self._off_topic = [tuple(self.terms(w)) for w in synonyms.off_topic]
         self._off_topic = [t for t in self._off_topic if t]
 
-    @staticmethod
-    def _stems(text: str) -> list[str]:
-        return [stem(w) for w in _WORD.findall(normalise(text))
+    def _stems(self, text: str) -> list[str]:
+        text = normalise(text)
+        for pattern, joined in self._joins:
+            text = pattern.sub(joined, text)
+        return [stem(w) for w in _WORD.findall(text)
                 if w not in STOPWORDS and (len(w) > 1 or w.isdigit())]
 
     def terms(self, text: str) -> list[str]:

@@ -191,3 +191,9 @@ def test_naming_a_document_looks_there_first(answerer):
     assert cited[0].document_id == "committee-report-2024"
     plain = answerer.ranked_citations("what are the nolan principles?")
     assert plain[0].document_id != "committee-report-2024"
+
+
+def test_stopword_only_synonyms_are_kept_as_one_word():
+    analyzer = Analyzer(Synonyms(same=(("us and them", "them and us", "us-and-them"),)))
+    assert analyzer.terms("a culture of \u2018us\u2019 and \u2018them\u2019") == ["cultur", "usandthem"]
+    assert analyzer.terms("a real us-and-them thing") == analyzer.terms("real them and us")
