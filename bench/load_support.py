@@ -10,6 +10,16 @@ import time
 
 import aiohttp
 
+# What the load checks ask, answered and declined alike, round-robin.
+QUESTIONS = (
+    "Can I ask an officer to help with party political work?",
+    "Can I contact an officer directly, or should I go through their manager?",
+    "What should I do if I feel an officer has treated me unfairly?",
+    "Who is the monitoring officer and what do they do?",
+    "Can officers attend party group meetings?",
+    "What time does the recycling centre open?",
+)
+
 
 def free_port() -> int:
     with socket.socket() as s:

@@ -27,18 +27,9 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
-from load_support import free_port, percentile, wait_healthy  # noqa: E402
+from load_support import QUESTIONS, free_port, percentile, wait_healthy  # noqa: E402
 from tests.slack_fake import (BOT_TOKEN, SIGNING_SECRET, FakeSlack, event_body,  # noqa: E402
                               payload, sign)
-
-QUESTIONS = (
-    "Can I ask an officer to help with party political work?",
-    "Can I contact an officer directly, or should I go through their manager?",
-    "What should I do if I feel an officer has treated me unfairly?",
-    "Who is the monitoring officer and what do they do?",
-    "Can officers attend party group meetings?",
-    "What time does the recycling centre open?",
-)
 
 
 def mention(i: int) -> dict:

@@ -31,17 +31,9 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
-from load_support import percentile, wait_healthy  # noqa: E402
+from load_support import QUESTIONS, percentile, wait_healthy  # noqa: E402
 from tests.test_teams_support import FakeConnector, free_port, payload  # noqa: E402
 
-QUESTIONS = (
-    "Can I ask an officer to help with party political work?",
-    "Can I contact an officer directly, or should I go through their manager?",
-    "What should I do if I feel an officer has treated me unfairly?",
-    "Who is the monitoring officer and what do they do?",
-    "Can officers attend party group meetings?",
-    "What time does the recycling centre open?",
-)
 BASES = ("message_personal", "message_groupchat_mention", "message_channel_mention")
 
 

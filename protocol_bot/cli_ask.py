@@ -76,14 +76,13 @@ def run_ask(args: argparse.Namespace) -> int:
     if live is None:
         return 1
     if from_stdin:
-        status = 0
         for line in sys.stdin:
             if not line.strip():
                 continue
             answer = live.ask(line)
             print(json.dumps(answer.to_dict(), ensure_ascii=False) if args.json else
                   format_answer(answer) + "\n", flush=True)
-        return status
+        return 0
     try:
         answer = live.ask(" ".join(questions))
     except EmptyQuestion as exc:

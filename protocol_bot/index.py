@@ -105,7 +105,6 @@ class SearchIndex:
                 hints.append(terms + word_pairs(terms))
                 owners.append(position)
         self.passage_postings = TermPostings(documents)
-        self.bm25 = self.passage_postings.bm25
         self.hint_postings = TermPostings(hints) if hints else None
         self._hint_owner = np.asarray(owners, dtype=np.int64)
         # A word the corpus has never seen is as telling as the rarest one it has.

@@ -64,6 +64,20 @@ def interaction_body(data: dict) -> tuple[str, str]:
 
 # --- Block Kit checks, as Slack makes them -----------------------------------------------------
 
+def run(scenario) -> None:
+    """Run an async test scenario to completion."""
+    asyncio.run(scenario())
+
+
+def find_button(blocks, action_id: str) -> dict:
+    """The button (or accessory) with this action_id in a message's blocks."""
+    for block in blocks:
+        for element in block.get("elements", []) + [block.get("accessory") or {}]:
+            if element.get("action_id") == action_id:
+                return element
+    raise AssertionError(f"no {action_id} button in {json.dumps(blocks)[:500]}")
+
+
 def block_problems(blocks, max_blocks: int) -> list[str]:
     problems = []
     if not isinstance(blocks, list):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import json
 
@@ -12,23 +11,14 @@ from adapters.outbox_loop import deliver_due
 from protocol_bot.models import Asker
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
-from tests.slack_fake import (BOT_TOKEN, MO_USER, FakeSlack, make_core, payload, running_bot)
+from tests.slack_fake import (BOT_TOKEN, MO_USER, FakeSlack, find_button, make_core, payload, run,
+                              running_bot)
 
 ASKER = "U0ASKER01"
 DEPUTY = "U0DEPUTY1"
 MOS = (f"slack:{MO_USER}", f"slack:{DEPUTY}")
 
 
-def run(scenario):
-    return asyncio.run(scenario())
-
-
-def find_button(blocks, action_id):
-    for block in blocks:
-        for element in block.get("elements", []) + [block.get("accessory") or {}]:
-            if element.get("action_id") == action_id:
-                return element
-    raise AssertionError(f"no {action_id} button")
 
 
 def click(bot, name: str, action_id: str, value: str, *, user: str | None = None,

@@ -2,28 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import json
 import time
 
 from adapters.slack import render
 from adapters.slack.events import unpack_value
-from tests.slack_fake import (SIGNING_SECRET, event_body, make_core, payload, running_bot, sign)
+from tests.slack_fake import (SIGNING_SECRET, event_body, find_button, make_core, payload, run,
+                              running_bot, sign)
 
 PARTY = "Can I ask an officer to help with party political work?"
 
 
-def run(scenario):
-    return asyncio.run(scenario())
-
-
-def button(blocks, action_id):
-    for block in blocks:
-        for element in block.get("elements", []) + [block.get("accessory") or {}]:
-            if element.get("action_id") == action_id:
-                return element
-    raise AssertionError(f"no {action_id} button in {json.dumps(blocks)[:500]}")
 
 
 def test_mention_is_answered_in_a_thread_with_the_cited_clause():
@@ -41,7 +31,7 @@ def test_mention_is_answered_in_a_thread_with_the_cited_clause():
             assert "party-political" in blocks
             assert post.args["text"]  # plain text for notifications and screen readers
             assert post.args["unfurl_links"] is False
-            assert button(post.args["blocks"], render.ESCALATE)["text"]["text"] == \
+            assert find_button(post.args["blocks"], render.ESCALATE)["text"]["text"] == \
                 "Ask the monitoring officer"
     run(scenario)
 
@@ -98,7 +88,7 @@ def test_slash_command_answers_privately_with_a_share_button_and_sharing_posts_i
             assert reply.args["response_type"] == "ephemeral"
             assert not bot.fake.of("chat.postMessage")
             assert "party-political" in json.dumps(reply.args["blocks"])
-            share = button(reply.args["blocks"], render.SHARE)
+            share = find_button(reply.args["blocks"], render.SHARE)
             assert share["text"]["text"] == "Share to channel"
 
             click = copy.deepcopy(payload("slack_block_actions_escalate"))
@@ -142,7 +132,7 @@ def test_a_question_or_passage_cannot_ping_the_channel():
             [post] = await bot.fake.wait_for("chat.postMessage")
             everything = json.dumps(post.args)
             assert "<!" not in everything and "<@U0MO00001>" not in everything
-            escalate = unpack_value(button(post.args["blocks"], render.ESCALATE)["value"])
+            escalate = unpack_value(find_button(post.args["blocks"], render.ESCALATE)["value"])
             assert escalate["q"] == ("@channel @here can I ask an officer & @U0MO00001 to help "
                                      "with party political work?")
     run(scenario)

@@ -11,11 +11,8 @@ import yaml
 from adapters.slack.app import SlackSettings
 from adapters.slack.cli import manifest_text
 from adapters.slack.socket_mode import run_socket_mode
-from tests.slack_fake import APP_TOKEN, BOT_TOKEN, FakeSlack, make_core, payload
+from tests.slack_fake import APP_TOKEN, BOT_TOKEN, FakeSlack, make_core, payload, run
 
-
-def run(scenario):
-    return asyncio.run(scenario())
 
 
 def test_socket_mode_acks_the_envelope_and_answers_in_the_thread():
