@@ -16,13 +16,13 @@ def register(sub, kb_sub) -> None:
 def serve(args: argparse.Namespace) -> int:
     from aiohttp import web
 
-    from protocol_bot.core import BotCore
+    from protocol_bot.config import Config
+    from protocol_bot.conversation import Conversation
 
     from .server import build_app
 
     logging.getLogger().setLevel(logging.INFO)
-    core = BotCore.build()
-    app = build_app(core)
+    app = build_app(Conversation.build(Config.from_env()))
     # aiohttp's run_app handles SIGINT/SIGTERM and runs on_cleanup: a graceful shutdown.
     # On SIGTERM it ends with GracefulExit (exit status 1); a requested stop is a success.
     try:

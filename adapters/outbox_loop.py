@@ -3,62 +3,46 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 import time
 from collections.abc import Awaitable, Callable
 
-from protocol_bot.store import EscalationStore, OutboxMessage
+from protocol_bot.delivery import Deliveries
+from protocol_bot.store import OutboxMessage
 
 log = logging.getLogger(__name__)
 
 Send = Callable[[OutboxMessage], Awaitable[None]]
 
-# After this many failures a message is still retried, but the log says so loudly.
-LOUD_AFTER_ATTEMPTS = 5
 
-
-async def deliver_due(store: EscalationStore, platform: str, send: Send,
+async def deliver_due(deliveries: Deliveries, platform: str, send: Send,
                       now: float | None = None) -> int:
     """Send every due message for `platform` once; returns how many were delivered.
 
-    A failed send (any exception) is recorded and retried later with exponential backoff; a
-    message is marked delivered only after `send` returns. Store calls run in a thread so a
-    busy database never stalls the adapter's event loop.
+    A message is marked delivered only after `send` returns; any exception keeps it for a
+    later try. Store calls run in a thread so a busy database never stalls the event loop.
     """
     now = time.time() if now is None else now
-    messages = await asyncio.to_thread(store.claim_due, platform, now)
     delivered = 0
-    for message in messages:
-        if message.reply_to is None:
-            # The recipient may have messaged the bot since this was queued (Teams needs that).
-            reference = await asyncio.to_thread(store.get_reference, message.recipient)
-            if reference is not None:
-                message = dataclasses.replace(message, reply_to=reference)
+    for message in await asyncio.to_thread(deliveries.claim, platform, now):
         try:
             await send(message)
         except Exception as exc:  # any failure: keep the message and try again later
-            error = f"{type(exc).__name__}: {exc}"
-            await asyncio.to_thread(store.mark_failed, message.id, error, now)
-            level = logging.ERROR if message.attempts + 1 >= LOUD_AFTER_ATTEMPTS else logging.WARNING
-            log.log(level, "%s message %d (%s, ticket %s) not delivered, attempt %d: %s; will retry",
-                    platform, message.id, message.kind, message.ticket_id, message.attempts + 1,
-                    type(exc).__name__)
+            await asyncio.to_thread(deliveries.failed, message, f"{type(exc).__name__}: {exc}",
+                                    now)
             continue
-        await asyncio.to_thread(store.mark_delivered, message.id, now)
+        await asyncio.to_thread(deliveries.delivered, message, now)
         delivered += 1
-        log.info("%s message %d (%s, ticket %s) delivered", platform, message.id, message.kind,
-                 message.ticket_id)
     return delivered
 
 
-async def run_outbox(store: EscalationStore, platform: str, send: Send, stop: asyncio.Event,
+async def run_outbox(deliveries: Deliveries, platform: str, send: Send, stop: asyncio.Event,
                      interval: float = 1.0) -> None:
     """Deliver due messages every `interval` seconds until `stop` is set."""
     log.info("%s outbox delivery started", platform)
     while not stop.is_set():
         try:
-            await deliver_due(store, platform, send)
+            await deliver_due(deliveries, platform, send)
         except Exception:  # e.g. the database briefly unavailable: keep the loop alive
             log.exception("%s outbox delivery pass failed; trying again shortly", platform)
         try:
@@ -66,3 +50,19 @@ async def run_outbox(store: EscalationStore, platform: str, send: Send, stop: as
         except asyncio.TimeoutError:
             pass
     log.info("%s outbox delivery stopped", platform)
+
+
+def start_outbox(deliveries: Deliveries, platform: str, send: Send,
+                 interval: float = 1.0) -> tuple[asyncio.Task, asyncio.Event]:
+    """The delivery loop as a task, with the event that stops it."""
+    stop = asyncio.Event()
+    task = asyncio.create_task(run_outbox(deliveries, platform, send, stop, interval))
+    return task, stop
+
+
+async def stop_outbox(task: asyncio.Task, stop: asyncio.Event, timeout: float = 5.0) -> None:
+    stop.set()
+    try:
+        await asyncio.wait_for(task, timeout)
+    except asyncio.TimeoutError:
+        task.cancel()

@@ -7,39 +7,40 @@ import logging
 
 from aiohttp import web
 
-from protocol_bot.core import BotCore
+from protocol_bot.conversation import Conversation
 from protocol_bot.watcher import start_watching
 
 log = logging.getLogger(__name__)
 
-CORE = web.AppKey("core", BotCore)
+CONVERSATION = web.AppKey("conversation", Conversation)
 PLATFORMS = web.AppKey("platforms", list)
 WATCHER = web.AppKey("watcher", object)
 
-# Each platform module has `mount(app, core) -> bool`: adds its routes (and its outbox
+# Each platform module has `mount(app, conversation) -> bool`: adds its routes (and its outbox
 # delivery task) when it is configured, and says whether it did.
 PLATFORM_MODULES = ("adapters.teams.app", "adapters.slack.app")
 
 
 async def healthz(request: web.Request) -> web.Response:
-    core: BotCore = request.app[CORE]
+    conversation = request.app[CONVERSATION]
     return web.json_response({"status": "ok",
-                              "passages": len(core.knowledge.answerer.kb.passages),
+                              "passages": len(conversation.knowledge.answerer.kb.passages),
                               "platforms": request.app[PLATFORMS]})
 
 
 async def _start_watcher(app: web.Application) -> None:
     # Knowledge edits on disk (and `protocol-bot kb reload`) reach the running bot.
-    app[WATCHER] = start_watching(app[CORE])
+    conversation = app[CONVERSATION]
+    app[WATCHER] = start_watching(conversation.knowledge, conversation.desk.store)
 
 
 async def _stop_watcher(app: web.Application) -> None:
     app[WATCHER].stop()
 
 
-def build_app(core: BotCore) -> web.Application:
+def build_app(conversation: Conversation) -> web.Application:
     app = web.Application(client_max_size=1024 * 1024)
-    app[CORE] = core
+    app[CONVERSATION] = conversation
     app[PLATFORMS] = []
     app.router.add_get("/healthz", healthz)
     app.on_startup.append(_start_watcher)
@@ -50,6 +51,6 @@ def build_app(core: BotCore) -> web.Application:
         except ImportError as exc:
             log.warning("%s not available (%s): its endpoint is not served", name, exc)
             continue
-        if module.mount(app, core):
+        if module.mount(app, conversation):
             app[PLATFORMS].append(name.split(".")[1])
     return app

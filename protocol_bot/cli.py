@@ -1,23 +1,32 @@
-"""The `protocol-bot` command: each command group registers itself from its own module."""
+"""The `protocol-bot` command: core commands, plus platform commands found through entry points."""
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import logging
 import sys
+from collections.abc import Callable
+from importlib.metadata import entry_points
 
-# Modules that add commands. Each has `register(sub, kb_sub)`; platform ones are optional
-# extras, skipped when their SDK is not installed.
-COMMAND_MODULES = (
-    "protocol_bot.cli_ask",       # ask, eval
-    "protocol_bot.cli_kb",        # kb check
-    "protocol_bot.cli_desk",      # tickets ..., kb reload, report, log purge (issue 3)
-    "adapters.cli_serve",         # serve, doctor (shared aiohttp server)
-    "adapters.slack.cli",         # slack --socket-mode (issue 4)
-    "adapters.teams.cli",         # teams-package (issue 5)
-)
-OPTIONAL_PREFIXES = ("adapters.",)
+from . import cli_ask, cli_desk, cli_kb
+
+# The core's own commands. Platform commands (serve, slack, teams-package, doctor) come from
+# the entry points of group "protocol_bot.commands" declared in pyproject.toml, so the core
+# never imports an adapter.
+CORE_COMMANDS = (cli_ask.register, cli_kb.register, cli_desk.register)
+PLUGIN_GROUP = "protocol_bot.commands"
+
+
+def load_plugins(group: str = PLUGIN_GROUP) -> list[tuple[str, Callable]]:
+    """Each plugin's `register`; one that fails to load is reported on stderr, not hidden."""
+    loaded = []
+    for entry in sorted(entry_points(group=group), key=lambda e: e.name):
+        try:
+            loaded.append((entry.name, entry.load()))
+        except Exception as exc:  # a broken plugin must not take the other commands with it
+            print(f"protocol-bot: the '{entry.name}' commands could not be loaded "
+                  f"({entry.value}): {type(exc).__name__}: {exc}", file=sys.stderr)
+    return loaded
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -29,15 +38,14 @@ def build_parser() -> argparse.ArgumentParser:
     kb = sub.add_parser("kb", help="check or reload the knowledge base")
     kb_sub = kb.add_subparsers(dest="kb_command", metavar="KB_COMMAND")
     kb.set_defaults(func=lambda args: (kb.print_help(), 2)[1])
-    for name in COMMAND_MODULES:
+    for register in CORE_COMMANDS:
+        register(sub, kb_sub)
+    for name, register in load_plugins():
         try:
-            module = importlib.import_module(name)
-        except ImportError as exc:
-            missing = getattr(exc, "name", "") or ""
-            if name.startswith(OPTIONAL_PREFIXES) or missing == name:
-                continue
-            raise
-        module.register(sub, kb_sub)
+            register(sub, kb_sub)
+        except Exception as exc:
+            print(f"protocol-bot: the '{name}' commands could not be registered: "
+                  f"{type(exc).__name__}: {exc}", file=sys.stderr)
     return parser
 
 

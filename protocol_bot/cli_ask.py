@@ -10,7 +10,8 @@ import textwrap
 from pathlib import Path
 
 from .answering import EmptyQuestion
-from .config import SHIPPED_KNOWLEDGE
+from .config import Config
+from .datadir import readable_knowledge
 from .knowledge import KnowledgeError
 from .live import LiveKnowledge
 from .models import Answer
@@ -18,8 +19,9 @@ from .models import Answer
 
 def add_knowledge_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--knowledge", metavar="DIR", type=Path,
-                        default=Path(os.environ.get("PROTOCOL_BOT_KNOWLEDGE") or SHIPPED_KNOWLEDGE),
-                        help="knowledge base folder (default: $PROTOCOL_BOT_KNOWLEDGE or the shipped one)")
+                        default=readable_knowledge(Config.from_env()),
+                        help="knowledge base folder (default: $PROTOCOL_BOT_KNOWLEDGE, else the "
+                             "council's folder in the data directory, else the shipped one)")
 
 
 def register(sub, kb_sub) -> None:

@@ -10,6 +10,8 @@ import uuid
 from collections.abc import Callable
 
 from .config import Config
+from .datadir import council_knowledge
+from .sqlite_store import open_store
 from .desk import Desk, DeskError, NotPermitted, parse_principal, ticket_to_dict
 from .models import TICKET_STATUSES, Asker, Ticket
 from .store import StoreError, TicketNotFound
@@ -106,12 +108,20 @@ def register(sub, kb_sub) -> None:
     p.set_defaults(func=_run(_purge))
 
 
+def desk_for(config: Config) -> Desk:
+    """The desk as the CLI uses it: no live index; running bots watch the knowledge folder."""
+    return Desk(open_store(config), None, config.monitoring_officers,
+                knowledge_dir=council_knowledge(config),
+                log_keep_identity=config.log_keep_identity,
+                log_retention_days=config.log_retention_days)
+
+
 def _run(command: Callable[[argparse.Namespace, Desk], int]) -> Callable[[argparse.Namespace], int]:
     """Build the desk, run the command, and turn the desk's refusals into exit statuses."""
 
     def run(args: argparse.Namespace) -> int:
         try:
-            desk = Desk.from_config(Config.from_env(), None)
+            desk = desk_for(Config.from_env())
             return command(args, desk)
         except NotPermitted as exc:
             return _fail(str(exc), EXIT_NOT_PERMITTED)

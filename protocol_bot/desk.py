@@ -11,7 +11,8 @@ from . import kb_changes
 from .faq import FaqEntry, FaqRefused, save_faq_entry
 from .models import TICKET_STATUSES, Answer, Asker, Ticket
 from .question_log import cited_refs, normalise, retention_cutoff
-from .store import EscalationStore, InvalidTransition
+from .live import LiveKnowledge
+from .store import InvalidTransition, Store
 
 log = logging.getLogger(__name__)
 
@@ -63,24 +64,17 @@ def clause_ref(ref: str) -> str:
 class Desk:
     """Everything the platforms and the CLI do with tickets, in one place with one set of rules."""
 
-    def __init__(self, store: EscalationStore, knowledge, monitoring_officers: frozenset[str], *,
+    def __init__(self, store: Store, knowledge: LiveKnowledge | None,
+                 monitoring_officers: frozenset[str], *,
                  knowledge_dir: Path | None = None, log_keep_identity: bool = False,
                  log_retention_days: int = 90):
         self.store = store
-        self.knowledge = knowledge  # LiveKnowledge, or None in CLI commands that never answer
+        self.knowledge = knowledge  # None in CLI commands that never answer
         self.monitoring_officers = frozenset(monitoring_officers)
         self.knowledge_dir = Path(knowledge_dir) if knowledge_dir else (
             knowledge.knowledge_dir if knowledge is not None else None)
         self.log_keep_identity = log_keep_identity
         self.log_retention_days = log_retention_days
-
-    @classmethod
-    def from_config(cls, config, knowledge) -> "Desk":
-        from .sqlite_store import SqliteStore
-
-        return cls(SqliteStore(config.db_path), knowledge, config.monitoring_officers,
-                   knowledge_dir=config.knowledge_dir, log_keep_identity=config.log_keep_identity,
-                   log_retention_days=config.log_retention_days)
 
     # --- who may act ------------------------------------------------------------------------------
     def is_mo(self, principal: str) -> bool:
@@ -109,7 +103,8 @@ class Desk:
         if not idempotency_key:
             raise DeskError("An escalation needs an idempotency key (platform + message id).")
         body = {"ticket_id": None, "question": question, "context": context,
-                "asker": asker_dict(asker), "bot_refs": list(bot_refs)}
+                "asker": asker_dict(asker), "bot_refs": list(bot_refs),
+                "cited": self._labels(bot_refs)}
         outbox = [{"platform": platform_of(mo), "recipient": mo,
                    "reply_to": self.store.get_reference(mo), "kind": "ticket_opened",
                    "body": body}
@@ -158,7 +153,9 @@ class Desk:
                            "reply_to": self.store.get_reference(to), "kind": "ticket_assigned",
                            "body": {"question": ticket.question, "context": ticket.context,
                                     "asker": asker_dict(ticket.asker),
-                                    "bot_refs": list(ticket.bot_refs), "assigned_by": actor}})
+                                    "bot_refs": list(ticket.bot_refs),
+                                    "cited": self._labels(ticket.bot_refs),
+                                    "assigned_by": actor}})
         ticket = self._change(ticket_id, actor, "assigned", ("open", "assigned"),
                               "Reopen it first.", event="assigned", status="assigned",
                               assignee=to, outbox=outbox, detail={"to": to})
@@ -245,6 +242,10 @@ class Desk:
         if kb is not None:
             kb_changes.record_state(self.store, self.knowledge_dir, kb, actor=actor,
                                     source="save-faq")
+
+    def _labels(self, refs: Sequence[str]) -> list[str]:
+        """What the bot cited, as the MO reads it; refs stay as they are without knowledge."""
+        return self.knowledge.labels(refs) if self.knowledge is not None else list(refs)
 
     # --- the question log -----------------------------------------------------------------------
     def _identity(self, asker: Asker | None) -> str | None:

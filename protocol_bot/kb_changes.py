@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .knowledge import KnowledgeBase, KnowledgeError, Problem, load_knowledge
-from .store import EscalationStore
+from .store import Audit
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +93,7 @@ def diff_states(old: dict | None, new: dict) -> KnowledgeChange:
     return KnowledgeChange(fa, fr, fc, pa, pr, pc, passages=len(new["passages"]))
 
 
-def record_state(store: EscalationStore, directory: Path, kb: KnowledgeBase, *, actor: str,
+def record_state(store: Audit, directory: Path, kb: KnowledgeBase, *, actor: str,
                  source: str) -> KnowledgeChange:
     """Compare with the last recorded state, store the new one, and audit any change once.
 
@@ -113,7 +113,7 @@ def record_state(store: EscalationStore, directory: Path, kb: KnowledgeBase, *, 
     return change
 
 
-def record_refusal(store: EscalationStore | None, problems: list[Problem], *, actor: str,
+def record_refusal(store: Audit | None, problems: list[Problem], *, actor: str,
                    source: str) -> None:
     log.warning("knowledge reload refused (%s, by %s): %d problem(s); still answering from the "
                 "last good knowledge base", source, actor, len(problems))
@@ -130,7 +130,7 @@ def validate(directory: Path) -> tuple[KnowledgeBase | None, list[Problem]]:
         return None, list(exc.problems)
 
 
-def reload_live(knowledge, store: EscalationStore | None, *, actor: str,
+def reload_live(knowledge, store: Audit | None, *, actor: str,
                 source: str) -> tuple[list[Problem], KnowledgeChange | None]:
     """Swap the running bot's index if the files on disk are valid, and record what changed."""
     problems = knowledge.reload()

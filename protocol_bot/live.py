@@ -8,7 +8,7 @@ from pathlib import Path
 
 from .answering import Answerer
 from .knowledge import KnowledgeError, Problem, load_knowledge
-from .models import Answer
+from .models import Answer, Citation
 
 log = logging.getLogger(__name__)
 
@@ -21,12 +21,37 @@ class LiveKnowledge:
         self._lock = threading.Lock()
         self._answerer = Answerer(load_knowledge(self.knowledge_dir))
 
+    @classmethod
+    def for_config(cls, config) -> "LiveKnowledge":
+        """The running bot's knowledge: the council's folder, created on first run."""
+        from .datadir import council_knowledge
+
+        return cls(council_knowledge(config))
+
     @property
     def answerer(self) -> Answerer:
         return self._answerer
 
     def ask(self, question: str) -> Answer:
         return self._answerer.answer(question)
+
+    def citation(self, key: str) -> Citation | None:
+        """The passage 'document_id#ref' as a Citation (for showing it in full), or None."""
+        kb = self._answerer.kb
+        for passage in kb.passages:
+            if passage.key == key:
+                doc = kb.documents.get(passage.document_id)
+                return Citation(document_id=passage.document_id,
+                                document=doc.title if doc else "",
+                                edition=doc.edition if doc else "", ref=passage.ref,
+                                heading=passage.heading, text=passage.text, score=0.0,
+                                kind=doc.kind if doc else "protocol", type=passage.type)
+        return None
+
+    def labels(self, keys) -> list[str]:
+        """'mor-protocol-2026#2.3' -> 'Member/Officer Relations Protocol (2026), clause 2.3'."""
+        found = {key: self.citation(key) for key in keys}
+        return [c.label() if c else key for key, c in found.items()]
 
     def reload(self) -> list[Problem]:
         """Validate the knowledge directory and swap the index in. Returns the problems, if any.

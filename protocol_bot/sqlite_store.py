@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from .models import Asker, Ticket
-from .store import (CLAIM_LEASE_SECONDS, AuditEntry, EscalationStore, Feedback, InvalidTransition,
+from .store import (CLAIM_LEASE_SECONDS, AuditEntry, Feedback, InvalidTransition,
                     LoggedQuestion, OutboxMessage, StoreError, TicketNotFound, backoff_seconds,
                     ticket_id_for, ticket_seq)
 
@@ -113,7 +113,7 @@ def iso(ts: float) -> str:
     return dt.datetime.fromtimestamp(ts, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-class SqliteStore(EscalationStore):
+class SqliteStore:
     """Tickets and the outbox in one SQLite file (WAL mode).
 
     Every write runs in `BEGIN IMMEDIATE`, so it takes the write lock before reading what it
@@ -449,3 +449,8 @@ class SqliteStore(EscalationStore):
                                                (before,)).rowcount,
             }
         return counts
+
+
+def open_store(config) -> SqliteStore:
+    """The store the configuration names (PROTOCOL_BOT_DB)."""
+    return SqliteStore(config.db_path)

@@ -1,11 +1,10 @@
-"""The escalation store interface: tickets, the outbox, conversation references, handled events."""
+"""The store's interfaces, one small protocol per concern; SqliteStore implements them all."""
 
 from __future__ import annotations
 
-import abc
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from .models import Asker, Ticket
 
@@ -113,19 +112,10 @@ class Feedback:
     asker: str | None
 
 
-class EscalationStore(abc.ABC):
-    """Where tickets, the outbox and conversation references live.
+class Tickets(Protocol):
+    """Escalation tickets and their history. Every write is committed before it returns, so a
+    caller may tell a person that a ticket exists as soon as `open_ticket` has returned."""
 
-    Every write is committed before the method returns: a caller may tell a person that a
-    ticket exists as soon as `open_ticket` has returned.
-    """
-
-    def now(self) -> float:
-        """The store's clock (seconds since the epoch); tests substitute their own."""
-        return time.time()
-
-    # --- tickets ---------------------------------------------------------------------------
-    @abc.abstractmethod
     def open_ticket(self, *, asker: Asker, question: str, idempotency_key: str,
                     reply_to: dict | None = None, context: str = "",
                     bot_refs: Sequence[str] = (), outbox: Sequence[dict] = ()) -> tuple[Ticket, bool]:
@@ -135,15 +125,12 @@ class EscalationStore(abc.ABC):
         ticket is newly created; their ticket_id and body["ticket_id"] are filled in.
         """
 
-    @abc.abstractmethod
     def get_ticket(self, ticket_id: str) -> Ticket:
-        """The ticket, or TicketNotFound."""
+        """The ticket; TicketNotFound when there is none (or the id is not a ticket id)."""
 
-    @abc.abstractmethod
     def list_tickets(self, status: str | None = None) -> list[Ticket]:
         """Tickets, oldest first, optionally of one status."""
 
-    @abc.abstractmethod
     def update_ticket(self, ticket_id: str, *, actor: str, event: str, status: str | None = None,
                       assignee: str | None = None, answer: str | None = None,
                       outbox: Sequence[dict] = (), allowed_from: Sequence[str] | None = None,
@@ -153,77 +140,91 @@ class EscalationStore(abc.ABC):
         Each outbox dict has platform, recipient, reply_to, kind, body (ticket_id is filled in).
         `allowed_from`: the statuses the change may be made from, checked inside the write
         (InvalidTransition otherwise), so two people acting at once cannot both succeed.
-        `detail` is stored with the event.
+        TicketNotFound when there is no such ticket. `detail` is stored with the event.
         """
 
-    # --- outbox ----------------------------------------------------------------------------
-    @abc.abstractmethod
+
+class Outbox(Protocol):
+    """Messages the bot owes people, kept until a platform adapter confirms delivery."""
+
     def enqueue(self, *, platform: str, recipient: str, reply_to: dict | None, kind: str,
                 ticket_id: str | None, body: dict) -> int:
         """Queue a message to deliver; returns its id."""
 
-    @abc.abstractmethod
-    def due_messages(self, platform: str, now: float, limit: int = 50) -> list[OutboxMessage]:
-        """Undelivered messages for this platform whose next attempt is due."""
-
-    @abc.abstractmethod
     def claim_due(self, platform: str, now: float, limit: int = 50,
                   lease: float = CLAIM_LEASE_SECONDS) -> list[OutboxMessage]:
-        """Due messages, hidden from other senders for `lease` seconds while this one sends."""
+        """Due messages, hidden from other senders for `lease` seconds while this one sends.
+        A sender that dies mid-send leaves them due again after the lease (at least once)."""
 
-    @abc.abstractmethod
     def undelivered(self, platform: str | None = None) -> list[OutboxMessage]:
         """Every message not yet delivered, oldest first (for the report and `doctor`)."""
 
-    @abc.abstractmethod
-    def mark_delivered(self, message_id: int, now: float) -> None: ...
+    def mark_delivered(self, message_id: int, now: float) -> None:
+        """Never sent again. An unknown id is ignored."""
 
-    @abc.abstractmethod
     def mark_failed(self, message_id: int, error: str, now: float) -> None:
         """Record a failed attempt and schedule the next one with exponential backoff."""
 
-    # --- conversation references and handled events -----------------------------------------
-    @abc.abstractmethod
-    def save_reference(self, principal: str, reference: dict) -> None:
-        """Remember how to reach a person proactively (Teams needs this)."""
 
-    @abc.abstractmethod
-    def get_reference(self, principal: str) -> dict | None: ...
+class Events(Protocol):
+    """Platform events and clicks already handled: redeliveries and double clicks act once."""
 
-    @abc.abstractmethod
     def claim_event(self, key: str) -> bool:
-        """True the first time a platform event/action key is seen, False on every repeat."""
+        """True the first time a key is seen, False on every repeat (in any process)."""
 
-    # --- audit: refusals, knowledge changes ---------------------------------------------------
-    @abc.abstractmethod
-    def record_audit(self, *, actor: str, action: str, target: str = "", outcome: str = "ok",
-                     detail: dict | None = None) -> int: ...
 
-    @abc.abstractmethod
-    def audit_entries(self, action: str | None = None, limit: int = 50) -> list[AuditEntry]:
-        """Newest first."""
+class ConversationRefs(Protocol):
+    """How to reach a person proactively (Teams needs one before it can message them)."""
 
-    @abc.abstractmethod
-    def swap_snapshot(self, key: str, value: dict) -> dict | None:
-        """Store `value` under `key` and return what was there, in one write (knowledge state)."""
+    def save_reference(self, principal: str, reference: dict) -> None:
+        """Remember (or replace) the reference for `principal`."""
 
-    # --- question log ---------------------------------------------------------------------------
-    @abc.abstractmethod
+    def get_reference(self, principal: str) -> dict | None:
+        """The reference, or None when the person has never talked to the bot privately."""
+
+
+class QuestionLog(Protocol):
+    """What people asked and whether it helped; purged after the retention period."""
+
     def log_question(self, *, question: str, normalised: str, answered: bool,
-                     refs: Sequence[str], asker: str | None) -> int: ...
+                     refs: Sequence[str], asker: str | None) -> int:
+        """Record one question; returns its id."""
 
-    @abc.abstractmethod
     def log_feedback(self, *, log_id: int | None, question: str, normalised: str,
                      refs: Sequence[str], helpful: bool, asker: str | None) -> int:
         """Record feedback; when log_id names a logged question, mark it helpful or not."""
 
-    @abc.abstractmethod
-    def logged_questions(self, since: float = 0.0) -> list[LoggedQuestion]: ...
+    def logged_questions(self, since: float = 0.0) -> list[LoggedQuestion]:
+        """Questions logged at or after `since`, oldest first."""
 
-    @abc.abstractmethod
-    def feedback_entries(self, since: float = 0.0) -> list[Feedback]: ...
+    def feedback_entries(self, since: float = 0.0) -> list[Feedback]:
+        """Feedback given at or after `since`, oldest first."""
 
-    @abc.abstractmethod
     def purge_log(self, before: float) -> dict[str, int]:
         """Delete question-log rows, feedback, delivered messages and handled-event keys older
         than `before`. Returns how many of each."""
+
+
+class Audit(Protocol):
+    """Refusals and knowledge changes: who, what, when. Never purged."""
+
+    def record_audit(self, *, actor: str, action: str, target: str = "", outcome: str = "ok",
+                     detail: dict | None = None) -> int:
+        """Record one entry; returns its id."""
+
+    def audit_entries(self, action: str | None = None, limit: int = 50) -> list[AuditEntry]:
+        """Newest first, optionally of one action."""
+
+    def swap_snapshot(self, key: str, value: dict) -> dict | None:
+        """Store `value` under `key` and return what was there, in one write (knowledge state)."""
+
+
+class Store(Tickets, Outbox, Events, ConversationRefs, QuestionLog, Audit, Protocol):
+    """Every concern in one database: SqliteStore (one file, or ":memory:" in tests).
+    Raises StoreError when the database cannot be used."""
+
+    def now(self) -> float:
+        """The store's clock (seconds since the epoch); tests substitute their own."""
+
+    def close(self) -> None:
+        """Release the connection."""

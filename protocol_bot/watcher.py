@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from . import kb_changes
-from .store import EscalationStore
+from .store import Audit
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ class KnowledgeWatcher:
     Polling needs no extra dependency and works on network shares where inotify does not.
     """
 
-    def __init__(self, knowledge, store: EscalationStore | None = None, interval: float = 2.0):
+    def __init__(self, knowledge, store: Audit | None = None, interval: float = 2.0):
         self.knowledge = knowledge
         self.store = store
         self.interval = interval
@@ -109,11 +109,9 @@ class KnowledgeWatcher:
             self._thread = None
 
 
-def start_watching(core, interval: float = 2.0) -> KnowledgeWatcher:
-    """For the server: watch the core's knowledge folder, recording changes in its desk's store."""
-    store = core.desk.store if getattr(core, "desk", None) is not None else None
-    if store is not None:
-        # Edits made while the bot was stopped are recorded too.
-        kb_changes.record_state(store, core.knowledge.knowledge_dir, core.knowledge.answerer.kb,
-                                actor="bot-start", source="startup")
-    return KnowledgeWatcher(core.knowledge, store, interval).start()
+def start_watching(knowledge, audit: Audit, interval: float = 2.0) -> KnowledgeWatcher:
+    """For the server: watch the live knowledge's folder, recording changes in the audit trail."""
+    # Edits made while the bot was stopped are recorded too.
+    kb_changes.record_state(audit, knowledge.knowledge_dir, knowledge.answerer.kb,
+                            actor="bot-start", source="startup")
+    return KnowledgeWatcher(knowledge, audit, interval).start()

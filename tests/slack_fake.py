@@ -388,28 +388,18 @@ class FakeSlack:
 MO_USER = "U0MO00001"
 
 
-def make_core(knowledge=None, *, mos=(f"slack:{MO_USER}",), knowledge_dir=None):
-    """A BotCore with the shipped (or given) knowledge and a desk on the in-memory store."""
-    from protocol_bot.config import SHIPPED_KNOWLEDGE, Config
-    from protocol_bot.core import BotCore
-    from protocol_bot.desk import Desk
-    from protocol_bot.live import LiveKnowledge
-    from protocol_bot.memory_store import MemoryStore
+def make_conversation(knowledge=None, *, mos=(f"slack:{MO_USER}",), knowledge_dir=None):
+    """The conversation service with the shipped (or given) knowledge on an in-memory store."""
+    from tests.conversation_support import make_conversation as build
 
-    if knowledge is None:
-        knowledge = LiveKnowledge(knowledge_dir or SHIPPED_KNOWLEDGE)
-    config = Config(knowledge_dir=getattr(knowledge, "knowledge_dir", SHIPPED_KNOWLEDGE),
-                    monitoring_officers=frozenset(mos))
-    desk = Desk(MemoryStore(), knowledge, config.monitoring_officers,
-                knowledge_dir=knowledge_dir or getattr(knowledge, "knowledge_dir", None))
-    return BotCore(config=config, knowledge=knowledge, desk=desk)
+    return build(mos, knowledge=knowledge, knowledge_dir=knowledge_dir)
 
 
 class RunningBot:
     """protocol-bot's web app with /slack/events mounted, wired to a FakeSlack."""
 
-    def __init__(self, core, fake: FakeSlack, app):
-        self.core = core
+    def __init__(self, conversation, fake: FakeSlack, app):
+        self.conversation = conversation
         self.fake = fake
         self.app = app
         self.runner: web.AppRunner | None = None
@@ -439,10 +429,10 @@ class RunningBot:
 
 
 class running_bot:
-    """async with running_bot(core) as bot: ... — the fake Slack and our server on loopback."""
+    """async with running_bot(conversation) as bot: ... — the fake Slack and our server."""
 
-    def __init__(self, core=None, mount_via_server: bool = False):
-        self.core = core
+    def __init__(self, conversation=None, mount_via_server: bool = False):
+        self.conversation = conversation
         self.mount_via_server = mount_via_server
 
     async def __aenter__(self) -> RunningBot:
@@ -451,12 +441,12 @@ class running_bot:
         from adapters.slack.app import SlackSettings, mount
 
         self.fake = await FakeSlack().start()
-        core = self.core or make_core()
+        conversation = self.conversation or make_conversation()
         settings = SlackSettings(bot_token=BOT_TOKEN, signing_secret=SIGNING_SECRET,
                                  api_url=self.fake.api_url)
         app = web.Application()
-        assert mount(app, core, settings) is True
-        bot = RunningBot(core, self.fake, app)
+        assert mount(app, conversation, settings) is True
+        bot = RunningBot(conversation, self.fake, app)
         bot.runner = web.AppRunner(app, access_log=None)
         await bot.runner.setup()
         site = web.TCPSite(bot.runner, "127.0.0.1", 0)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from protocol_bot import wording
+
 import copy
 import json
 
@@ -11,7 +13,7 @@ from adapters.outbox_loop import deliver_due
 from protocol_bot.models import Asker
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
-from tests.slack_fake import (BOT_TOKEN, MO_USER, FakeSlack, find_button, make_core, payload, run,
+from tests.slack_fake import (BOT_TOKEN, MO_USER, FakeSlack, find_button, make_conversation, payload, run,
                               running_bot)
 
 ASKER = "U0ASKER01"
@@ -69,7 +71,7 @@ async def ask_and_escalate(bot) -> tuple[dict, str, dict]:
 
 def test_escalation_opens_one_ticket_tells_the_asker_and_dms_the_mo():
     async def scenario():
-        async with running_bot(make_core(mos=MOS)) as bot:
+        async with running_bot(make_conversation(mos=MOS)) as bot:
             response, value, submit = await ask_and_escalate(bot)
             assert response["response_action"] == "update"
             shown = json.dumps(response["view"])
@@ -78,7 +80,7 @@ def test_escalation_opens_one_ticket_tells_the_asker_and_dms_the_mo():
             # Submitted twice (a double click, a retry): still one ticket, same id.
             status, text = await bot.interaction(submit)
             assert "already sent this: it is *MO-0001*" in text
-            tickets = bot.core.desk.store.list_tickets()
+            tickets = bot.conversation.desk.store.list_tickets()
             assert [t.id for t in tickets] == ["MO-0001"]
             ticket = tickets[0]
             assert ticket.asker.user_id == ASKER and ticket.asker.display_name == "Sam Jones"
@@ -111,7 +113,7 @@ def test_escalation_opens_one_ticket_tells_the_asker_and_dms_the_mo():
 def test_mo_answer_with_save_as_faq_reaches_the_asker_thread_and_answers_the_next_asker(
         knowledge_copy):
     async def scenario():
-        async with running_bot(make_core(mos=MOS, knowledge_dir=knowledge_copy)) as bot:
+        async with running_bot(make_conversation(mos=MOS, knowledge_dir=knowledge_copy)) as bot:
             await ask_and_escalate(bot)
             await bot.fake.wait_for("chat.postMessage", 3)  # the answer and two MO cards
 
@@ -127,7 +129,7 @@ def test_mo_answer_with_save_as_faq_reaches_the_asker_thread_and_answers_the_nex
             status, text = await bot.interaction(
                 submission("slack_view_submission_ticket_answer", view))
             assert status == 200 and text == ""  # the modal closes
-            ticket = bot.core.desk.store.get_ticket("MO-0001")
+            ticket = bot.conversation.desk.store.get_ticket("MO-0001")
             assert ticket.status == "answered" and ticket.answer.startswith("No. Officers")
 
             # Delivered through the outbox into the asker's thread.
@@ -142,7 +144,7 @@ def test_mo_answer_with_save_as_faq_reaches_the_asker_thread_and_answers_the_nex
             assert "Answered by" in json.dumps(update.args["blocks"])
 
             # The next person asking gets the MO's answer as an FAQ.
-            answer = bot.core.knowledge.ask("Can an officer check my election leaflet?")
+            answer = bot.conversation.knowledge.ask("Can an officer check my election leaflet?")
             assert answer.citations[0].kind == "faq"
             assert "No. Officers must stay politically impartial" in answer.citations[0].text
             assert bot.fake.messages_without_text() == []
@@ -151,7 +153,7 @@ def test_mo_answer_with_save_as_faq_reaches_the_asker_thread_and_answers_the_nex
 
 def test_a_private_slash_command_question_is_answered_back_by_dm_not_in_the_channel():
     async def scenario():
-        async with running_bot(make_core(mos=MOS)) as bot:
+        async with running_bot(make_conversation(mos=MOS)) as bot:
             fields = dict(payload("slack_command_protocol"), response_url=bot.fake.response_url())
             await bot.command(fields)
             [reply] = await bot.fake.wait_for("response_url")
@@ -163,9 +165,9 @@ def test_a_private_slash_command_question_is_answered_back_by_dm_not_in_the_chan
             await bot.interaction(data)
             [opened] = await bot.fake.wait_for("views.open")
             await bot.interaction(submission("slack_view_submission_escalate", opened.args["view"]))
-            [ticket] = bot.core.desk.store.list_tickets()
+            [ticket] = bot.conversation.desk.store.list_tickets()
             assert ticket.reply_to == {"user": ASKER}
-            bot.core.desk.answer(ticket.id, f"slack:{MO_USER}", "Yes, through the chief executive.")
+            bot.conversation.desk.answer(ticket.id, f"slack:{MO_USER}", "Yes, through the chief executive.")
             [back] = await bot.fake.wait_for(
                 "chat.postMessage", where=lambda c: "chief executive" in json.dumps(c.args))
             assert back.args["channel"] == "D" + ASKER[1:]  # the asker's DM
@@ -174,7 +176,7 @@ def test_a_private_slash_command_question_is_answered_back_by_dm_not_in_the_chan
 
 def test_someone_who_is_not_an_mo_cannot_use_the_mo_buttons_or_modals():
     async def scenario():
-        async with running_bot(make_core(mos=MOS)) as bot:
+        async with running_bot(make_conversation(mos=MOS)) as bot:
             await ask_and_escalate(bot)
             for action in (render.TICKET_ANSWER, render.TICKET_ASSIGN, render.TICKET_CLOSE):
                 await bot.interaction(click(bot, "slack_block_actions_ticket_answer", action,
@@ -190,17 +192,17 @@ def test_someone_who_is_not_an_mo_cannot_use_the_mo_buttons_or_modals():
             status, text = await bot.interaction(
                 submission("slack_view_submission_ticket_answer", view, user=ASKER))
             assert json.loads(text)["response_action"] == "errors"
-            assert "not a monitoring officer" in text
-            ticket = bot.core.desk.store.get_ticket("MO-0001")
+            assert "Only the monitoring officer or a deputy" in text
+            ticket = bot.conversation.desk.store.get_ticket("MO-0001")
             assert ticket.status == "open" and ticket.answer is None
-            refused = bot.core.desk.store.audit_entries()
+            refused = bot.conversation.desk.store.audit_entries()
             assert any(e.outcome == "refused" for e in refused)
     run(scenario)
 
 
 def test_mo_assigns_to_a_deputy_and_closes():
     async def scenario():
-        async with running_bot(make_core(mos=MOS)) as bot:
+        async with running_bot(make_conversation(mos=MOS)) as bot:
             await ask_and_escalate(bot)
             await bot.interaction(click(bot, "slack_block_actions_ticket_answer",
                                         render.TICKET_ASSIGN, "MO-0001"))
@@ -211,7 +213,7 @@ def test_mo_assigns_to_a_deputy_and_closes():
             status, text = await bot.interaction(submission(
                 "slack_view_submission_ticket_answer", view, values=values))
             assert status == 200 and text == ""
-            assert bot.core.desk.store.get_ticket("MO-0001").assignee == f"slack:{DEPUTY}"
+            assert bot.conversation.desk.store.get_ticket("MO-0001").assignee == f"slack:{DEPUTY}"
             [update] = await bot.fake.wait_for("chat.update")
             assert f"Assigned to <@{DEPUTY}> by <@{MO_USER}>" in json.dumps(update.args["blocks"])
             # The deputy hears about it in their DM.
@@ -231,14 +233,14 @@ def test_mo_assigns_to_a_deputy_and_closes():
             closed = updates[-1].args["blocks"]
             assert "Closed by" in json.dumps(closed)
             assert not [b for b in closed if b["type"] == "actions"]
-            assert bot.core.desk.store.get_ticket("MO-0001").status == "closed"
+            assert bot.conversation.desk.store.get_ticket("MO-0001").status == "closed"
             assert bot.fake.messages_without_text() == []
     run(scenario)
 
 
 def test_app_home_shows_the_mo_open_tickets_and_others_how_to_use_the_bot():
     async def scenario():
-        async with running_bot(make_core(mos=MOS)) as bot:
+        async with running_bot(make_conversation(mos=MOS)) as bot:
             await ask_and_escalate(bot)
             await bot.event(payload("slack_app_home_opened"))
             [mo_home] = await bot.fake.wait_for("views.publish")
@@ -255,7 +257,7 @@ def test_app_home_shows_the_mo_open_tickets_and_others_how_to_use_the_bot():
             homes = await bot.fake.wait_for("views.publish", 2)
             assert homes[1].args["user_id"] == ASKER
             home = json.dumps(homes[1].args["view"])
-            assert "MO-0001" not in home and render.EXAMPLE_QUESTIONS[0] in home
+            assert "MO-0001" not in home and wording.EXAMPLE_QUESTIONS[0] in home
     run(scenario)
 
 
@@ -269,9 +271,9 @@ def test_feedback_is_recorded_once_per_person_and_answer():
                 await bot.interaction(click(bot, "slack_block_actions_escalate", render.HELPFUL,
                                             value))
             replies = await bot.fake.wait_for("response_url", 2)
-            assert replies[0].args["text"] == "Thanks: noted."
+            assert replies[0].args["text"] == wording.THANKS_HELPFUL
             assert "already rated" in replies[1].args["text"]
-            [feedback] = bot.core.desk.store.feedback_entries()
+            [feedback] = bot.conversation.desk.store.feedback_entries()
             assert feedback.helpful is True
     run(scenario)
 
@@ -279,7 +281,7 @@ def test_feedback_is_recorded_once_per_person_and_answer():
 def test_show_full_text_opens_the_whole_passage_in_a_modal():
     async def scenario():
         async with running_bot() as bot:
-            kb = bot.core.knowledge.answerer.kb
+            kb = bot.conversation.knowledge.answerer.kb
             long = max(kb.passages, key=lambda p: len(p.text))
             value = json.dumps({"k": long.key})
             await bot.interaction(click(bot, "slack_block_actions_escalate", render.FULL_TEXT,
@@ -294,19 +296,19 @@ def test_show_full_text_opens_the_whole_passage_in_a_modal():
 def test_outbox_send_raises_when_slack_refuses_so_the_message_is_retried():
     async def scenario():
         async with FakeSlack() as fake:
-            core = make_core(mos=MOS)
-            core.desk.escalate(Asker("slack", ASKER, "Sam"), "A question?", idempotency_key="k1",
+            conversation = make_conversation(mos=MOS)
+            conversation.desk.escalate(Asker("slack", ASKER, "Sam"), "A question?", idempotency_key="k1",
                                reply_to={"channel": "C0MEMBERS1", "thread_ts": "1.1"})
             client = AsyncWebClient(token=BOT_TOKEN, base_url=fake.api_url)
             fake.fail_next("chat.postMessage", "ratelimited")
             send = make_send(client)
-            delivered = await deliver_due(core.desk.store, "slack", send)
+            delivered = await deliver_due(conversation.deliveries, "slack", send)
             assert delivered == 1  # one of the two MO notices failed
-            [waiting] = core.desk.store.undelivered("slack")
+            [waiting] = conversation.desk.store.undelivered("slack")
             assert "ratelimited" in waiting.last_error
-            delivered = await deliver_due(core.desk.store, "slack", send,
+            delivered = await deliver_due(conversation.deliveries, "slack", send,
                                           now=waiting.next_attempt_at + 1)
-            assert delivered == 1 and not core.desk.store.undelivered("slack")
+            assert delivered == 1 and not conversation.desk.store.undelivered("slack")
             try:
                 fake.fail_next("conversations.open", "user_not_found")
                 await send(waiting)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from protocol_bot import wording
+
 import copy
 import json
 import time
 
 from adapters.slack import render
 from adapters.slack.events import unpack_value
-from tests.slack_fake import (SIGNING_SECRET, event_body, find_button, make_core, payload, run,
+from tests.slack_fake import (SIGNING_SECRET, event_body, find_button, make_conversation, payload, run,
                               running_bot, sign)
 
 PARTY = "Can I ask an officer to help with party political work?"
@@ -22,7 +24,7 @@ def test_mention_is_answered_in_a_thread_with_the_cited_clause():
             status, _ = await bot.event(payload("slack_app_mention"))
             assert status == 200
             [post] = await bot.fake.wait_for("chat.postMessage")
-            expected = bot.core.knowledge.ask(PARTY)
+            expected = bot.conversation.knowledge.ask(PARTY)
             assert post.args["channel"] == "C0MEMBERS1"
             assert post.args["thread_ts"] == "1767268800.000100"  # the mention's ts
             blocks = json.dumps(post.args["blocks"])
@@ -74,7 +76,7 @@ def test_help_in_a_dm_or_an_empty_mention_gives_three_examples():
             posts = await bot.fake.wait_for("chat.postMessage", 2)
             for post in posts:
                 body = post.args["blocks"][0]["text"]["text"]
-                assert sum(q in body for q in render.EXAMPLE_QUESTIONS) == 3
+                assert sum(q in body for q in wording.EXAMPLE_QUESTIONS) == 3
     run(scenario)
 
 
@@ -118,7 +120,7 @@ def test_slash_command_alone_gives_help():
             await bot.command(fields)
             [reply] = await bot.fake.wait_for("response_url")
             body = reply.args["blocks"][0]["text"]["text"]
-            assert sum(q in body for q in render.EXAMPLE_QUESTIONS) == 3
+            assert sum(q in body for q in wording.EXAMPLE_QUESTIONS) == 3
     run(scenario)
 
 
@@ -214,9 +216,9 @@ def test_answering_failure_is_reported_in_plain_words():
             raise RuntimeError("index missing")
 
     async def scenario():
-        async with running_bot(make_core(Broken())) as bot:
+        async with running_bot(make_conversation(Broken())) as bot:
             await bot.event(payload("slack_app_mention"))
             [post] = await bot.fake.wait_for("chat.postMessage")
-            assert post.args["text"].startswith("Sorry, I couldn't answer that just now")
+            assert post.args["text"].startswith("Sorry, I couldn't do that just now")
             assert post.args["thread_ts"] == "1767268800.000100"
     run(scenario)

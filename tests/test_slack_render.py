@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from protocol_bot import wording
+
 import json
 
 from adapters.slack import render
@@ -138,8 +140,8 @@ def test_shareable_answer_has_a_share_button():
 def test_help_gives_three_example_questions_and_plain_text():
     msg = render.help_message()
     body = msg["blocks"][0]["text"]["text"]
-    assert sum(q in body for q in render.EXAMPLE_QUESTIONS) == 3
-    assert "/protocol" in body
+    assert sum(q in body for q in wording.EXAMPLE_QUESTIONS) == 3
+    assert render.escape(wording.HELP_HOW) in body
     assert msg["text"]
 
 

@@ -11,17 +11,17 @@ import yaml
 from adapters.slack.app import SlackSettings
 from adapters.slack.cli import manifest_text
 from adapters.slack.socket_mode import run_socket_mode
-from tests.slack_fake import APP_TOKEN, BOT_TOKEN, FakeSlack, make_core, payload, run
+from tests.slack_fake import APP_TOKEN, BOT_TOKEN, FakeSlack, make_conversation, payload, run
 
 
 
 def test_socket_mode_acks_the_envelope_and_answers_in_the_thread():
     async def scenario():
         async with FakeSlack() as fake:
-            core = make_core()
+            conversation = make_conversation()
             settings = SlackSettings(bot_token=BOT_TOKEN, app_token=APP_TOKEN, api_url=fake.api_url)
             stop = asyncio.Event()
-            task = asyncio.create_task(run_socket_mode(core, settings, stop))
+            task = asyncio.create_task(run_socket_mode(conversation, settings, stop))
             [opened] = await fake.wait_for("apps.connections.open")
             assert opened.token == APP_TOKEN
             await fake.wait_for("socket.connected")
@@ -54,16 +54,16 @@ def test_mount_serves_only_when_configured(monkeypatch):
 
     from adapters.slack.app import mount
 
-    core = make_core()
+    conversation = make_conversation()
     for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_API_URL"):
         monkeypatch.delenv(name, raising=False)
     app = web.Application()
-    assert mount(app, core) is False
+    assert mount(app, conversation) is False
     assert not [r for r in app.router.routes() if r.resource.canonical == "/slack/events"]
     monkeypatch.setenv("SLACK_BOT_TOKEN", BOT_TOKEN)
     monkeypatch.setenv("SLACK_SIGNING_SECRET", "secret")
     monkeypatch.setenv("SLACK_API_URL", "http://127.0.0.1:9/api")
-    assert mount(app, core) is True
+    assert mount(app, conversation) is True
     assert [r.method for r in app.router.routes() if r.resource.canonical == "/slack/events"] \
         == ["POST"]
     assert SlackSettings.from_env().api_url == "http://127.0.0.1:9/api/"
@@ -107,7 +107,7 @@ def test_served_by_the_shared_server_from_the_environment(monkeypatch):
             monkeypatch.setenv("SLACK_BOT_TOKEN", BOT_TOKEN)
             monkeypatch.setenv("SLACK_SIGNING_SECRET", SIGNING_SECRET)
             monkeypatch.setenv("SLACK_API_URL", fake.api_url)
-            app = build_app(make_core())
+            app = build_app(make_conversation())
             runner = web.AppRunner(app, access_log=None)
             await runner.setup()
             site = web.TCPSite(runner, "127.0.0.1", 0)

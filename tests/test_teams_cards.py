@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from protocol_bot import wording
+
 import json
 
 from adapters.teams import cards
@@ -174,7 +176,7 @@ def test_welcome_has_three_example_questions_that_ask_them():
     assert card_problems(card) == []
     examples = [a for a in actions(card) if a["data"].get("protocolBot") == "ask"]
     assert len(examples) == 3
-    assert [a["data"]["question"] for a in examples] == list(cards.EXAMPLE_QUESTIONS)
+    assert [a["data"]["question"] for a in examples] == list(wording.EXAMPLE_QUESTIONS)
     assert "help" in texts(card)
     assert msg["summary"]
 

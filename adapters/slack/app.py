@@ -12,10 +12,11 @@ from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.authorization import AuthorizeResult
-from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
-from protocol_bot.core import BotCore
+from protocol_bot.conversation import Conversation, Incoming, Reply
+
+from adapters.outbox_loop import start_outbox, stop_outbox
 
 from . import asking, escalation, officer
 from .conversation import People
@@ -51,21 +52,16 @@ class SlackSettings:
 class SlackBot:
     """The bolt app with every listener, its Web API clients, and the Slack outbox delivery."""
 
-    def __init__(self, core: BotCore, settings: SlackSettings):
-        if core.desk is None:
-            raise RuntimeError("The Slack app needs the monitoring officer's desk, which failed "
-                               "to load.")
-        self.core = core
+    def __init__(self, conversation: Conversation, settings: SlackSettings):
+        self.conversation = conversation
         self.settings = settings
         # `api` (with the bot token) delivers the outbox; bolt gives each request its own
         # client with the token from `authorize`, at the same base URL.
         self.api = AsyncWebClient(token=settings.bot_token, base_url=settings.api_url)
+        self.people = People(self.api)
 
         async def authorize():  # bolt passes arguments by name, so no bound methods
             return await self.identity()
-
-        async def once_per_event(body, response, next):
-            return await self.once_per_event(body, response, next)
 
         # AsyncApp warns that SLACK_BOT_TOKEN in the environment goes unused when it is given
         # a client; here that is intended (the token reaches it through `authorize`).
@@ -82,10 +78,12 @@ class SlackBot:
         self._identity_lock = asyncio.Lock()
         self._session: aiohttp.ClientSession | None = None
         self._outbox: tuple[asyncio.Task, asyncio.Event] | None = None
-        self.bolt.middleware(once_per_event)
-        asking.register(self.bolt, core)
-        escalation.register(self.bolt, core, People(self.api))
-        officer.register(self.bolt, core)
+        for module in (asking, escalation, officer):
+            module.register(self.bolt, self)
+
+    async def handle(self, incoming: Incoming) -> list[Reply]:
+        """The conversation service's replies (synchronous work, run off the event loop)."""
+        return await asyncio.to_thread(self.conversation.handle, incoming)
 
     async def identity(self) -> AuthorizeResult:
         """Who the bot is, from one auth.test shared by every request (not one per request)."""
@@ -97,17 +95,6 @@ class SlackBot:
                         auth_test_response=response, bot_token=self.settings.bot_token)
         return self._identity
 
-    async def once_per_event(self, body, response, next):
-        # Slack redelivers an event it thinks we missed (X-Slack-Retry-Num), and Socket Mode
-        # may too: the event_id is claimed once, so a redelivery is acknowledged and dropped.
-        event_id = body.get("event_id") if body.get("type") == "event_callback" else None
-        if event_id and not await asyncio.to_thread(self.core.desk.store.claim_event,
-                                                    f"slack:event:{event_id}"):
-            log.info("event %s already handled: redelivery ignored", event_id)
-            return BoltResponse(status=200, body="")
-        await next()
-        return response
-
     async def start(self) -> None:
         """Share one HTTP session, learn who the bot is, and start delivering the outbox."""
         self._session = aiohttp.ClientSession()
@@ -117,7 +104,7 @@ class SlackBot:
             await self.identity()
         except Exception as exc:  # Slack unreachable or the token wrong: retried on first use
             log.warning("Slack auth.test failed at start-up (%s); check SLACK_BOT_TOKEN", exc)
-        self._outbox = start_outbox(self.core, self.api)
+        self._outbox = start_outbox(self.conversation.deliveries, "slack", make_send(self.api))
 
     async def stop(self) -> None:
         if self._outbox:
@@ -126,34 +113,17 @@ class SlackBot:
             await self._session.close()
 
 
-def start_outbox(core: BotCore, client: AsyncWebClient) -> tuple[asyncio.Task, asyncio.Event]:
-    """The outbox delivery loop for Slack messages, as a task, with the event that stops it."""
-    from adapters.outbox_loop import run_outbox
-
-    stop = asyncio.Event()
-    task = asyncio.create_task(run_outbox(core.desk.store, "slack", make_send(client), stop))
-    return task, stop
-
-
-async def stop_outbox(task: asyncio.Task, stop: asyncio.Event, timeout: float = 5.0) -> None:
-    stop.set()
-    try:
-        await asyncio.wait_for(task, timeout)
-    except asyncio.TimeoutError:
-        task.cancel()
-
-
 SLACK = web.AppKey("slack", SlackBot)
 
 
-def mount(app: web.Application, core: BotCore, settings: SlackSettings | None = None) -> bool:
+def mount(app: web.Application, conversation: Conversation, settings: SlackSettings | None = None) -> bool:
     """Serve Slack's events, commands and interactivity on POST /slack/events, if configured."""
     settings = settings or SlackSettings.from_env()
     if not settings.http_ready:
         log.info("Slack is not configured (SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET): "
                  "%s is not served", EVENTS_PATH)
         return False
-    slack = SlackBot(core, settings)
+    slack = SlackBot(conversation, settings)
 
     async def slack_events(request: web.Request) -> web.Response:
         bolt_response = await slack.bolt.async_dispatch(await to_bolt_request(request))

@@ -66,14 +66,15 @@ def slack_command(args: argparse.Namespace) -> int:
 
 
 async def _run(settings) -> int:
-    from protocol_bot.core import BotCore
+    from protocol_bot.config import Config
+    from protocol_bot.conversation import Conversation
 
     from .socket_mode import run_socket_mode
 
-    core = BotCore.build()
+    conversation = Conversation.build(Config.from_env())
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    await run_socket_mode(core, settings, stop)
+    await run_socket_mode(conversation, settings, stop)
     return 0

@@ -5,12 +5,11 @@ from __future__ import annotations
 import json
 import re
 
+from protocol_bot.conversation import Incoming, Place
 from protocol_bot.models import Asker
 
 BUTTON_VALUE_LIMIT = 2000  # Slack's limit on a button's value
 METADATA_LIMIT = 3000  # Slack's limit on a view's private_metadata
-
-HELP_WORDS = {"", "help", "?", "hi", "hello", "usage"}
 
 _USER = re.compile(r"<@([UW][A-Z0-9]+)(?:\|([^>]*))?>")
 _CHANNEL = re.compile(r"<#([CG][A-Z0-9]+)(?:\|([^>]*))?>")
@@ -37,10 +36,6 @@ def plain_text(slack_text: str, *, drop_user: str | None = None) -> str:
     text = _LINK.sub(lambda m: m.group(2) or m.group(1).removeprefix("mailto:"), text)
     text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
     return " ".join(text.split())
-
-
-def is_help(question: str) -> bool:
-    return question.strip().lower().strip("!.") in HELP_WORDS
 
 
 def asker_of(user_id: str, display_name: str = "") -> Asker:
@@ -122,3 +117,27 @@ def view_input(view: dict, block_id: str, action_id: str):
     if "selected_options" in state:
         return [o["value"] for o in state["selected_options"] or []]
     return state.get("value") or ""
+
+
+def message_incoming(body: dict, event: dict, bot_user: str | None) -> Incoming:
+    """A mention in a channel (answered in its thread) or a DM (answered in the DM)."""
+    is_dm = event.get("channel_type") == "im"
+    reply_to = dm_reply_to(event) if is_dm else mention_reply_to(event)
+    event_id = body.get("event_id") or f"{event.get('channel')}:{event.get('ts')}"
+    return Incoming(asker=asker_of(event["user"]),
+                    place=Place(conversation=reply_to["channel"], thread=reply_to.get("thread_ts"),
+                                is_private=is_dm, reference=reply_to),
+                    event_key=f"slack:event:{event_id}",
+                    text=plain_text(event.get("text", ""), drop_user=bot_user))
+
+
+def private_place(user_id: str) -> Place:
+    """Somewhere only this person sees (an ephemeral reply, a modal, the App Home)."""
+    return Place(conversation=user_id, is_private=True, reference=private_reply_to(user_id))
+
+
+def action_incoming(body: dict, action: str, data: dict | None = None) -> Incoming:
+    """A button click or a form, by the person who made it, seen only by them."""
+    user = body["user"]
+    return Incoming(asker=asker_of(user["id"], user.get("name", "")),
+                    place=private_place(user["id"]), action=action, data=data or {})

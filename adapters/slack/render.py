@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 
-from protocol_bot.models import Answer, Citation
+from protocol_bot import wording
+from protocol_bot.conversation import Reply
+from protocol_bot.models import Answer, Citation, Ticket
 
 from .events import METADATA_LIMIT, USER_ID, pack_value
 
@@ -32,12 +34,6 @@ ESCALATE_VIEW = "escalate_modal"
 ASSIGN_VIEW = "ticket_assign_modal"
 ANSWER_VIEW = "ticket_answer_modal"
 
-EXAMPLE_QUESTIONS = (
-    "Can I ask an officer to help with party political work?",
-    "Can I contact an officer directly, or should I go through their manager?",
-    "What should I do if I feel an officer has treated me unfairly?",
-)
-MO = "the monitoring officer"
 
 
 # --- text --------------------------------------------------------------------------------------
@@ -192,8 +188,7 @@ def answer_message(answer: Answer, *, log_id=None, shareable: bool = False,
     Not answered: it says so and leads with "Ask the monitoring officer". `shareable` adds the
     "Share to channel" button (for the private /protocol answer); `shared_by` credits who shared.
     """
-    lead = escape(answer.lead) or ("I could not find an answer to that in the protocol."
-                                   if not answer.answered else "")
+    lead = escape(answer.lead or ("" if answer.answered else wording.DECLINED))
     blocks: list[dict] = []
     if shared_by:
         blocks.append(context(f"{mention(shared_by)} asked: {escape(shorten(answer.question, 300))}"))
@@ -202,8 +197,7 @@ def answer_message(answer: Answer, *, log_id=None, shareable: bool = False,
         blocks.append(actions(*answer_buttons(answer, log_id=log_id, shareable=shareable),
                               block_id="next"))
     if answer.sensitive:
-        blocks.append(context(":lock: You can also speak to the monitoring officer privately; "
-                              "what you send with \"Ask the monitoring officer\" goes only to them."))
+        blocks.append(context(":lock: " + escape(wording.SENSITIVE)))
     for note in answer.notices[:5]:
         blocks.append(context(f":warning: {escape(note)}"))
     room = (MESSAGE_BLOCKS - len(blocks) - 1) // 2  # each citation: a divider and a section
@@ -215,7 +209,7 @@ def answer_message(answer: Answer, *, log_id=None, shareable: bool = False,
                               block_id="next"))
     text = lead
     if not answer.answered:
-        text += "\nAsk the monitoring officer: use the button below."
+        text += "\n" + escape(wording.DECLINED_NEXT)
     if answer.citations:
         text += "\nSources: " + "; ".join(escape(c.label()) for c in answer.citations)
     return message(text, blocks)
@@ -233,16 +227,37 @@ def full_text_view(document: str, label: str, heading: str, text: str) -> dict:
 
 
 def help_message() -> dict:
-    """What the bot does and three example questions."""
-    examples = "\n".join(f"\u2022 {q}" for q in EXAMPLE_QUESTIONS)
-    body = ("I answer questions about the council's Member/Officer Relations Protocol with the "
-            "protocol's own words and the clause they come from. If I can't answer, I can pass "
-            "your question to the monitoring officer.\n\n"
-            "*Ask me* by mentioning me in a channel (I answer in a thread), in a direct message, "
-            "or privately with `/protocol your question`.\n\n*For example:*\n" + examples)
-    text = "I answer questions about the Member/Officer Relations Protocol. For example: " + \
-        " / ".join(EXAMPLE_QUESTIONS)
-    return message(text, [section(body)])
+    """What the bot does and three example questions (the same words as in Teams)."""
+    examples = "\n".join(f"\u2022 {escape(q)}" for q in wording.EXAMPLE_QUESTIONS)
+    body = (f"*{escape(wording.HELP_TITLE)}*\n{escape(wording.HELP_INTRO)}\n\n"
+            f"*{escape(wording.HELP_EXAMPLES)}*\n{examples}\n\n{escape(wording.HELP_HOW)}")
+    text = " ".join([wording.HELP_INTRO, wording.HELP_EXAMPLES,
+                     " / ".join(wording.EXAMPLE_QUESTIONS)])
+    return message(escape(text), [section(body)])
+
+
+def reply_message(reply: Reply, *, shareable: bool = False, shared_by: str | None = None) -> dict:
+    """One reply of the conversation service as a Slack message."""
+    if reply.kind == "answer":
+        return answer_message(reply.answer, log_id=reply.log_id, shareable=shareable,
+                              shared_by=shared_by)
+    if reply.kind == "help":
+        return help_message()
+    if reply.kind == "ticket_card":
+        return ticket_card(card_body(reply), actionable=reply.ticket.status != "closed")
+    if reply.kind == "ticket_list":
+        blocks = [section(escape(reply.text))] + ticket_list_blocks([i.ticket for i in reply.items])
+        return message(escape(reply.text), blocks)
+    return notice(reply.text)
+
+
+def card_body(reply: Reply) -> dict:
+    """A ticket_card reply as the body of an MO's ticket message."""
+    ticket = reply.ticket
+    return {"ticket_id": ticket.id, "question": ticket.question, "context": ticket.context,
+            "asker": {"platform": ticket.asker.platform, "user_id": ticket.asker.user_id,
+                      "display_name": ticket.asker.display_name},
+            "cited": list(reply.cited)}
 
 
 # --- escalation: the asker's modal -----------------------------------------------------------
@@ -323,7 +338,8 @@ def ticket_card(body: dict, *, status: str | None = None, actionable: bool = Tru
     `status` is a mrkdwn line from `ticket_status`.
     """
     ticket_id = body["ticket_id"]
-    refs = ", ".join(body.get("bot_refs") or ()) or "nothing (the bot could not answer)"
+    refs = "; ".join(body.get("cited") or body.get("bot_refs") or ()) or \
+        "nothing (the bot could not answer)"
     lines = [f"*{escape(ticket_id)}*: a question for the monitoring officer from "
              f"{_asker_line(body.get('asker') or {})}",
              _fit_quote(body.get("question", ""), 1800)]
@@ -408,7 +424,7 @@ def info_view(title: str, text: str) -> dict:
             "blocks": [section(escape(text))]}
 
 
-def home_view(tickets=None, *, more: int = 0) -> dict:
+def home_view(tickets: list[Ticket] | None = None) -> dict:
     """The App Home: the MO's open tickets (when `tickets` is a list), else how to use the bot."""
     if tickets is None:
         return {"type": "home", "blocks": help_message()["blocks"] + [
@@ -418,19 +434,28 @@ def home_view(tickets=None, *, more: int = 0) -> dict:
                                                HEADER_LIMIT)}]
     if not tickets:
         blocks.append(section("No open tickets. :tada:"))
+    return {"type": "home", "blocks": blocks + ticket_list_blocks(tickets, VIEW_BLOCKS - 2)}
+
+
+def ticket_list_blocks(tickets: list[Ticket], room: int = MESSAGE_BLOCKS - 2) -> list[dict]:
+    """Each waiting ticket: id, status, who asked, the question, and its buttons."""
+    blocks: list[dict] = []
+    more = 0
     for t in tickets:
-        if len(blocks) + 3 > VIEW_BLOCKS - 1:
+        if len(blocks) + 2 > room:
             more += 1
             continue
         assignee = f" \u00b7 assigned to {escape(t.assignee)}" if t.assignee else ""
+        asker = {"platform": t.asker.platform, "user_id": t.asker.user_id,
+                 "display_name": t.asker.display_name}
         blocks.append(section(
             f"*{escape(t.id)}* \u00b7 {escape(t.status)}{assignee} \u00b7 from "
-            f"{_asker_line({'platform': t.asker.platform, 'user_id': t.asker.user_id, 'display_name': t.asker.display_name})}"
-            f" \u00b7 {escape(t.created_at[:10])}\n" + _fit_quote(t.question, 1500)))
-        blocks.append(actions(*ticket_buttons(t.id), block_id=f"home-{t.id}"))
+            f"{_asker_line(asker)} \u00b7 {escape(t.created_at[:10])}\n"
+            + _fit_quote(t.question, 1500)))
+        blocks.append(actions(*ticket_buttons(t.id), block_id=f"list-{t.id}"))
     if more:
         blocks.append(context(f"And {more} more: `protocol-bot tickets list` shows them all."))
-    return {"type": "home", "blocks": blocks}
+    return blocks
 
 
 def metadata_of(view: dict) -> dict:

@@ -7,7 +7,7 @@ import logging
 
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 
-from protocol_bot.core import BotCore
+from protocol_bot.conversation import Conversation
 from protocol_bot.watcher import start_watching
 
 from .app import SlackBot, SlackSettings
@@ -15,12 +15,12 @@ from .app import SlackBot, SlackSettings
 log = logging.getLogger(__name__)
 
 
-async def run_socket_mode(core: BotCore, settings: SlackSettings, stop: asyncio.Event) -> None:
+async def run_socket_mode(conversation: Conversation, settings: SlackSettings, stop: asyncio.Event) -> None:
     """Connect (apps.connections.open, then the websocket), answer until `stop` is set."""
-    slack = SlackBot(core, settings)
+    slack = SlackBot(conversation, settings)
     await slack.start()
     handler = AsyncSocketModeHandler(slack.bolt, app_token=settings.app_token, web_client=slack.api)
-    watcher = start_watching(core)  # knowledge edits reach this process too
+    watcher = start_watching(conversation.knowledge, conversation.desk.store)  # knowledge edits reach this process too
     try:
         await handler.connect_async()
         log.info("Slack Socket Mode connected")

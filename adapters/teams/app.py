@@ -3,13 +3,14 @@ outbox delivery loop (started and stopped with the app)."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 
 from aiohttp import web
 
-from protocol_bot.core import BotCore
+from protocol_bot.conversation import Conversation
+
+from adapters.outbox_loop import start_outbox, stop_outbox
 
 from .bf import TeamsEndpoint, TeamsSettings
 from .bot import TeamsLogic
@@ -27,7 +28,7 @@ def disabled(env: dict[str, str] | None = None) -> bool:
     return (env.get("PROTOCOL_BOT_TEAMS") or "").strip().lower() in ("0", "off", "no", "false")
 
 
-def mount(app: web.Application, core: BotCore, settings: TeamsSettings | None = None) -> bool:
+def mount(app: web.Application, conversation: Conversation, settings: TeamsSettings | None = None) -> bool:
     """Serve Teams on POST /api/messages. With no app registration it runs in local mode (for
     the Agents Playground); PROTOCOL_BOT_TEAMS=off turns the endpoint off altogether."""
     if disabled():
@@ -36,7 +37,7 @@ def mount(app: web.Application, core: BotCore, settings: TeamsSettings | None = 
     settings = settings or TeamsSettings.from_env()
     for problem in settings.problems():
         log.error("Teams configuration: %s", problem)
-    endpoint = TeamsEndpoint(TeamsLogic(core), settings)
+    endpoint = TeamsEndpoint(TeamsLogic(conversation), settings)
     app.router.add_post(MESSAGES_PATH, endpoint.handle)
     app[TEAMS] = endpoint
     if settings.local_mode:
@@ -44,40 +45,26 @@ def mount(app: web.Application, core: BotCore, settings: TeamsSettings | None = 
     else:
         log.info("Teams on %s: %s", MESSAGES_PATH, settings.describe())
 
-    if core.desk is None:
-        log.warning("Teams: the monitoring officer's desk is not available, so questions "
-                    "cannot be escalated and nothing is delivered proactively")
-        return True
-
     state: dict = {}
 
     async def on_startup(app: web.Application) -> None:
-        from adapters.outbox_loop import run_outbox
-
-        report_reachability(core)
-        stop = asyncio.Event()
-        task = asyncio.create_task(run_outbox(core.desk.store, "teams", endpoint.send, stop,
-                                              interval=OUTBOX_INTERVAL))
-        state.update(task=task, stop=stop)
+        report_reachability(conversation)
+        state["outbox"] = start_outbox(conversation.deliveries, "teams", endpoint.send,
+                                       interval=OUTBOX_INTERVAL)
 
     async def on_cleanup(app: web.Application) -> None:
-        if not state:
-            return
-        state["stop"].set()
-        try:
-            await asyncio.wait_for(state["task"], 5.0)
-        except asyncio.TimeoutError:
-            state["task"].cancel()
+        if "outbox" in state:
+            await stop_outbox(*state["outbox"])
 
     app.on_startup.append(on_startup)
     app.on_cleanup.append(on_cleanup)
     return True
 
 
-def report_reachability(core: BotCore) -> dict[str, bool]:
+def report_reachability(conversation: Conversation) -> dict[str, bool]:
     """Say in the log which monitoring officers the bot can reach in Teams yet."""
     try:
-        reachable = core.desk.reachable_mos()
+        reachable = conversation.reachable_mos()
     except Exception:
         log.exception("could not check which monitoring officers are reachable")
         return {}

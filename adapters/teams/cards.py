@@ -13,7 +13,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
-from protocol_bot.models import Answer, Citation
+from protocol_bot import wording
+from protocol_bot.models import Answer, Citation, Ticket
 
 CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
 SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
@@ -40,13 +41,7 @@ ANSWER_INPUT = "answer"
 FAQ_TOGGLE = "save_faq"
 ASSIGNEE_INPUT = "assignee"
 
-ASK_MO = "Ask the monitoring officer"
-MO = "the monitoring officer"
-EXAMPLE_QUESTIONS = (
-    "Can I ask an officer to help with party political work?",
-    "Can I contact an officer directly, or should I go through their manager?",
-    "What should I do if I feel an officer has treated me unfairly?",
-)
+ASK_MO = wording.ASK_MO
 
 # A passage longer than LONG_WORDS is shown as its first SHORT_WORDS words with "Show more".
 LONG_WORDS = 110
@@ -148,7 +143,8 @@ def citation_block(citation: Citation, index: int) -> list[dict]:
 # --- answers -----------------------------------------------------------------------------------
 
 def refs_of(answer: Answer) -> list[str]:
-    return [c.ref for c in answer.citations]
+    """What was cited, as 'document_id#ref' (the MO's ticket names each in full)."""
+    return [f"{c.document_id}#{c.ref}" for c in answer.citations]
 
 
 def answer_summary(answer: Answer) -> str:
@@ -160,7 +156,7 @@ def answer_summary(answer: Answer) -> str:
             for c in answer.citations))
     lines.extend(answer.notices)
     if answer.truncated:
-        lines.append("Your question was long, so I answered from its first 2,000 characters.")
+        lines.append(wording.TRUNCATED)
     lines.append(f"Not what you needed? {ASK_MO}.")
     return "\n".join(lines)
 
@@ -173,13 +169,10 @@ def answer_card(answer: Answer, *, key: str, log_id: int | None = None,
     if echo_question:
         body.append(text(f"You asked: \u201c{answer.question}\u201d", isSubtle=True))
     if not answer.answered:
-        body.append(text("I couldn't find an answer to this in the protocol.", weight="Bolder",
-                         size="Medium"))
-        body.append(text(f"The monitoring officer can answer it: press \u201c{ASK_MO}\u201d "
-                         "below and your question goes to them."))
+        body.append(text(answer.lead or wording.DECLINED, weight="Bolder", size="Medium"))
+        body.append(text(wording.DECLINED_NEXT))
         if answer.sensitive:
-            body.append(text("This may concern a complaint or a person's conduct: you can speak "
-                             "to the monitoring officer privately.", color="Attention"))
+            body.append(text(wording.SENSITIVE, color="Attention"))
         if answer.citations:
             body.append(text("These passages may still help:", spacing="Medium"))
     else:
@@ -187,8 +180,7 @@ def answer_card(answer: Answer, *, key: str, log_id: int | None = None,
     for notice in answer.notices:
         body.append(text(notice, color="Warning", isSubtle=False))
     if answer.truncated:
-        body.append(text("Your question was long, so I answered from its first 2,000 "
-                         "characters.", color="Warning"))
+        body.append(text(wording.TRUNCATED, color="Warning"))
     for i, citation in enumerate(answer.citations):
         body.extend(citation_block(citation, i))
 
@@ -234,12 +226,11 @@ def escalate_form(question: str, *, key: str, refs: Sequence[str] = (),
     return message(card(body, actions, fallback=summary), summary)
 
 
-def ticket_opened_text(ticket_id: str, created: bool, status: str = "open") -> str:
-    if created:
-        return (f"Sent to the monitoring officer as ticket **{ticket_id}**. "
-                "Their answer will come to you here.")
-    return (f"This question was already sent to the monitoring officer as ticket "
-            f"**{ticket_id}** ({status}). Their answer will come to you here.")
+def sent_form(question: str, ticket_id: str) -> dict:
+    """The escalation form once sent: what went, its ticket id, and no button."""
+    said = f"Sent as ticket {ticket_id}."
+    return message(card([text(ASK_MO, weight="Bolder", size="Medium"), quote(question),
+                         text(said, color="Good")], fallback=said), said)
 
 
 def ticket_answered_message(body: dict, ticket_id: str | None) -> dict:
@@ -328,22 +319,27 @@ def mo_ticket_message(ticket_id: str, **kwargs) -> dict:
 
 # --- welcome -------------------------------------------------------------------------------------
 
+def ticket_summary_message(ticket: Ticket) -> dict:
+    """A ticket no longer waiting: its status, question and answer, no actions."""
+    title = f"Ticket {ticket.id}: {ticket.status}"
+    content = card([text(title, weight="Bolder", size="Medium"), quote(ticket.question),
+                    *([text("Answer:", weight="Bolder"), text(ticket.answer)]
+                      if ticket.answer else [])], fallback=title)
+    return message(content, title)
+
+
 def welcome_message() -> dict:
     body = [
-        text("Member/Officer Relations Protocol", weight="Bolder", size="Medium"),
-        text("Ask me about how councillors and officers work together. I answer with the "
-             "protocol's own words and the clause they come from, and if I can't answer, I "
-             "pass your question to the monitoring officer, who replies here."),
-        text("Try one of these (click to ask), or type your own question:", spacing="Medium"),
+        text(wording.HELP_TITLE, weight="Bolder", size="Medium"),
+        text(wording.HELP_INTRO),
+        text(wording.HELP_EXAMPLES, spacing="Medium"),
     ]
     # Button titles do not wrap, and these questions are long: each is a clickable box instead.
-    for q in EXAMPLE_QUESTIONS:
+    for q in wording.EXAMPLE_QUESTIONS:
         body.append({"type": "Container", "style": "emphasis", "spacing": "Small",
                      "selectAction": submit(q, ASK, question=q),
                      "items": [text(f"\u25b8 {q}", color="Accent")]})
-    body.append(text("In a channel or group chat, @mention me with your question. "
-                     "Type **help** to see this again.", isSubtle=True, spacing="Medium"))
-    summary = ("I answer questions about the Member/Officer Relations Protocol with the clause "
-               "they come from, and pass what I can't answer to the monitoring officer. "
-               "For example: " + " / ".join(EXAMPLE_QUESTIONS))
+    body.append(text(wording.HELP_HOW, isSubtle=True, spacing="Medium"))
+    summary = " ".join([wording.HELP_INTRO, wording.HELP_EXAMPLES,
+                        " / ".join(wording.EXAMPLE_QUESTIONS)])
     return message(card(body, fallback=summary), summary)

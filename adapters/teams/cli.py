@@ -113,15 +113,15 @@ def teams_package(args: argparse.Namespace) -> int:
 def diagnose(env: dict[str, str] | None = None) -> dict:
     """What is configured, what works, and what needs doing, as plain data."""
     from protocol_bot.config import Config
-    from protocol_bot.core import BotCore
+    from protocol_bot.conversation import Conversation
 
     env = dict(os.environ if env is None else env)
     config = Config.from_env(env)
     report: dict = {"knowledge_dir": str(config.knowledge_dir), "db": str(config.db_path),
                     "problems": [], "warnings": []}
     try:
-        core = BotCore.build(config)
-        report["passages"] = len(core.knowledge.answerer.kb.passages)
+        conversation = Conversation.build(config)
+        report["passages"] = len(conversation.knowledge.answerer.kb.passages)
     except Exception as exc:  # the knowledge base or the database will not load
         report["problems"].append(f"the bot cannot start: {type(exc).__name__}: {exc}")
         return report
@@ -147,13 +147,11 @@ def diagnose(env: dict[str, str] | None = None) -> dict:
 
     mos = sorted(config.monitoring_officers)
     report["monitoring_officers"] = {}
-    if core.desk is None:
-        report["problems"].append("the monitoring officer's desk did not load")
-    elif not mos:
+    if not mos:
         report["problems"].append("no monitoring officers are configured: set "
                                   "PROTOCOL_BOT_MONITORING_OFFICERS (e.g. teams:29:abc,cli:mo)")
     else:
-        reachable = core.desk.reachable_mos()
+        reachable = conversation.reachable_mos()
         report["monitoring_officers"] = reachable
         if not any(reachable.values()):
             report["problems"].append(

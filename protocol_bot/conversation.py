@@ -1,0 +1,280 @@
+"""Every use case once, for every platform: plain `Incoming` in, plain `Reply` values out."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from . import wording
+from .config import Config
+from .delivery import Deliveries
+from .desk import Desk, DeskError, NotPermitted, platform_of
+from .live import LiveKnowledge
+from .models import Answer, Asker, Citation, Ticket
+from .store import ConversationRefs, Events, Store, TicketNotFound
+
+log = logging.getLogger(__name__)
+
+WAITING = ("open", "assigned")
+MAX_LISTED = 10
+MO_ACTIONS = ("assign", "answer", "close", "reopen")
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a person spoke: the platform's conversation, thread, and how to reach it later."""
+
+    conversation: str = ""
+    thread: str | None = None
+    is_private: bool = False  # a personal chat or DM, where tickets may be shown
+    reference: Mapping = field(default_factory=dict)  # the platform's reply-to; opaque here
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """What a person did: typed `text`, or pressed a button / sent a form (`action`, `data`)."""
+
+    asker: Asker
+    place: Place
+    event_key: str = ""  # the platform's own id for this event: a redelivery acts once
+    text: str = ""
+    action: str | None = None  # ask, helpful, not_helpful, escalate, ticket, tickets, passage,
+    #                            assign, answer, close, reopen
+    data: Mapping[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What to send back; adapters only render it.
+
+    kind: answer | help | text | ticket_opened | ticket_card | ticket_list | passage |
+    refused (not a monitoring officer) | error (the request cannot be done; `text` says why)
+    """
+
+    kind: str
+    text: str = ""
+    answer: Answer | None = None
+    log_id: int | None = None
+    ticket: Ticket | None = None
+    citation: Citation | None = None
+    created: bool = False
+    replaces_clicked: bool = False  # update the card or message that was clicked
+    choices: tuple[str, ...] = ()  # monitoring officers a ticket can be assigned to
+    cited: tuple[str, ...] = ()  # a ticket: what the bot had cited, as the MO reads it
+    items: tuple["Reply", ...] = ()  # a ticket list: one ticket_card each
+
+
+def text_reply(text: str) -> Reply:
+    return Reply("text", text=text)
+
+
+def _words(text: str) -> str:
+    return text.lower().strip(" .!?")
+
+
+def _yes(value) -> bool:
+    return str(value or "").lower() in ("true", "1", "yes", "on")
+
+
+def _refs(value) -> tuple[str, ...]:
+    if not value:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    return tuple(str(v) for v in value if v)
+
+
+class Conversation:
+    """The bot's behaviour, whatever the platform. Synchronous: adapters call it off their loop."""
+
+    def __init__(self, knowledge: LiveKnowledge, desk: Desk, events: Events,
+                 refs: ConversationRefs, deliveries: Deliveries):
+        self.knowledge = knowledge
+        self.desk = desk
+        self.events = events
+        self.refs = refs
+        self.deliveries = deliveries
+        self._refs_seen: dict[str, Mapping] = {}
+        self._refs_lock = threading.Lock()
+
+    @classmethod
+    def build(cls, config: Config, store: Store | None = None,
+              knowledge: LiveKnowledge | None = None) -> "Conversation":
+        from .sqlite_store import open_store
+
+        store = store if store is not None else open_store(config)
+        knowledge = knowledge or LiveKnowledge.for_config(config)
+        desk = Desk(store, knowledge, config.monitoring_officers,
+                    log_keep_identity=config.log_keep_identity,
+                    log_retention_days=config.log_retention_days)
+        return cls(knowledge, desk, store, store, Deliveries(store))
+
+    # --- entry point -------------------------------------------------------------------------
+    def handle(self, incoming: Incoming) -> list[Reply]:
+        """Act once on what a person did and say what to send back."""
+        self._remember(incoming)
+        if incoming.event_key and not self.events.claim_event(incoming.event_key):
+            log.info("event already handled: redelivery ignored")
+            return []
+        try:
+            return self._dispatch(incoming)
+        except NotPermitted:
+            return [Reply("refused", text=wording.NOT_MO.format(
+                principal=incoming.asker.principal))]
+        except (DeskError, TicketNotFound) as exc:
+            return [Reply("error", text=str(exc).strip("'\""))]
+        except Exception:  # never a traceback for the person; the log has it
+            log.exception("could not handle %s", incoming.action or "a message")
+            return [Reply("error", text=wording.TROUBLE)]
+
+    def _dispatch(self, incoming: Incoming) -> list[Reply]:
+        action, data = incoming.action, incoming.data
+        if action is None:
+            return self._typed(incoming)
+        if action == "hello":  # installed or joined: nothing to do but remember the place
+            return []
+        if action == "ask":
+            return self.ask(incoming.asker, str(data.get("question") or ""))
+        if action in ("helpful", "not_helpful"):
+            return [self.feedback(incoming, helpful=action == "helpful")]
+        if action == "escalate":
+            return [self.escalate(incoming)]
+        if action == "tickets":
+            return self.list_tickets(incoming)
+        if action == "ticket":
+            ticket = self.desk.show(str(data.get("ticket") or ""), incoming.asker.principal)
+            return [self.ticket_card(ticket)]
+        if action in MO_ACTIONS:
+            return self.act_on_ticket(incoming, action)
+        if action == "passage":
+            return [self.passage(str(data.get("key") or ""))]
+        log.warning("unknown action %r", action)
+        return [text_reply(wording.UNKNOWN_ACTION)]
+
+    def _typed(self, incoming: Incoming) -> list[Reply]:
+        words = _words(incoming.text)
+        if words in wording.HELP_WORDS:
+            return [Reply("help")]
+        if words in wording.WHOAMI_WORDS:
+            principal = incoming.asker.principal
+            return [text_reply(wording.whoami(principal, self.desk.is_mo(principal)))]
+        if words in wording.TICKETS_WORDS:
+            return self.list_tickets(incoming)
+        return self.ask(incoming.asker, incoming.text)
+
+    # --- asking ------------------------------------------------------------------------------
+    def ask(self, asker: Asker, question: str) -> list[Reply]:
+        """Answer from the live knowledge and log the question (the log never withholds one)."""
+        if not question.strip():
+            return [text_reply(wording.NO_QUESTION)]
+        try:
+            answer = self.knowledge.ask(question)
+        except Exception:
+            log.exception("answering failed")
+            return [text_reply(wording.TROUBLE)]
+        if getattr(answer, "intent", "question") == "about_bot":
+            return [text_reply(answer.lead)]
+        try:
+            log_id = self.desk.record_question(asker, answer)
+        except Exception:
+            log.exception("could not log the question")
+            log_id = None
+        return [Reply("answer", answer=answer, log_id=log_id)]
+
+    def feedback(self, incoming: Incoming, *, helpful: bool) -> Reply:
+        """One vote per person per answer: a double click is not two votes."""
+        data = incoming.data
+        voter = f"feedback:{data.get('key') or data.get('log')}:{incoming.asker.principal}"
+        if not self.events.claim_event(voter):
+            return text_reply(wording.ALREADY_RATED)
+        log_id = data.get("log")
+        self.desk.feedback(log_id if isinstance(log_id, int) else None, incoming.asker,
+                           str(data.get("question") or ""), _refs(data.get("refs")), helpful)
+        return text_reply(wording.THANKS_HELPFUL if helpful else wording.THANKS_NOT_HELPFUL)
+
+    def passage(self, key: str) -> Reply:
+        """A cited passage in full ('document_id#ref'), from the live knowledge."""
+        citation = self.knowledge.citation(key)
+        if citation is None:
+            return text_reply(wording.PASSAGE_GONE)
+        return Reply("passage", citation=citation)
+
+    # --- escalation --------------------------------------------------------------------------
+    def escalate(self, incoming: Incoming) -> Reply:
+        """Open the asker's ticket (once per key) with the MOs' notices queued in the same step."""
+        data = incoming.data
+        question = str(data.get("question") or "").strip()
+        if not question:
+            return text_reply(wording.NO_QUESTION)
+        key = str(data.get("key") or "") or incoming.event_key
+        ticket, created = self.desk.escalate(
+            incoming.asker, question, idempotency_key=key,
+            reply_to=dict(incoming.place.reference) or None,
+            context=str(data.get("context") or "").strip(), bot_refs=_refs(data.get("refs")))
+        return Reply("ticket_opened", ticket=ticket, created=created,
+                     text=wording.ticket_opened(ticket.id, created, ticket.status))
+
+    # --- the monitoring officer --------------------------------------------------------------
+    def list_tickets(self, incoming: Incoming) -> list[Reply]:
+        if not incoming.place.is_private:
+            return [text_reply(wording.TICKETS_PRIVATE)]
+        tickets = self.desk.list_tickets(incoming.asker.principal)
+        waiting = [t for t in tickets if t.status in WAITING]
+        if not waiting:
+            return [text_reply(wording.NO_TICKETS_WAITING)]
+        shown = waiting[-MAX_LISTED:]
+        return [Reply("ticket_list", text=wording.tickets_waiting(len(waiting), len(shown)),
+                      items=tuple(self.ticket_card(t, asker=incoming.asker) for t in shown))]
+
+    def act_on_ticket(self, incoming: Incoming, verb: str) -> list[Reply]:
+        actor, data = incoming.asker.principal, incoming.data
+        ticket_id = str(data.get("ticket") or "")
+        if verb == "assign":
+            ticket = self.desk.assign(ticket_id, str(data.get("to") or actor), actor)
+        elif verb == "answer":
+            ticket = self.desk.answer(ticket_id, actor, str(data.get("text") or ""),
+                                      save_faq=_yes(data.get("save_faq")),
+                                      faq_questions=_refs(data.get("faq_questions")))
+        elif verb == "reopen":
+            ticket = self.desk.reopen(ticket_id, actor)
+        else:
+            ticket = self.desk.close(ticket_id, actor)
+        saved = verb == "answer" and _yes(data.get("save_faq"))
+        said = wording.ticket_done(verb, ticket.id, assignee=ticket.assignee, faq=saved,
+                                   asker=ticket.asker.display_name or ticket.asker.principal)
+        return [text_reply(said),
+                self.ticket_card(ticket, asker=incoming.asker, replaces_clicked=True)]
+
+    def ticket_card(self, ticket: Ticket, *, asker: Asker | None = None,
+                    replaces_clicked: bool = False) -> Reply:
+        return Reply("ticket_card", ticket=ticket, replaces_clicked=replaces_clicked,
+                     choices=self._choices(asker or ticket.asker),
+                     cited=tuple(self.knowledge.labels(ticket.bot_refs)))
+
+    def _choices(self, asker: Asker) -> tuple[str, ...]:
+        """The MOs a ticket can be assigned to from this platform."""
+        return tuple(sorted(mo for mo in self.desk.monitoring_officers
+                            if platform_of(mo) == asker.platform))
+
+    # --- bookkeeping -------------------------------------------------------------------------
+    def reachable_mos(self) -> dict[str, bool]:
+        return self.desk.reachable_mos()
+
+    def _remember(self, incoming: Incoming) -> None:
+        """Keep each person's private-chat reference: Teams can only message someone
+        proactively (an MO's ticket, say) once it has one."""
+        place, principal = incoming.place, incoming.asker.principal
+        if not place.is_private or not place.reference or not incoming.asker.user_id:
+            return
+        with self._refs_lock:
+            if self._refs_seen.get(principal) == place.reference:
+                return
+            self._refs_seen[principal] = place.reference
+        try:
+            self.refs.save_reference(principal, dict(place.reference))
+        except Exception:
+            with self._refs_lock:
+                self._refs_seen.pop(principal, None)
+            log.exception("could not store the conversation reference")

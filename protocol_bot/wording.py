@@ -1,0 +1,82 @@
+"""The bot's own words, one set for every platform: help, examples, thanks, refusals, tickets."""
+
+from __future__ import annotations
+
+ASK_MO = "Ask the monitoring officer"
+
+EXAMPLE_QUESTIONS = (
+    "Can I ask an officer to help with party political work?",
+    "Can I contact an officer directly, or should I go through their manager?",
+    "What should I do if I feel an officer has treated me unfairly?",
+)
+
+HELP_TITLE = "Member/Officer Relations Protocol"
+HELP_INTRO = ("Ask me about how councillors and officers work together. I answer with the "
+              "protocol's own words and the clause they come from, and if I can't answer, I pass "
+              "your question to the monitoring officer, who replies in the same conversation.")
+HELP_HOW = ("In a channel or group chat, mention me with your question (I answer in a thread); "
+            "in a private chat with me, just ask. Type help to see this again.")
+HELP_EXAMPLES = "For example:"
+
+# Typed on its own, these are commands rather than questions (any platform).
+HELP_WORDS = frozenset({"", "help", "?", "hi", "hello", "hey", "start", "menu", "commands",
+                        "usage"})
+TICKETS_WORDS = frozenset({"tickets", "open tickets", "my tickets"})
+WHOAMI_WORDS = frozenset({"whoami", "who am i", "my id"})
+
+DECLINED = "I couldn't find an answer to this in the protocol or the guidance I hold."
+DECLINED_NEXT = f"The monitoring officer can answer it: press \u201c{ASK_MO}\u201d."
+SENSITIVE = ("This may concern a complaint or a person's conduct: you can speak to the "
+             "monitoring officer privately; what you send goes only to them.")
+TRUNCATED = "Your question was long, so I answered from its first 2,000 characters."
+
+THANKS_HELPFUL = "Thanks: glad that helped."
+THANKS_NOT_HELPFUL = (f"Thanks for telling me. If you still need an answer, press "
+                      f"\u201c{ASK_MO}\u201d and the monitoring officer will reply.")
+ALREADY_RATED = "You have already rated this answer."
+
+NOT_MO = ("Only the monitoring officer or a deputy can do that. If you should be one, ask for "
+          "your id ({principal}) to be added to PROTOCOL_BOT_MONITORING_OFFICERS.")
+TICKETS_PRIVATE = "Tickets are private: ask me for them in a private chat with me."
+NO_TICKETS_WAITING = "No tickets are waiting for an answer."
+NO_QUESTION = "I couldn't tell which question you meant. Please ask it again."
+PASSAGE_GONE = ("That passage is no longer in the knowledge base. Ask your question again for the "
+                "current text.")
+TROUBLE = ("Sorry, I couldn't do that just now because of a problem on my side. Please try again "
+           "in a minute; if it keeps happening, contact the monitoring officer directly.")
+UNKNOWN_ACTION = "Sorry, I don't know that button. Type help to start again."
+
+
+def whoami(principal: str, is_mo: bool) -> str:
+    role = " You are configured as a monitoring officer." if is_mo else ""
+    return (f"Your id for protocol-bot is {principal}. A monitoring officer or deputy is added "
+            f"with PROTOCOL_BOT_MONITORING_OFFICERS={principal}.{role}")
+
+
+def ticket_opened(ticket_id: str, created: bool, status: str = "open") -> str:
+    if created:
+        return (f"Sent to the monitoring officer as ticket {ticket_id}. Their answer will come to "
+                "you here.")
+    return (f"This question was already sent to the monitoring officer as ticket {ticket_id} "
+            f"({status}). Their answer will come to you here.")
+
+
+def tickets_waiting(count: int, shown: int) -> str:
+    if count > shown:
+        return f"{count} tickets are waiting; the latest {shown} are below."
+    return f"{count} ticket{'s are' if count != 1 else ' is'} waiting for an answer."
+
+
+def ticket_done(verb: str, ticket_id: str, *, assignee: str | None = None, asker: str = "",
+                faq: bool = False) -> str:
+    """What the MO is told after acting on a ticket."""
+    if verb == "assign":
+        return f"{ticket_id} is assigned to {assignee}."
+    if verb == "answer":
+        said = f"{ticket_id} answered: your answer is on its way to {asker}."
+        if faq:
+            said += " It is saved as an FAQ, so the bot now answers this question itself."
+        return said
+    if verb == "reopen":
+        return f"{ticket_id} is open again."
+    return f"{ticket_id} is closed."
