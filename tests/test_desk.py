@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from protocol_bot.desk import Desk, DeskError, NotPermitted, ticket_to_dict
-from protocol_bot.memory_store import MemoryStore
+from protocol_bot.sqlite_store import SqliteStore
 from protocol_bot.models import Answer, Asker, Citation, Escalation
 from protocol_bot.report import build_report, render
 from protocol_bot.store import TicketNotFound
@@ -30,7 +30,7 @@ def clock():
 
 @pytest.fixture
 def desk(clock):
-    return Desk(MemoryStore(clock=clock), None, MOS)
+    return Desk(SqliteStore(":memory:", clock=clock), None, MOS)
 
 
 def _escalate(desk, key="slack:msg-1", question="Can I ask an officer to deliver my leaflets?"):
@@ -59,7 +59,7 @@ def test_escalate_notifies_each_mo_in_the_same_commit(desk):
                           "context": "It's for a ward newsletter",
                           "asker": {"platform": "slack", "user_id": "U1",
                                     "display_name": "Cllr Jones"},
-                          "bot_refs": ["mor-protocol-2026#2.3"]}
+                          "bot_refs": ["mor-protocol-2026#2.3"], "cited": ["mor-protocol-2026#2.3"]}
 
 
 def test_escalating_twice_with_one_key_gives_one_ticket_and_one_set_of_notices(desk):
@@ -162,14 +162,14 @@ def test_list_and_json_shape(desk):
 
 
 def test_question_log_keeps_identity_only_when_configured(clock):
-    anonymous = Desk(MemoryStore(clock=clock), None, MOS)
+    anonymous = Desk(SqliteStore(":memory:", clock=clock), None, MOS)
     log_id = anonymous.record_question(ASKER, _answer("Can I?", refs=("2.3", "3.1")))
     anonymous.feedback(log_id, ASKER, "Can I?", ["2.3"], helpful=False)
     [q] = anonymous.store.logged_questions()
     assert (q.question, q.answered, q.refs, q.asker, q.helpful) == ("Can I?", True,
                                                                     ("2.3", "3.1"), None, False)
     assert anonymous.store.feedback_entries()[0].asker is None
-    identified = Desk(MemoryStore(clock=clock), None, MOS, log_keep_identity=True)
+    identified = Desk(SqliteStore(":memory:", clock=clock), None, MOS, log_keep_identity=True)
     identified.record_question(ASKER, _answer())
     assert identified.store.logged_questions()[0].asker == "slack:U1"
 
@@ -183,7 +183,7 @@ def test_question_text_is_not_logged_at_info(desk, caplog):
 
 
 def test_purge_keeps_the_retention_period(clock):
-    desk = Desk(MemoryStore(clock=clock), None, MOS, log_retention_days=30)
+    desk = Desk(SqliteStore(":memory:", clock=clock), None, MOS, log_retention_days=30)
     desk.record_question(None, _answer("old"))
     clock.now += 31 * 86400
     desk.record_question(None, _answer("recent"))

@@ -12,7 +12,7 @@ from protocol_bot.cli import main
 from protocol_bot.desk import Desk, DeskError
 from protocol_bot.faq import FAQ_FILE
 from protocol_bot.live import LiveKnowledge
-from protocol_bot.memory_store import MemoryStore
+from protocol_bot.sqlite_store import SqliteStore
 from protocol_bot.models import Asker
 from protocol_bot.sqlite_store import SqliteStore
 from protocol_bot.watcher import KnowledgeWatcher, request_reload
@@ -35,7 +35,7 @@ def live(knowledge_copy):
 
 @pytest.fixture
 def desk(live):
-    return Desk(MemoryStore(), live, frozenset({"slack:UMO"}))
+    return Desk(SqliteStore(":memory:"), live, frozenset({"slack:UMO"}))
 
 
 def _cites(answer) -> list[tuple[str, str, str]]:
@@ -168,7 +168,7 @@ def test_cli_answer_with_save_faq(cli_env, knowledge_copy, capsys):
 
 
 def test_watcher_picks_up_edits_and_refuses_broken_ones(live, knowledge_copy):
-    store = MemoryStore()
+    store = SqliteStore(":memory:")
     watcher = KnowledgeWatcher(live, store, interval=0.05)
     assert watcher.check_once() is False  # nothing changed yet
     count = len(live.answerer.kb.passages)

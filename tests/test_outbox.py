@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 
 from adapters.outbox_loop import deliver_due, run_outbox
+from protocol_bot.delivery import Deliveries
 from protocol_bot.desk import Desk
-from protocol_bot.memory_store import MemoryStore
-from protocol_bot.models import Asker
 from protocol_bot.sqlite_store import SqliteStore
+from protocol_bot.models import Asker
 from protocol_bot.store import backoff_seconds
 
 T0 = 1_800_000_000.0
@@ -45,17 +45,17 @@ def test_answer_queued_during_an_outage_is_delivered_after_it_and_a_restart(tmp_
     platform = FlakyPlatform()
 
     store = SqliteStore(db)
-    assert asyncio.run(deliver_due(store, "teams", platform.send, now=T0)) == 0
+    assert asyncio.run(deliver_due(Deliveries(store), "teams", platform.send, now=T0)) == 0
     [pending] = store.undelivered("teams")
     assert pending.attempts == 1 and "503" in pending.last_error
     # Not retried before its backoff is up, even though the platform is back.
     platform.down = False
-    assert asyncio.run(deliver_due(store, "teams", platform.send, now=T0 + 1)) == 0
+    assert asyncio.run(deliver_due(Deliveries(store), "teams", platform.send, now=T0 + 1)) == 0
     assert platform.attempts == 1
     store.close()
 
     store = SqliteStore(db)  # the bot restarted meanwhile: the answer is still owed
-    assert asyncio.run(deliver_due(store, "teams", platform.send,
+    assert asyncio.run(deliver_due(Deliveries(store), "teams", platform.send,
                                    now=T0 + backoff_seconds(1) + 1)) == 1
     [message] = platform.received
     assert message.kind == "ticket_answered" and message.recipient == "teams:29:cllr"
@@ -64,7 +64,7 @@ def test_answer_queued_during_an_outage_is_delivered_after_it_and_a_restart(tmp_
     assert message.body["ticket_id"] == ticket.id
     assert store.undelivered("teams") == []
     # Delivered once: later passes send nothing again.
-    assert asyncio.run(deliver_due(store, "teams", platform.send, now=T0 + 10_000)) == 0
+    assert asyncio.run(deliver_due(Deliveries(store), "teams", platform.send, now=T0 + 10_000)) == 0
     assert len(platform.received) == 1
 
 
@@ -75,7 +75,7 @@ def test_repeated_failures_back_off_exponentially(tmp_path):
     platform = FlakyPlatform()
     now = T0
     for attempt in range(1, 5):
-        assert asyncio.run(deliver_due(store, "teams", platform.send, now=now)) == 0
+        assert asyncio.run(deliver_due(Deliveries(store), "teams", platform.send, now=now)) == 0
         [pending] = store.undelivered("teams")
         assert pending.attempts == attempt
         assert pending.next_attempt_at == now + backoff_seconds(attempt)
@@ -84,7 +84,7 @@ def test_repeated_failures_back_off_exponentially(tmp_path):
 
 
 def test_only_this_platforms_messages_and_a_late_reference_is_used():
-    store = MemoryStore(clock=lambda: T0)
+    store = SqliteStore(":memory:", clock=lambda: T0)
     store.enqueue(platform="teams", recipient="teams:29:mo", reply_to=None, kind="ticket_opened",
                   ticket_id="MO-0001", body={})
     store.enqueue(platform="slack", recipient="slack:UMO", reply_to=None, kind="ticket_opened",
@@ -93,13 +93,13 @@ def test_only_this_platforms_messages_and_a_late_reference_is_used():
     store.save_reference("teams:29:mo", {"conversation": {"id": "dm"}})
     platform = FlakyPlatform()
     platform.down = False
-    assert asyncio.run(deliver_due(store, "teams", platform.send, now=T0)) == 1
+    assert asyncio.run(deliver_due(Deliveries(store), "teams", platform.send, now=T0)) == 1
     assert [m.reply_to for m in platform.received] == [{"conversation": {"id": "dm"}}]
     assert [m.platform for m in store.undelivered()] == ["slack"]
 
 
 def test_run_outbox_delivers_until_stopped():
-    store = MemoryStore()
+    store = SqliteStore(":memory:")
     store.enqueue(platform="slack", recipient="slack:U1", reply_to=None, kind="ticket_answered",
                   ticket_id="MO-0001", body={"answer": "a"})
     platform = FlakyPlatform()
@@ -107,7 +107,7 @@ def test_run_outbox_delivers_until_stopped():
 
     async def scenario():
         stop = asyncio.Event()
-        task = asyncio.create_task(run_outbox(store, "slack", platform.send, stop, interval=0.01))
+        task = asyncio.create_task(run_outbox(Deliveries(store), "slack", platform.send, stop, interval=0.01))
         for _ in range(200):
             if platform.received:
                 break

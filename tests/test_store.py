@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from protocol_bot.memory_store import MemoryStore
+from protocol_bot.sqlite_store import SqliteStore
 from protocol_bot.models import Asker
 from protocol_bot.sqlite_store import MIGRATIONS, SCHEMA_VERSION, SqliteStore
 from protocol_bot.store import (InvalidTransition, StoreError, TicketNotFound, backoff_seconds,
@@ -32,15 +32,12 @@ class Clock:
         return self.now
 
 
-@pytest.fixture(params=["memory", "sqlite"])
-def store_and_clock(request, tmp_path):
+@pytest.fixture
+def store_and_clock(tmp_path):
     clock = Clock()
-    if request.param == "memory":
-        yield MemoryStore(clock=clock), clock
-    else:
-        store = SqliteStore(tmp_path / "bot.db", clock=clock)
-        yield store, clock
-        store.close()
+    store = SqliteStore(tmp_path / "bot.db", clock=clock)
+    yield store, clock
+    store.close()
 
 
 @pytest.fixture

@@ -188,7 +188,7 @@ def test_ask_escalate_and_get_the_mo_answer_in_the_playground(stack):
         assert ticket.asker.principal == PLAYGROUND_USER
         assert ticket.asker.display_name == "Alex Wilber"
         assert "chairman's request" in ticket.context
-        assert "2.3" in ticket.bot_refs
+        assert "mor-protocol-2026#2.3" in ticket.bot_refs
 
         # the playground user is also a (Teams) MO here: their private ticket card arrives
         drive("waitText", text="New question for the monitoring officer: MO-0001")

@@ -18,7 +18,7 @@ from adapters.teams import app as teams_app
 from adapters.teams.bf import TeamsSettings
 from protocol_bot.sqlite_store import SqliteStore
 from tests.test_teams_support import (DEPUTY, MO, FakeConnector, action, as_user, cards_in,
-                                      make_core, message, payload, submit, texts)
+                                      make_conversation, message, payload, submit, texts)
 
 APP_ID = "11111111-2222-3333-4444-555555555555"
 AZURE = TeamsSettings(app_id=APP_ID, app_password="not-a-real-secret",
@@ -34,9 +34,9 @@ def run(coro):
 class Served:
     """The aiohttp app with Teams mounted, a client for it, and the fake connector."""
 
-    def __init__(self, settings: TeamsSettings, core=None, fail: int = 0):
+    def __init__(self, settings: TeamsSettings, conversation=None, fail: int = 0):
         self.settings = settings
-        self.core = core or make_core()
+        self.conversation = conversation or make_conversation()
         self.connector = FakeConnector(fail=fail)
 
     async def __aenter__(self) -> "Served":
@@ -44,7 +44,7 @@ class Served:
         app = web.Application()
         # The app's own delivery loop would race the test's explicit deliver_due calls.
         self._interval, teams_app.OUTBOX_INTERVAL = teams_app.OUTBOX_INTERVAL, 3600.0
-        assert teams_app.mount(app, self.core, settings=self.settings)
+        assert teams_app.mount(app, self.conversation, settings=self.settings)
         self.endpoint = app[teams_app.TEAMS]
         self.client = TestClient(TestServer(app))
         await self.client.start_server()
@@ -94,7 +94,7 @@ def test_credentials_set_bad_or_missing_token_is_401(header, caplog):
             assert (await response.json()) == {"error": "unauthorized"}
             await asyncio.sleep(0.05)
             assert s.connector.received == []  # nothing answered
-            assert s.core.desk.store.logged_questions() == []
+            assert s.conversation.desk.store.logged_questions() == []
 
     with caplog.at_level(logging.WARNING):
         run(scenario())
@@ -126,7 +126,7 @@ def test_local_mode_refuses_non_loopback_service_urls():
             activity["serviceUrl"] = "https://smba.trafficmanager.net/uk/"
             response = await s.client.post("/api/messages", json=activity)
             assert response.status == 401
-            assert s.core.desk.store.logged_questions() == []
+            assert s.conversation.desk.store.logged_questions() == []
 
     run(scenario())
 
@@ -163,14 +163,14 @@ def test_escalation_over_http_reaches_the_mo_then_the_answer_reaches_the_asker(t
     """The whole round trip with the SQLite store: ticket, the MO's proactive card in their
     personal chat, the MO's answer delivered back into the asker's channel thread."""
     store = SqliteStore(tmp_path / "bot.db")
-    core = make_core(store=store)
+    conversation = make_conversation(store=store)
 
     async def scenario():
-        async with Served(LOCAL, core=core) as s:
+        async with Served(LOCAL, conversation=conversation) as s:
             # the MO installed the bot once: their personal chat reference is stored
             mo_install = as_user(payload("installation_update"), "29:mo-morgan")
             assert (await s.post(mo_install)).status == 201
-            assert core.desk.reachable_mos()[MO]
+            assert conversation.desk.reachable_mos()[MO]
 
             question = message(PARTY, base="message_channel_mention")
             await s.post(question)
@@ -188,14 +188,14 @@ def test_escalation_over_http_reaches_the_mo_then_the_answer_reaches_the_asker(t
             assert [u["_path"].rsplit("/", 1)[-1] for u in s.connector.updated] == ["f1"]
 
             # deliver the outbox now (the app's loop does this every second)
-            await deliver_due(store, "teams", s.endpoint.send)
+            await deliver_due(conversation.deliveries, "teams", s.endpoint.send)
             mo_card = (await s.connector.wait_for(4))[3]
             mo_chat = mo_install["conversation"]["id"]
             assert mo_card["_path"] == f"/v3/conversations/{mo_chat}/activities"
             assert PARTY in texts(cards_in(mo_card)[0])
 
-            core.desk.answer(ticket.id, MO, "No: see clause 2.3.")
-            await deliver_due(store, "teams", s.endpoint.send)
+            conversation.desk.answer(ticket.id, MO, "No: see clause 2.3.")
+            await deliver_due(conversation.deliveries, "teams", s.endpoint.send)
             delivered = (await s.connector.wait_for(5))[4]
             assert delivered["conversation"]["id"] == thread["id"]  # the channel thread
             assert delivered["_path"].startswith(f"/v3/conversations/{thread['id']}/activities")
@@ -207,24 +207,24 @@ def test_escalation_over_http_reaches_the_mo_then_the_answer_reaches_the_asker(t
 
 
 def test_outbox_delivery_retries_after_a_connector_outage():
-    core = make_core()
+    conversation = make_conversation()
 
     async def scenario():
-        async with Served(LOCAL, core=core, fail=1) as s:
+        async with Served(LOCAL, conversation=conversation, fail=1) as s:
             reference = {"conversation": {"id": "a:asker-chat", "conversationType": "personal"},
                          "serviceUrl": s.connector.url, "channelId": "msteams",
                          "user": {"id": "29:asker"}, "bot": {"id": "bot"}}
             from protocol_bot.models import Asker
 
-            ticket, _ = core.desk.escalate(Asker("teams", "29:asker", "Asker"), PARTY,
+            ticket, _ = conversation.desk.escalate(Asker("teams", "29:asker", "Asker"), PARTY,
                                            idempotency_key="k1", reply_to=reference)
-            core.desk.answer(ticket.id, MO, "Yes.")
-            store = core.desk.store
-            assert await deliver_due(store, "teams", s.endpoint.send) == 0  # 503 from Teams
+            conversation.desk.answer(ticket.id, MO, "Yes.")
+            store = conversation.desk.store
+            assert await deliver_due(conversation.deliveries, "teams", s.endpoint.send) == 0  # 503 from Teams
             [pending] = [m for m in store.undelivered("teams") if m.kind == "ticket_answered"]
             assert pending.attempts == 1 and "ServiceUnavailable" in pending.last_error
             later = time.time() + 3600
-            await deliver_due(store, "teams", s.endpoint.send, now=later)
+            await deliver_due(conversation.deliveries, "teams", s.endpoint.send, now=later)
             assert [m.kind for m in store.undelivered("teams")
                     if m.kind == "ticket_answered"] == []
             answered = [r for r in s.connector.received if "Yes." in json.dumps(r)]
@@ -234,15 +234,15 @@ def test_outbox_delivery_retries_after_a_connector_outage():
 
 
 def test_undeliverable_without_a_reference_stays_queued():
-    core = make_core()
+    conversation = make_conversation()
 
     async def scenario():
-        async with Served(LOCAL, core=core) as s:
+        async with Served(LOCAL, conversation=conversation) as s:
             from protocol_bot.models import Asker
 
-            core.desk.escalate(Asker("teams", "29:asker"), PARTY, idempotency_key="k2")
-            await deliver_due(core.desk.store, "teams", s.endpoint.send)
-            waiting = [m for m in core.desk.store.undelivered("teams") if m.recipient == MO]
+            conversation.desk.escalate(Asker("teams", "29:asker"), PARTY, idempotency_key="k2")
+            await deliver_due(conversation.deliveries, "teams", s.endpoint.send)
+            waiting = [m for m in conversation.desk.store.undelivered("teams") if m.recipient == MO]
             assert waiting and "open a chat with the bot" in waiting[0].last_error
 
     run(scenario())
@@ -257,11 +257,11 @@ def test_served_by_the_shared_server_with_outbox_loop(monkeypatch, tmp_path, cap
                  "MicrosoftAppPassword", "MICROSOFT_APP_TENANT_ID", "MicrosoftAppTenantId",
                  "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "PROTOCOL_BOT_TEAMS"):
         monkeypatch.delenv(name, raising=False)
-    core = make_core(store=SqliteStore(tmp_path / "bot.db"))
+    conversation = make_conversation(store=SqliteStore(tmp_path / "bot.db"))
 
     async def scenario():
         connector = await FakeConnector().start()
-        client = TestClient(TestServer(build_app(core)))
+        client = TestClient(TestServer(build_app(conversation)))
         await client.start_server()
         try:
             health = await (await client.get("/healthz")).json()
@@ -271,7 +271,7 @@ def test_served_by_the_shared_server_with_outbox_loop(monkeypatch, tmp_path, cap
             assert (await client.post("/api/messages", json=mo)).status == 201
             from protocol_bot.models import Asker
 
-            core.desk.escalate(Asker("teams", "29:asker", "Asker"), PARTY,
+            conversation.desk.escalate(Asker("teams", "29:asker", "Asker"), PARTY,
                                idempotency_key="k3")
             [card] = await connector.wait_for(1, timeout=5)  # delivered by the app's own loop
             assert "New question for the monitoring officer" in texts(cards_in(card)[0])
@@ -288,7 +288,7 @@ def test_served_by_the_shared_server_with_outbox_loop(monkeypatch, tmp_path, cap
 def test_teams_can_be_turned_off(monkeypatch):
     monkeypatch.setenv("PROTOCOL_BOT_TEAMS", "off")
     app = web.Application()
-    assert teams_app.mount(app, make_core()) is False
+    assert teams_app.mount(app, make_conversation()) is False
     assert not [r for r in app.router.routes() if r.resource.canonical == "/api/messages"]
 
 

@@ -1,4 +1,4 @@
-"""Helpers for the Teams tests (no tests here): recorded payloads, a core on an in-memory store,
+"""Helpers for the Teams tests (no tests here): recorded payloads, the conversation service on an in-memory store,
 botbuilder's TestAdapter around the bot, and a fake Bot Connector service on loopback."""
 
 from __future__ import annotations
@@ -14,12 +14,10 @@ from pathlib import Path
 
 from aiohttp import web
 
-from protocol_bot.config import SHIPPED_KNOWLEDGE, Config
-from protocol_bot.core import BotCore
-from protocol_bot.desk import Desk
+from protocol_bot.conversation import Conversation
 from protocol_bot.live import LiveKnowledge
-from protocol_bot.memory_store import MemoryStore
 from protocol_bot.models import Answer, Citation, Escalation
+from tests.conversation_support import make_conversation as build, shipped_knowledge
 
 DATA = Path(__file__).resolve().parent / "data"
 PLAYGROUND_USER = "user-id-0"  # who the Agents Playground's recordings come from
@@ -41,20 +39,11 @@ def _load(name: str) -> dict:
     return json.loads((DATA / f"teams_{name}.json").read_text(encoding="utf-8"))
 
 
-@functools.lru_cache(maxsize=1)
-def shipped_knowledge() -> LiveKnowledge:
-    return LiveKnowledge(SHIPPED_KNOWLEDGE)
-
-
-def make_core(mos=(MO, DEPUTY, "cli:mo"), knowledge: LiveKnowledge | None = None,
-              store=None, knowledge_dir: Path | None = None) -> BotCore:
-    """A core with the shipped knowledge (read-only: never save FAQs into it) and a desk on an
-    in-memory store, unless told otherwise."""
-    knowledge = knowledge or shipped_knowledge()
-    config = Config(knowledge_dir=knowledge.knowledge_dir, monitoring_officers=frozenset(mos))
-    desk = Desk(store or MemoryStore(), knowledge, frozenset(mos),
-                knowledge_dir=knowledge_dir or knowledge.knowledge_dir)
-    return BotCore(config=config, knowledge=knowledge, desk=desk)
+def make_conversation(mos=(MO, DEPUTY, "cli:mo"), knowledge: LiveKnowledge | None = None,
+                      store=None, knowledge_dir: Path | None = None) -> Conversation:
+    """The conversation service with the shipped knowledge (read-only: never save FAQs into
+    it) on an in-memory store, unless told otherwise."""
+    return build(mos, knowledge=knowledge, store=store, knowledge_dir=knowledge_dir)
 
 
 def as_user(activity: dict, user_id: str, name: str = "") -> dict:
