@@ -176,6 +176,8 @@ class Conversation:
             return [text_reply(wording.TROUBLE)]
         if getattr(answer, "intent", "question") == "about_bot":
             return [text_reply(answer.lead)]
+        log.info("%s question answered=%s citations=%d", asker.platform, answer.answered,
+                 len(answer.citations))
         try:
             log_id = self.desk.record_question(asker, answer)
         except Exception:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 from .config import SHIPPED_KNOWLEDGE, Config
@@ -33,15 +34,17 @@ def council_knowledge(config: Config) -> Path:
     if config.knowledge_override is not None or folder.is_dir():
         return folder
     config.data_dir.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
-    scratch = folder.with_name(folder.name + ".seeding")
-    shutil.rmtree(scratch, ignore_errors=True)
+    # Each process seeds its own copy and renames it into place: when two first starts race,
+    # one rename wins and the other finds the folder there.
+    scratch = Path(tempfile.mkdtemp(prefix=".seeding-", dir=config.data_dir)) / folder.name
     shutil.copytree(SHIPPED_KNOWLEDGE, scratch,
                     ignore=shutil.ignore_patterns(".*", "__pycache__", "*.py", "faq"))
     try:
-        os.rename(scratch, folder)  # atomic: two first starts never see half a folder
+        os.rename(scratch, folder)  # atomic: nobody sees half a folder
     except OSError:
-        shutil.rmtree(scratch, ignore_errors=True)
         if not folder.is_dir():
             raise
+    finally:
+        shutil.rmtree(scratch.parent, ignore_errors=True)
     log.info("created the council's knowledge folder %s from the shipped documents", folder)
     return folder

@@ -19,7 +19,7 @@ from protocol_bot.conversation import Conversation, Incoming, Reply
 from adapters.outbox_loop import start_outbox, stop_outbox
 
 from . import asking, escalation, officer
-from .conversation import People
+from .messaging import People
 from .delivery import make_send
 
 log = logging.getLogger(__name__)

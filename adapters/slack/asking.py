@@ -12,7 +12,7 @@ from protocol_bot import wording
 from protocol_bot.conversation import Incoming
 
 from . import render
-from .conversation import post, tell
+from .messaging import post, tell
 from .events import action_incoming, action_key, message_incoming, plain_text, private_place, \
     asker_of, unpack_value
 

@@ -7,7 +7,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from protocol_bot.store import OutboxMessage
 
 from . import render
-from .conversation import open_dm, post
+from .messaging import open_dm, post
 from .events import user_of
 
 

@@ -11,7 +11,7 @@ from slack_bolt.async_app import AsyncApp
 from protocol_bot.conversation import Reply
 
 from . import render
-from .conversation import send_dm, tell
+from .messaging import send_dm, tell
 from .events import action_incoming, view_input
 
 log = logging.getLogger(__name__)

@@ -1,4 +1,4 @@
-"""`mount(app, core)`: POST /api/messages for Teams on the shared aiohttp server, plus the Teams
+"""`mount(app, conversation)`: POST /api/messages for Teams on the shared aiohttp server, plus the Teams
 outbox delivery loop (started and stopped with the app)."""
 
 from __future__ import annotations
