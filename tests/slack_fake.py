@@ -225,10 +225,6 @@ class FakeSlack:
         return [c for c in self.calls if c.method in methods
                 and not c.args.get("delete_original") and not (c.args.get("text") or "").strip()]
 
-    async def quiet(self, seconds: float = 0.3) -> None:
-        """Let in-flight work finish (used before asserting that nothing more was posted)."""
-        await asyncio.sleep(seconds)
-
     def fail_next(self, method: str, error: str = "fatal_error", times: int = 1) -> None:
         self.failures.setdefault(method, []).extend([error] * times)
 
@@ -395,11 +391,36 @@ def make_conversation(knowledge=None, *, mos=(f"slack:{MO_USER}",), knowledge_di
     return build(mos, knowledge=knowledge, knowledge_dir=knowledge_dir)
 
 
+class HandledCounter:
+    """Counts what the conversation service has finished handling, so a test can wait for
+    exactly that instead of sleeping to prove that nothing else happened."""
+
+    def __init__(self, conversation):
+        self.count = 0
+        handle = conversation.handle
+
+        def counted(incoming):
+            try:
+                return handle(incoming)
+            finally:
+                self.count += 1
+
+        conversation.handle = counted
+
+    async def reach(self, n: int, timeout: float = 10.0) -> None:
+        for _ in range(int(timeout / 0.01)):
+            if self.count >= n:
+                return
+            await asyncio.sleep(0.01)
+        raise AssertionError(f"handled {self.count} of {n} in {timeout} s")
+
+
 class RunningBot:
     """protocol-bot's web app with /slack/events mounted, wired to a FakeSlack."""
 
     def __init__(self, conversation, fake: FakeSlack, app):
         self.conversation = conversation
+        self.handled = HandledCounter(conversation)
         self.fake = fake
         self.app = app
         self.runner: web.AppRunner | None = None

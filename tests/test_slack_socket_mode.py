@@ -11,7 +11,8 @@ import yaml
 from adapters.slack.app import SlackSettings
 from adapters.slack.cli import manifest_text
 from adapters.slack.socket_mode import run_socket_mode
-from tests.slack_fake import APP_TOKEN, BOT_TOKEN, FakeSlack, make_conversation, payload, run
+from tests.slack_fake import (APP_TOKEN, BOT_TOKEN, FakeSlack, HandledCounter, make_conversation,
+                              payload, run)
 
 
 
@@ -19,6 +20,7 @@ def test_socket_mode_acks_the_envelope_and_answers_in_the_thread():
     async def scenario():
         async with FakeSlack() as fake:
             conversation = make_conversation()
+            handled = HandledCounter(conversation)
             settings = SlackSettings(bot_token=BOT_TOKEN, app_token=APP_TOKEN, api_url=fake.api_url)
             stop = asyncio.Event()
             task = asyncio.create_task(run_socket_mode(conversation, settings, stop))
@@ -41,7 +43,7 @@ def test_socket_mode_acks_the_envelope_and_answers_in_the_thread():
             await fake.socket_send(again)
             acks = await fake.wait_for("socket.ack", 2)
             assert acks[1].args == {"envelope_id": "2e4d3c6b-retry"}
-            await fake.quiet()
+            await handled.reach(2)  # the redelivery was handled, and answered nothing
             assert len(fake.of("chat.postMessage")) == 1
 
             stop.set()

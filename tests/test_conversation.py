@@ -1,0 +1,142 @@
+"""Every use case once, through `Conversation.handle`, on a real (in-memory SQLite) store."""
+
+from __future__ import annotations
+
+from protocol_bot import wording
+from protocol_bot.conversation import Incoming, Place
+from protocol_bot.models import Asker
+from tests.conversation_support import make_conversation
+
+PARTY = "Can I ask an officer to help with party political work?"
+MO = Asker("teams", "29:mo", "Morgan")
+DEPUTY = Asker("slack", "UDEPUTY", "Dana")
+CLLR = Asker("slack", "UCLLR", "Cllr Jones")
+CHANNEL = Place(conversation="C1", thread="1.1", reference={"channel": "C1", "thread_ts": "1.1"})
+PRIVATE = Place(conversation="D1", is_private=True, reference={"channel": "D1"})
+
+
+class Clock:
+    now = 1_800_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def bot(clock=None):
+    return make_conversation(mos=(MO.principal, DEPUTY.principal, "cli:mo"), clock=clock)
+
+
+def said(conversation, asker=CLLR, place=CHANNEL, **kw):
+    return conversation.handle(Incoming(asker=asker, place=place, **kw))
+
+
+def test_a_question_is_answered_with_citations_and_logged_once_per_event():
+    c = bot()
+    [reply] = said(c, text=PARTY, event_key="slack:event:E1")
+    assert reply.kind == "answer" and reply.answer.answered
+    assert reply.answer.citations[0].ref == "2.3" and reply.log_id is not None
+    assert said(c, text=PARTY, event_key="slack:event:E1") == []  # a redelivery acts once
+    assert [q.question for q in c.desk.store.logged_questions()] == [PARTY]
+
+
+def test_help_whoami_and_a_decline_use_the_shared_words():
+    c = bot()
+    assert [r.kind for r in said(c, text="help")] == ["help"]
+    [who] = said(c, asker=MO, text="whoami")
+    assert who.text == wording.whoami(MO.principal, True)
+    [declined] = said(c, text="What time does the recycling centre open?")
+    assert declined.kind == "answer" and not declined.answer.answered
+
+
+def test_feedback_counts_once_per_person_and_answer():
+    c = bot()
+    data = {"key": "C1:1.1", "question": PARTY, "refs": ["mor-protocol-2026#2.3"]}
+    [first] = said(c, action="helpful", data=data)
+    [again] = said(c, action="not_helpful", data=data)
+    assert (first.text, again.text) == (wording.THANKS_HELPFUL, wording.ALREADY_RATED)
+    [other] = said(c, asker=DEPUTY, action="not_helpful", data=data)
+    assert other.text == wording.THANKS_NOT_HELPFUL
+    assert [f.helpful for f in c.desk.store.feedback_entries()] == [True, False]
+
+
+def test_escalation_opens_one_ticket_per_key_and_queues_each_mo_notice():
+    c = bot()
+    data = {"question": PARTY, "context": "for my newsletter", "key": "k1",
+            "refs": ["mor-protocol-2026#2.3"]}
+    [opened] = said(c, action="escalate", data=data)
+    [again] = said(c, action="escalate", data=data)
+    assert opened.kind == "ticket_opened" and opened.created and not again.created
+    assert opened.ticket.id == again.ticket.id == "MO-0001"
+    assert opened.ticket.reply_to == {"channel": "C1", "thread_ts": "1.1"}
+    notices = c.deliveries.undelivered()
+    assert sorted(m.recipient for m in notices) == [DEPUTY.principal, MO.principal]
+    assert notices[0].body["cited"] == [
+        "Member/Officer Relations Protocol (2026), clause 2.3"]
+
+
+def test_only_monitoring_officers_see_and_act_on_tickets_and_only_in_private():
+    c = bot()
+    said(c, action="escalate", data={"question": PARTY, "key": "k1"})
+    [refused] = said(c, action="close", data={"ticket": "MO-0001"})
+    assert refused.kind == "refused" and CLLR.principal in refused.text
+    [in_channel] = said(c, asker=MO, text="tickets")
+    assert in_channel.text == wording.TICKETS_PRIVATE
+    [listing] = said(c, asker=MO, place=PRIVATE, text="tickets")
+    assert listing.kind == "ticket_list" and [i.ticket.id for i in listing.items] == ["MO-0001"]
+    assert listing.items[0].choices == (MO.principal,)  # assignable from Teams
+    assert c.desk.store.get_ticket("MO-0001").status == "open"
+
+
+def test_mo_actions_move_the_ticket_and_the_answer_is_queued_for_the_asker():
+    clock = Clock()
+    c = bot(clock)
+    said(c, action="escalate", data={"question": PARTY, "key": "k1"})
+    told, card = said(c, asker=MO, action="assign", data={"ticket": "MO-0001",
+                                                          "to": DEPUTY.principal})
+    assert told.text == wording.ticket_done("assign", "MO-0001", assignee=DEPUTY.principal)
+    assert card.kind == "ticket_card" and card.replaces_clicked
+    clock.now += 60
+    told, card = said(c, asker=DEPUTY, action="answer",
+                      data={"ticket": "MO-0001", "text": "No: see clause 2.3."})
+    assert card.ticket.status == "answered" and "Cllr Jones" in told.text
+    [answer] = [m for m in c.deliveries.undelivered() if m.kind == "ticket_answered"]
+    assert answer.recipient == CLLR.principal and answer.body["answer"] == "No: see clause 2.3."
+    [error] = said(c, asker=MO, action="answer", data={"ticket": "MO-0001", "text": "Again"})
+    assert error.kind == "error" and "Reopen" in error.text
+    said(c, asker=MO, action="reopen", data={"ticket": "MO-0001"})
+    told, card = said(c, asker=MO, action="close", data={"ticket": "MO-0001"})
+    assert card.ticket.status == "closed"
+    assert [e["event"] for e in card.ticket.events] == ["opened", "assigned", "answered",
+                                                        "reopened", "closed"]
+    [missing] = said(c, asker=MO, action="close", data={"ticket": "MO-0099"})
+    assert missing.kind == "error" and "MO-0099" in missing.text
+
+
+def test_a_private_chat_is_remembered_so_the_person_can_be_reached_later():
+    c = bot()
+    assert c.reachable_mos()[MO.principal] is False
+    said(c, asker=MO, place=PRIVATE, action="hello")
+    assert c.reachable_mos()[MO.principal] is True
+    assert c.desk.store.get_reference(MO.principal) == {"channel": "D1"}
+
+
+def test_a_cited_passage_is_shown_in_full_or_said_to_be_gone():
+    c = bot()
+    [passage] = said(c, action="passage", data={"key": "mor-protocol-2026#2.3"})
+    assert passage.citation.label() == "Member/Officer Relations Protocol (2026), clause 2.3"
+    [gone] = said(c, action="passage", data={"key": "mor-protocol-2026#9.9"})
+    assert gone.text == wording.PASSAGE_GONE
+
+
+def test_a_failure_inside_is_a_plain_message_not_a_traceback():
+    c = bot()
+
+    def broken(question):
+        raise RuntimeError("index exploded")
+
+    c.knowledge.ask = broken
+    try:
+        [reply] = said(c, text=PARTY)
+    finally:
+        del c.knowledge.ask
+    assert reply.text == wording.TROUBLE
