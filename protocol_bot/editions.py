@@ -1,0 +1,211 @@
+"""Editions as a lawyer reads them.
+
+A protocol is binding; guidance is advice. When a new edition of the protocol is adopted, the
+old edition's clauses stop being the rule: a clause the new edition removed or replaced is never
+cited for a general question. It is cited only when the question names the old edition ("the
+2026 protocol", "the old protocol", "what did it say before"), and is then labelled
+"(2026, replaced by 2027)". Superseded guidance (the 2012 workbook) is still advice and may be
+cited, labelled "(2012, superseded by 2024)".
+
+`EditionRules` is the answerer's hook; `compare` is the clause-by-clause comparison that
+`kb import` shows before a new edition is published.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .knowledge import KnowledgeBase
+
+# A question naming an old edition wants its words: its passages weigh this much more.
+OLD_NAMED_WEIGHT = 1.5
+# "Which version of the protocol is current?": the current protocol's version table.
+VERSION_TABLE_WEIGHT = 3.0
+# Text this similar (difflib ratio, 0..1) is "nearly unchanged": its search hints carry over.
+NEARLY_SAME = 0.9
+
+_OLD = re.compile(r"\b(?:old|older|previous|earlier|former|superseded|replaced|outgoing|prior|"
+                  r"last year'?s)\s+(?:(?:version|edition|copy)\s+of\s+(?:the\s+|our\s+)?)?"
+                  r"(?P<what>[a-z/-]+)")
+_BEFORE = re.compile(r"\b(?:used to (?:say|read)|(?:say|said|read|was it|did it say)\b[^?.!]*\bbefore"
+                     r"|before (?:it|the protocol) (?:was )?(?:changed|revised|updated|amended))\b")
+_NAMING_WORDS = "old older previous earlier former superseded replaced outgoing prior say said " \
+                "says read before used edition version copy"
+_CURRENT_VERSION = re.compile(r"\b(?:(?:which|what)\b[^?]*\b(?:version|edition)\b[^?]*\b(?:current|"
+                              r"latest|in force|newest|up to date)|(?:current|latest|newest)\s+"
+                              r"(?:version|edition))\b")
+
+
+def successors(kb: KnowledgeBase) -> dict[str, str]:
+    """Superseded document id -> the id of the edition that replaced it (supersedes or
+    superseded_by, whichever the files say)."""
+    out = dict(kb.superseded())
+    for doc in kb.documents.values():
+        newer = getattr(doc, "superseded_by", None)
+        if newer and newer in kb.documents and doc.id not in out:
+            out[doc.id] = newer
+    return out
+
+
+def is_protocol_lineage(kb: KnowledgeBase, doc_id: str, succ: dict[str, str]) -> bool:
+    doc = kb.documents[doc_id]
+    newer = kb.documents.get(succ.get(doc_id, ""))
+    return doc.kind == "protocol" or (newer is not None and newer.kind == "protocol")
+
+
+class EditionRules:
+    """Built once per knowledge base, beside the index; cheap per question."""
+
+    def __init__(self, kb: KnowledgeBase, analyzer):
+        self.kb = kb
+        self.analyzer = analyzer
+        self.successor = successors(kb)
+        self.replaced = {d for d in self.successor if is_protocol_lineage(kb, d, self.successor)}
+        self._doc_ids = np.asarray([p.document_id for p in kb.passages])
+        self._blocked = np.asarray([p.document_id in self.replaced for p in kb.passages], dtype=bool)
+        self._naming_terms = frozenset(analyzer.terms(_NAMING_WORDS))
+        current_protocols = {d.id for d in kb.documents.values()
+                             if d.kind == "protocol" and d.id not in self.successor}
+        self._version_tables = np.asarray([
+            p.document_id in current_protocols and p.type == "table" and "version" in
+            f"{p.ref} {p.heading}".lower() for p in kb.passages], dtype=bool)
+        # The edition a question means by "the old protocol": the one the current protocol replaced.
+        self._predecessors = {old for old, new in self.successor.items() if new not in self.successor}
+
+    def label(self, doc_id: str) -> str:
+        """The edition as a citation shows it: '2026', '2026, replaced by 2027'."""
+        doc = self.kb.documents[doc_id]
+        newer = self.kb.documents.get(self.successor.get(doc_id, ""))
+        if newer is None:
+            return doc.edition
+        word = "replaced" if doc_id in self.replaced else "superseded"
+        return f"{doc.edition}, {word} by {newer.edition}"
+
+    def named_old(self, question: str) -> tuple[set[str], set[str]]:
+        """The superseded editions a question names, and the words that name them."""
+        lowered = question.lower().replace("\u2019", "'")
+        named: set[str] = set()
+        naming: set[str] = set()
+        for old in self.successor:
+            edition = self.kb.documents[old].edition.lower()
+            if edition and re.search(r"(?<![\w.-])" + re.escape(edition) + r"(?![\w-])", lowered):
+                named.add(old)
+                naming |= set(self.analyzer.terms(edition))
+        for match in _OLD.finditer(lowered):
+            what = match.group("what").strip("/-")
+            hits = {d for d in self._predecessors if self._is_called(d, what)}
+            if hits:
+                named |= hits
+                naming |= set(self.analyzer.terms(match.group(0)))
+        if _BEFORE.search(lowered):
+            named |= {d for d in self._predecessors if d in self.replaced}
+        if named:
+            naming |= self._naming_terms
+        return named, naming
+
+    def _is_called(self, doc_id: str, word: str) -> bool:
+        doc = self.kb.documents[doc_id]
+        if word in ("version", "edition", "one", "copy", "rules"):
+            return doc_id in self.replaced
+        stem = word.rstrip("s")
+        return bool(stem) and (stem in doc.kind or stem in doc.title.lower()
+                               or any(stem in a.lower() for a in doc.aliases))
+
+    def adjust(self, question: str, terms: list[str], weights: np.ndarray
+               ) -> tuple[list[str], np.ndarray, set[str]]:
+        """The answerer's hook before scoring: (terms, weights, superseded editions named)."""
+        old, naming = self.named_old(question)
+        if old:
+            terms = [t for t in terms if t not in naming] or terms
+            weights = weights * np.where(np.isin(self._doc_ids, list(old)), OLD_NAMED_WEIGHT, 1.0)
+        if self._version_tables.any() and _CURRENT_VERSION.search(question.lower()):
+            weights = weights * np.where(self._version_tables, VERSION_TABLE_WEIGHT, 1.0)
+        return terms, weights, old
+
+    def drop_replaced(self, ranked: list[tuple[float, int]], keep: set[str] = frozenset()
+                      ) -> list[tuple[float, int]]:
+        """The answerer's hook after scoring: no clause of a replaced protocol edition, unless
+        the question named that edition."""
+        if not self._blocked.any():
+            return ranked
+        return [(s, p) for s, p in ranked
+                if not self._blocked[p] or self._doc_ids[p] in keep]
+
+
+# --- comparing two editions -------------------------------------------------------------------------
+
+_SPACE = re.compile(r"\s+")
+
+
+def _norm(text: str) -> str:
+    return _SPACE.sub(" ", text).strip().lower()
+
+
+def similarity(a: str, b: str) -> float:
+    a, b = _norm(a), _norm(b)
+    if a == b:
+        return 1.0
+    return difflib.SequenceMatcher(None, a, b, autojunk=False).ratio()
+
+
+@dataclass
+class Comparison:
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    nearly: list[str] = field(default_factory=list)  # changed, but so little that hints carry over
+    hints_to_check: list[str] = field(default_factory=list)  # changed clauses that had hints
+    carried: dict[str, tuple[str, ...]] = field(default_factory=dict)  # ref -> hints carried
+
+    def lines(self) -> list[str]:
+        out = []
+        for label, refs in (("added", self.added), ("changed", self.changed),
+                            ("removed", self.removed)):
+            out.append(f"  {label} ({len(refs)}): {', '.join(refs) if refs else '-'}")
+        if self.nearly:
+            out.append(f"  changed only slightly (search hints carried over): {', '.join(self.nearly)}")
+        out.append(f"  unchanged ({len(self.unchanged)}): {', '.join(self.unchanged) or '-'}")
+        if self.hints_to_check:
+            out.append("  changed clauses whose search hints (questions:) need a look: "
+                       + ", ".join(self.hints_to_check))
+        return out
+
+
+def _table_extended(old: str, new: str) -> bool:
+    """A table that only gained rows (the version history) is nearly unchanged."""
+    old_lines = [_norm(x) for x in old.splitlines() if x.strip()]
+    new_lines = {_norm(x) for x in new.splitlines() if x.strip()}
+    return bool(old_lines) and all(x in new_lines for x in old_lines)
+
+
+def compare(old_passages, new_passages) -> Comparison:
+    """Clause by clause, by ref: what a new edition added, changed and removed.
+
+    `old_passages` are models.Passage; `new_passages` anything with ref, text and type.
+    """
+    result = Comparison()
+    old = {p.ref: p for p in old_passages}
+    new_refs = {p.ref for p in new_passages}
+    for p in new_passages:
+        before = old.get(p.ref)
+        if before is None:
+            result.added.append(p.ref)
+            continue
+        ratio = similarity(before.text, p.text)
+        if ratio == 1.0:
+            result.unchanged.append(p.ref)
+        else:
+            result.changed.append(p.ref)
+            if ratio >= NEARLY_SAME or (p.type == "table" and _table_extended(before.text, p.text)):
+                result.nearly.append(p.ref)
+            elif before.questions:
+                result.hints_to_check.append(p.ref)
+        if before.questions and (ratio >= NEARLY_SAME or p.ref in result.nearly):
+            result.carried[p.ref] = tuple(before.questions)
+    result.removed = [ref for ref in old if ref not in new_refs]
+    return result
