@@ -12,6 +12,7 @@ import sys
 COMMAND_MODULES = (
     "protocol_bot.cli_ask",       # ask, eval
     "protocol_bot.cli_kb",        # kb check
+    "protocol_bot.cli_import",    # kb import (issue 10)
     "protocol_bot.cli_desk",      # tickets ..., kb reload, report, log purge (issue 3)
     "adapters.cli_serve",         # serve, doctor (shared aiohttp server)
     "adapters.slack.cli",         # slack --socket-mode (issue 4)

@@ -73,6 +73,13 @@ class EditionRules:
         self._version_tables = np.asarray([
             p.document_id in current_protocols and p.type == "table" and "version" in
             f"{p.ref} {p.heading}".lower() for p in kb.passages], dtype=bool)
+        # Its edition's words, so the lead line quotes the current edition's row of the table.
+        self._current_terms = []
+        for d in sorted(current_protocols):
+            doc = kb.documents[d]
+            adopted = f" {doc.adopted.day}.{doc.adopted.month}.{doc.adopted.year}" if doc.adopted else ""
+            self._current_terms += analyzer.terms(doc.edition + adopted)
+        self._current_terms = list(dict.fromkeys(self._current_terms))
         # The edition a question means by "the old protocol": the one the current protocol replaced.
         self._predecessors = {old for old, new in self.successor.items() if new not in self.successor}
 
@@ -124,6 +131,7 @@ class EditionRules:
             weights = weights * np.where(np.isin(self._doc_ids, list(old)), OLD_NAMED_WEIGHT, 1.0)
         if self._version_tables.any() and _CURRENT_VERSION.search(question.lower()):
             weights = weights * np.where(self._version_tables, VERSION_TABLE_WEIGHT, 1.0)
+            terms = terms + [t for t in self._current_terms if t not in terms]
         return terms, weights, old
 
     def drop_replaced(self, ranked: list[tuple[float, int]], keep: set[str] = frozenset()
