@@ -88,7 +88,7 @@ class Plan:
     proposed: KnowledgeBase | None = None
     problems: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
-    question_changes: list[dict] = field(default_factory=list)
+    question_changes: list[dict] | None = None  # computed by the dry run
     notes: list[str] = field(default_factory=list)
 
 
@@ -255,8 +255,9 @@ def build_plan(args: argparse.Namespace, kb: KnowledgeBase, knowledge_dir: Path)
         plan.old_text = mark_superseded(plan.old_path.read_text(encoding="utf-8"), doc_id)
     _validate(plan, knowledge_dir)
     if plan.proposed is not None:
-        plan.question_changes = first_citation_changes(kb, plan.proposed,
-                                                       {old.id: doc_id} if old else {})
+        if not args.publish:  # the preview's job; publishing is the step after it
+            plan.question_changes = first_citation_changes(kb, plan.proposed,
+                                                           {old.id: doc_id} if old else {})
         plan.warnings = [w for w in knowledge_warnings(plan.proposed)
                          if w.file.endswith(target.name) or f"{doc_id}#" in w.message]
     return plan
@@ -410,11 +411,11 @@ def publish(plan: Plan, knowledge_dir: Path, config: Config, actor: str) -> None
             "passages": len(plan.passages),
             "added": comparison.added if comparison else [p["ref"] for p in plan.passages],
             "changed": comparison.changed if comparison else [],
-            "removed": comparison.removed if comparison else []})
-        # The folder as the bots will load it (the scratch copy's documents point elsewhere).
-        with suppress(KnowledgeError):
-            kb_changes.record_state(store, knowledge_dir, load_knowledge(knowledge_dir),
-                                    actor=actor, source="kb import")
+            "removed": comparison.removed if comparison else [],
+            "renumbered": comparison.renumbered if comparison else {}})
+        # The validated copy holds exactly the passages now written.
+        kb_changes.record_state(store, knowledge_dir, plan.proposed, actor=actor,
+                                source="kb import")
     request_reload(knowledge_dir, actor)
 
 
@@ -438,6 +439,7 @@ def _report(args, plan: Plan, kb: KnowledgeBase, published: bool, seconds: float
             "passages": len(refs), "refs": refs, "added": added, "changed": changed,
             "removed": removed, "published": published, "file": str(plan.target),
             "replaces": plan.old_doc_id,
+            "renumbered": comparison.renumbered if comparison else {},
             "hints_to_check": comparison.hints_to_check if comparison else [],
             "first_citation_changes": plan.question_changes,
             "problems": [str(p) for p in plan.problems],
@@ -459,7 +461,9 @@ def _report(args, plan: Plan, kb: KnowledgeBase, published: bool, seconds: float
         if removed:
             out.append(f"  Once published, removed clauses ({', '.join(removed)}) are cited only "
                        "when a question names the old edition.")
-    if plan.question_changes:
+    if plan.question_changes is None:
+        pass
+    elif plan.question_changes:
         out.append(f"Questions whose first citation would change ({len(plan.question_changes)}):")
         for c in plan.question_changes:
             out.append(f"  {c['question']}\n      {c['before']} -> {c['after']}")

@@ -166,15 +166,19 @@ class Comparison:
     changed: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
+    renumbered: dict[str, str] = field(default_factory=dict)  # new ref -> old ref, same words
     nearly: list[str] = field(default_factory=list)  # changed, but so little that hints carry over
     hints_to_check: list[str] = field(default_factory=list)  # changed clauses that had hints
-    carried: dict[str, tuple[str, ...]] = field(default_factory=dict)  # ref -> hints carried
+    carried: dict[str, tuple[str, ...]] = field(default_factory=dict)  # new ref -> hints carried
 
     def lines(self) -> list[str]:
         out = []
         for label, refs in (("added", self.added), ("changed", self.changed),
                             ("removed", self.removed)):
             out.append(f"  {label} ({len(refs)}): {', '.join(refs) if refs else '-'}")
+        if self.renumbered:
+            out.append("  renumbered, same words (" + str(len(self.renumbered)) + "): " + ", ".join(
+                f"{old} is now {new}" for new, old in self.renumbered.items()))
         if self.nearly:
             out.append(f"  changed only slightly (search hints carried over): {', '.join(self.nearly)}")
         out.append(f"  unchanged ({len(self.unchanged)}): {', '.join(self.unchanged) or '-'}")
@@ -191,29 +195,67 @@ def _table_extended(old: str, new: str) -> bool:
     return bool(old_lines) and all(x in new_lines for x in old_lines)
 
 
-def compare(old_passages, new_passages) -> Comparison:
-    """Clause by clause, by ref: what a new edition added, changed and removed.
+def _near(before, after) -> float:
+    ratio = similarity(before.text, after.text)
+    if ratio < NEARLY_SAME and getattr(after, "type", "") == "table" \
+            and _table_extended(before.text, after.text):
+        return NEARLY_SAME
+    return ratio
 
-    `old_passages` are models.Passage; `new_passages` anything with ref, text and type.
+
+def compare(old_passages, new_passages) -> Comparison:
+    """Clause by clause: what a new edition added, changed, removed and renumbered.
+
+    A clause is matched first by its ref, then (if its words moved) by its words: when 5.2 is
+    deleted and Word renumbers 5.3 as 5.2, the result is "5.2 removed; 5.3 is now 5.2", not
+    "5.2 changed, 5.3 removed". `old_passages` are models.Passage; `new_passages` anything with
+    ref, text and type.
     """
     result = Comparison()
     old = {p.ref: p for p in old_passages}
-    new_refs = {p.ref for p in new_passages}
-    for p in new_passages:
+    matched_old: dict[str, str] = {}  # old ref -> new ref
+    ratio_of: dict[str, float] = {}
+    pending = []
+    for p in new_passages:  # 1. the same ref, the same (or nearly the same) words
         before = old.get(p.ref)
-        if before is None:
-            result.added.append(p.ref)
-            continue
-        ratio = similarity(before.text, p.text)
-        if ratio == 1.0:
-            result.unchanged.append(p.ref)
+        ratio = _near(before, p) if before is not None else 0.0
+        if ratio >= NEARLY_SAME:
+            matched_old[p.ref], ratio_of[p.ref] = p.ref, ratio
         else:
-            result.changed.append(p.ref)
-            if ratio >= NEARLY_SAME or (p.type == "table" and _table_extended(before.text, p.text)):
+            pending.append(p)
+    still = []
+    for p in pending:  # 2. the same words under another ref: renumbered
+        norm = _norm(p.text)
+        candidates = [o for ref, o in old.items() if ref not in matched_old]
+        exact = next((o for o in candidates if _norm(o.text) == norm), None)
+        best = exact or max((o for o in candidates
+                             if difflib.SequenceMatcher(None, _norm(o.text), norm).quick_ratio()
+                             >= NEARLY_SAME), key=lambda o: similarity(o.text, p.text), default=None)
+        if best is not None and (exact is not None or similarity(best.text, p.text) >= NEARLY_SAME):
+            matched_old[best.ref] = p.ref
+            result.renumbered[p.ref] = best.ref
+            if best.questions:
+                result.carried[p.ref] = tuple(best.questions)
+        else:
+            still.append(p)
+    for p in new_passages:
+        if p.ref in result.renumbered:
+            continue
+        if p.ref in ratio_of:
+            before = old[p.ref]
+            if ratio_of[p.ref] == 1.0:
+                result.unchanged.append(p.ref)
+            else:
+                result.changed.append(p.ref)
                 result.nearly.append(p.ref)
-            elif before.questions:
+            if before.questions:
+                result.carried[p.ref] = tuple(before.questions)
+        elif p.ref in old and p.ref not in matched_old:  # 3. the same ref, new words
+            matched_old[p.ref] = p.ref
+            result.changed.append(p.ref)
+            if old[p.ref].questions:
                 result.hints_to_check.append(p.ref)
-        if before.questions and (ratio >= NEARLY_SAME or p.ref in result.nearly):
-            result.carried[p.ref] = tuple(before.questions)
-    result.removed = [ref for ref in old if ref not in new_refs]
+        else:
+            result.added.append(p.ref)
+    result.removed = [ref for ref in old if ref not in matched_old]
     return result

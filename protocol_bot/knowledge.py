@@ -367,13 +367,19 @@ def _off_topic_warnings(kb: KnowledgeBase) -> list[Problem]:
     from .analyzer import Analyzer
 
     analyzer = Analyzer(kb.synonyms)
+    phrases = [(word, tuple(analyzer.terms(word))) for word in kb.synonyms.off_topic]
+    phrases = [(word, terms) for word, terms in phrases if terms]
     found: dict[str, list[str]] = {}
     for p in kb.passages:
-        hits = analyzer.off_topic_terms(analyzer.terms(f"{p.heading}\n{p.text}"))
-        if hits:
-            for word in kb.synonyms.off_topic:
-                if set(analyzer.terms(word)) and set(analyzer.terms(word)) <= hits:
-                    found.setdefault(word, []).append(p.key)
+        terms = analyzer.terms(f"{p.heading}\n{p.text}")
+        present = set(terms)
+        for word, phrase in phrases:
+            if not set(phrase) <= present:  # most passages hold no off-topic word at all
+                continue
+            size = len(phrase)
+            if size == 1 or any(tuple(terms[i:i + size]) == phrase
+                                for i in range(len(terms) - size + 1)):
+                found.setdefault(word, []).append(p.key)
     label = f"{kb.directory.name}/{SYNONYMS_FILE}" if kb.directory else SYNONYMS_FILE
     return [Problem(label, 0, "off_topic",
                     f"off-topic word '{word}' occurs in {len(keys)} passage(s) ({', '.join(keys[:3])}"
