@@ -8,7 +8,7 @@ from pathlib import Path
 
 import docx
 from docx.oxml import parse_xml
-from docx.oxml.ns import nsdecls, qn
+from docx.oxml.ns import nsdecls
 
 CLAUSES = 90  # numId of the multilevel clause list: "1." / "1.1" / "(a)"
 BULLETS = 91
@@ -86,4 +86,3 @@ def numbers_in_text(path: Path) -> list[str]:
     return [p.text for p in docx.Document(str(path)).paragraphs]
 
 
-assert qn  # (kept for callers that build more XML)

@@ -15,17 +15,15 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("docx")
+from protocol_bot.answering import Answerer
+from protocol_bot.cli import main
+from protocol_bot.importing import parse
+from protocol_bot.knowledge import load_knowledge
+from protocol_bot.live import LiveKnowledge
+from protocol_bot.sqlite_store import SqliteStore
+from protocol_bot.watcher import KnowledgeWatcher
 
-from protocol_bot.answering import Answerer  # noqa: E402
-from protocol_bot.cli import main  # noqa: E402
-from protocol_bot.importing import parse  # noqa: E402
-from protocol_bot.knowledge import load_knowledge  # noqa: E402
-from protocol_bot.live import LiveKnowledge  # noqa: E402
-from protocol_bot.sqlite_store import SqliteStore  # noqa: E402
-from protocol_bot.watcher import KnowledgeWatcher  # noqa: E402
-
-from .docx_maker import ProtocolDocx, numbers_in_text  # noqa: E402
+from .docx_maker import ProtocolDocx, numbers_in_text
 
 TITLE = "Member/Officer Relations Protocol"
 VERSION_HEADER = ["Version", "Date of Adoption", "Minute Reference", "Review Date",
