@@ -97,6 +97,9 @@ def run_import(args: argparse.Namespace) -> int:
     try:
         knowledge_dir = Path(args.knowledge)
         config = Config.from_env()
+        if not knowledge_dir.is_dir():
+            raise UsageError(f"--knowledge {knowledge_dir}: there is no such folder (set "
+                             "--knowledge or PROTOCOL_BOT_KNOWLEDGE to the council's knowledge folder).")
         if args.publish:
             _check_publisher(args, config)
         try:

@@ -28,9 +28,13 @@ VERSION_TABLE_WEIGHT = 3.0
 # Text this similar (difflib ratio, 0..1) is "nearly unchanged": its search hints carry over.
 NEARLY_SAME = 0.9
 
+# Words that name a document, not a person: "the old protocol", never "a former councillor".
+_NOUNS = r"(?:protocols?|workbooks?|guidance|guides?|editions?|versions?|cop(?:y|ies)|documents?|" \
+         r"rules|handbooks?|codes?|polic(?:y|ies))"
+_GENERIC = ("edition", "version", "copy", "copie", "document", "rule", "code", "polic")
 _OLD = re.compile(r"\b(?:old|older|previous|earlier|former|superseded|replaced|outgoing|prior|"
                   r"last year'?s)\s+(?:(?:version|edition|copy)\s+of\s+(?:the\s+|our\s+)?)?"
-                  r"(?P<what>[a-z/-]+)")
+                  r"(?:[a-z/-]+\s+){0,2}?(?P<what>" + _NOUNS + r")\b")
 _BEFORE = re.compile(r"\b(?:used to (?:say|read)|(?:say|said|read|was it|did it say)\b[^?.!]*\bbefore"
                      r"|before (?:it|the protocol) (?:was )?(?:changed|revised|updated|amended))\b")
 _NAMING_WORDS = "old older previous earlier former superseded replaced outgoing prior say said " \
@@ -99,7 +103,10 @@ class EditionRules:
         naming: set[str] = set()
         for old in self.successor:
             edition = self.kb.documents[old].edition.lower()
-            if edition and re.search(r"(?<![\w.-])" + re.escape(edition) + r"(?![\w-])", lowered):
+            ed = r"(?<![\w.-])" + re.escape(edition) + r"(?![\w-])"
+            # "the 2026 protocol", "the 2012 member officer workbook", "the protocol of 2026"
+            if edition and re.search(ed + r"(?:\W+[\w/-]+){0,3}?\W+" + _NOUNS + r"\b|\b" + _NOUNS
+                                     + r"\W+(?:[\w/-]+\W+){0,2}?" + ed, lowered):
                 named.add(old)
                 naming |= set(self.analyzer.terms(edition))
         for match in _OLD.finditer(lowered):
@@ -116,9 +123,10 @@ class EditionRules:
 
     def _is_called(self, doc_id: str, word: str) -> bool:
         doc = self.kb.documents[doc_id]
-        if word in ("version", "edition", "one", "copy", "rules"):
+        stem = word[:-1] if word.endswith("s") else word
+        stem = stem[:-1] if stem.endswith("ie") else stem
+        if stem.startswith(_GENERIC):
             return doc_id in self.replaced
-        stem = word.rstrip("s")
         return bool(stem) and (stem in doc.kind or stem in doc.title.lower()
                                or any(stem in a.lower() for a in doc.aliases))
 
