@@ -259,8 +259,8 @@ def build_plan(args: argparse.Namespace, kb: KnowledgeBase, knowledge_dir: Path)
     _validate(plan, knowledge_dir)
     if plan.proposed is not None:
         if not args.publish:  # the preview's job; publishing is the step after it
-            plan.question_changes = first_citation_changes(kb, plan.proposed,
-                                                           {old.id: doc_id} if old else {})
+            plan.question_changes = first_citation_changes(kb, plan.proposed, old and old.id,
+                                                           doc_id, comparison)
         plan.warnings = [w for w in knowledge_warnings(plan.proposed)
                          if w.file.endswith(target.name) or f"{doc_id}#" in w.message]
     return plan
@@ -338,10 +338,21 @@ def _eval_questions() -> list[str]:
     return out
 
 
-def first_citation_changes(before: KnowledgeBase, after: KnowledgeBase,
-                           renamed: dict[str, str]) -> list[dict]:
+def first_citation_changes(before: KnowledgeBase, after: KnowledgeBase, old_id: str | None,
+                           new_id: str, comparison: Comparison | None) -> list[dict]:
     """The evaluation and FAQ questions whose first citation would change (a clause of the
-    replaced edition and the same clause of the new one count as the same citation)."""
+    replaced edition and the same clause of the new one, renumbered or not, count as the
+    same citation)."""
+    moved = {old: new for new, old in (comparison.renumbered if comparison else {}).items()}
+    removed = set(comparison.removed if comparison else ())
+
+    def same_in_new(doc_id: str, ref: str) -> str:
+        if doc_id != old_id:
+            return f"{doc_id}#{ref}"
+        if ref in removed:
+            return f"{doc_id}#{ref} (removed)"
+        return f"{new_id}#{moved.get(ref, ref)}"
+
     from .answering import Answerer
 
     faq = [q for p in before.passages if before.documents[p.document_id].kind == "faq"
@@ -354,7 +365,7 @@ def first_citation_changes(before: KnowledgeBase, after: KnowledgeBase,
         if not answer.citations:
             return "not answered"
         c = answer.citations[0]
-        return f"{renamed.get(c.document_id, c.document_id) if rename else c.document_id}#{c.ref}"
+        return same_in_new(c.document_id, c.ref) if rename else f"{c.document_id}#{c.ref}"
 
     changes = []
     for question in questions:
