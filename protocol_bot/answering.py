@@ -8,6 +8,7 @@ import re
 import numpy as np
 
 from .analyzer import Analyzer
+from .editions import EditionRules
 from .index import SearchIndex, word_pairs
 from .knowledge import KnowledgeBase
 from .models import Answer, Citation, Escalation, Passage
@@ -81,6 +82,7 @@ class Answerer:
         self._content = self.index.content_terms
         self._successor = self._find_successors(superseded)
         self._successor_docs = frozenset(superseded)
+        self.editions = EditionRules(kb, self.analyzer)  # issue 10: replaced clauses, labels
 
     def _find_successors(self, superseded: dict[str, str]) -> dict[int, int]:
         """Superseded passage -> the current edition's passage that says the same thing."""
@@ -146,15 +148,18 @@ class Answerer:
         if named:
             terms = [t for t in terms if t not in naming_terms] or terms
             weights = weights * np.where(np.isin(self._doc_ids, list(named)), NAMED_WEIGHT, 1.0)
+        # Editions (editions.py): "the 2026 protocol"/"the old protocol" keeps that edition's words.
+        terms, weights, old_named = self.editions.adjust(question, terms, weights)
         hits = self.index.search(terms, extra, exclude=None if about_exercise else self._exercises,
                                  pairs=word_pairs(self.analyzer.terms(question)))
         ranked = sorted(((h.relevance * float(weights[h.position]), h.position) for h in hits),
                         key=lambda sp: -sp[0])
+        ranked = self.editions.drop_replaced(ranked, keep=old_named)  # never a replaced clause
         # Someone asking about "the 2012 workbook" wants that edition's words, not its successor's.
         words = set(re.findall(r"\w+", question.lower()))
         named = {doc_id for doc_id in self._successor_docs
                  if self.kb.documents[doc_id].edition.lower() in words}
-        return terms, self._choose(ranked, keep=named)
+        return terms, self._choose(ranked, keep=named | old_named)
 
     def key_sentence(self, text: str, terms: list[str]) -> str:
         """The passage's sentence (or list item) that best matches the question, word for word.
@@ -226,7 +231,7 @@ class Answerer:
     def _cite(self, position: int, score: float) -> Citation:
         passage: Passage = self.kb.passages[position]
         doc = self.kb.documents[passage.document_id]
-        return Citation(document_id=doc.id, document=doc.title, edition=doc.edition,
+        return Citation(document_id=doc.id, document=doc.title, edition=self.editions.label(doc.id),
                         ref=passage.ref, heading=passage.heading, text=passage.text,
                         score=score, kind=doc.kind, type=passage.type)
 

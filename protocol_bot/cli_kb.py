@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from .cli_ask import add_knowledge_option
-from .knowledge import KnowledgeError, load_knowledge
+from .knowledge import KnowledgeError, knowledge_warnings, load_knowledge
 
 
 def register(sub, kb_sub) -> None:
@@ -33,4 +33,9 @@ def run_check(args: argparse.Namespace) -> int:
         count = sum(1 for p in kb.passages if p.document_id == doc.id)
         review = f", review by {doc.review:%d %B %Y}" if doc.review else ""
         print(f"  {doc.id}: {doc.title} ({doc.edition}), {doc.kind}, {count} passages{review}")
+    warnings = knowledge_warnings(kb)
+    if warnings:  # worth a look, but the bot answers from it as it is
+        print(f"{len(warnings)} warning{'s' if len(warnings) != 1 else ''}:")
+        for warning in warnings:
+            print(f"  {warning}")
     return 0

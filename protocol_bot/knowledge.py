@@ -155,7 +155,8 @@ def _parse_document(data, label: str, path: Path, problems: list[Problem]) -> Do
         review=_date(doc.get("review"), label, _line(doc, "review"), "document.review", problems),
         supersedes=(str(doc["supersedes"]) if doc.get("supersedes") else None),
         source=doc.get("source"), path=str(path),
-        aliases=_string_list(doc, "aliases", label, problems, "the document"))
+        aliases=_string_list(doc, "aliases", label, problems, "the document"),
+        superseded_by=(str(doc["superseded_by"]) if doc.get("superseded_by") else None))
 
 
 def _string_list(entry, key, label, problems, where) -> tuple[str, ...]:
@@ -263,8 +264,11 @@ def load_knowledge(directory: Path | str) -> KnowledgeBase:
         if path.name == SYNONYMS_FILE and path.parent == directory:
             synonyms = _parse_synonyms(path, label, problems)
             continue
+        before = len(problems)
         data = _read_yaml(path, label, problems)
         if data is None:
+            if len(problems) == before:  # an empty file must not silently remove a document
+                problems.append(empty_file_problem(label))
             continue
         doc = _parse_document(data, label, path, problems)
         if doc is None:
@@ -276,9 +280,109 @@ def load_knowledge(directory: Path | str) -> KnowledgeBase:
             continue
         documents[doc.id] = doc
         passages.extend(_parse_passages(data, doc, label, problems))
+    problems.extend(edition_problems(documents, directory))
     if not passages and not problems:
         problems.append(Problem(str(directory), 0, "", "has no passages: nothing to answer from."))
     if problems:
         raise KnowledgeError(problems)
     return KnowledgeBase(documents=documents, passages=tuple(passages), synonyms=synonyms,
                          directory=directory)
+
+
+# --- editions and emptiness (issue 10) ------------------------------------------------------------
+
+def empty_file_problem(label: str) -> Problem:
+    return Problem(label, 0, "", "is empty: it has no 'document:' section and no passages. A "
+                   "knowledge file that an editor emptied would silently remove its document "
+                   "from the bot, so this is refused. Restore the file (or delete it if the "
+                   "document should really go).")
+
+
+def _lineage_key(doc: Document) -> tuple[str, str]:
+    return (doc.kind, " ".join(doc.title.lower().split()))
+
+
+def edition_problems(documents: dict[str, Document], directory: Path | None = None) -> list[Problem]:
+    """Errors: two current editions of one document (same kind and title, neither replacing
+    the other), so the bot would not know which one is in force."""
+    replaced = {d.supersedes for d in documents.values() if d.supersedes in documents}
+    replaced |= {d.id for d in documents.values() if d.superseded_by in documents}
+    current: dict[tuple[str, str], list[Document]] = {}
+    for doc in documents.values():
+        if doc.id not in replaced:
+            current.setdefault(_lineage_key(doc), []).append(doc)
+    problems = []
+    for docs in current.values():
+        if len(docs) < 2 or docs[0].kind == "faq":
+            continue
+        docs = sorted(docs, key=lambda d: (d.adopted or dt.date.min, d.edition))
+        newest = docs[-1]
+        for older in docs[:-1]:
+            label = _label(newest.path, directory)
+            problems.append(Problem(
+                label, 0, "document.supersedes",
+                f"'{newest.id}' ({newest.edition}) and '{older.id}' ({older.edition}) are both "
+                f"current editions of '{newest.title}'. Say which one replaces the other: add "
+                f"'supersedes: {older.id}' to the document section of {label} (or remove the "
+                f"old file)."))
+    return problems
+
+
+def _label(path: str, directory: Path | None) -> str:
+    if directory is not None and path:
+        try:
+            return str(Path(path).relative_to(directory.parent))
+        except ValueError:
+            pass
+    return path
+
+
+def knowledge_warnings(kb: KnowledgeBase, today: dt.date | None = None) -> list[Problem]:
+    """Things that load but that the monitoring officer should look at (kb check prints them)."""
+    today = today or dt.date.today()
+    out: list[Problem] = []
+    replaced = {d.supersedes for d in kb.documents.values() if d.supersedes in kb.documents}
+    replaced |= {d.id for d in kb.documents.values() if d.superseded_by in kb.documents}
+    for doc in sorted(kb.documents.values(), key=lambda d: d.id):
+        label = _label(doc.path, kb.directory)
+        for name, value in (("supersedes", doc.supersedes), ("superseded_by", doc.superseded_by)):
+            if value and value not in kb.documents:
+                out.append(Problem(label, 0, f"document.{name}",
+                                   f"{name} '{value}', which is not a document in the knowledge "
+                                   "base. Fine if that edition was never loaded; otherwise check "
+                                   "the id (document ids: " + ", ".join(sorted(kb.documents)) + ")."))
+        if doc.kind == "protocol" and doc.id not in replaced and doc.review and doc.review < today:
+            out.append(Problem(label, 0, "document.review",
+                               f"the {doc.title} ({doc.edition}) was due for review by "
+                               f"{doc.review:%d %B %Y} and no newer edition replaces it; answers "
+                               "say so. Import the new edition (protocol-bot kb import) or move "
+                               "the review date."))
+    out.extend(_off_topic_warnings(kb))
+    return out
+
+
+def _off_topic_warnings(kb: KnowledgeBase) -> list[Problem]:
+    if not kb.synonyms.off_topic:
+        return []
+    from .analyzer import Analyzer
+
+    analyzer = Analyzer(kb.synonyms)
+    phrases = [(word, tuple(analyzer.terms(word))) for word in kb.synonyms.off_topic]
+    phrases = [(word, terms) for word, terms in phrases if terms]
+    found: dict[str, list[str]] = {}
+    for p in kb.passages:
+        terms = analyzer.terms(f"{p.heading}\n{p.text}")
+        present = set(terms)
+        for word, phrase in phrases:
+            if not set(phrase) <= present:  # most passages hold no off-topic word at all
+                continue
+            size = len(phrase)
+            if size == 1 or any(tuple(terms[i:i + size]) == phrase
+                                for i in range(len(terms) - size + 1)):
+                found.setdefault(word, []).append(p.key)
+    label = f"{kb.directory.name}/{SYNONYMS_FILE}" if kb.directory else SYNONYMS_FILE
+    return [Problem(label, 0, "off_topic",
+                    f"off-topic word '{word}' occurs in {len(keys)} passage(s) ({', '.join(keys[:3])}"
+                    f"{', ...' if len(keys) > 3 else ''}): questions about it would be answered "
+                    "from them only when they match. Remove it from off_topic if the knowledge "
+                    "base does cover it.") for word, keys in sorted(found.items())]

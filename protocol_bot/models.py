@@ -27,6 +27,7 @@ class Document:
     source: str | None = None
     path: str = ""
     aliases: tuple[str, ...] = ()  # how people name it in a question: "our protocol", "the workbook"
+    superseded_by: str | None = None  # the edition that replaced this one (issue 10)
 
 
 @dataclass(frozen=True)
