@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from . import wording
@@ -13,7 +13,7 @@ from .delivery import Deliveries
 from .desk import Desk, DeskError, NotPermitted, platform_of
 from .live import LiveKnowledge
 from .models import Answer, Asker, Citation, Ticket
-from .store import ConversationRefs, Events, Store, TicketNotFound
+from .store import ConversationRefs, Events, Inbox, Store, TicketNotFound
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +66,15 @@ class Reply:
     items: tuple["Reply", ...] = ()  # a ticket list: one ticket_card each
 
 
+@dataclass(frozen=True)
+class Outgoing:
+    """One rendered platform message for a person, and where it goes."""
+
+    recipient: str  # PLATFORM:USER
+    reply_to: Mapping
+    message: Mapping
+
+
 def text_reply(text: str) -> Reply:
     return Reply("text", text=text)
 
@@ -90,10 +99,11 @@ class Conversation:
     """The bot's behaviour, whatever the platform. Synchronous: adapters call it off their loop."""
 
     def __init__(self, knowledge: LiveKnowledge, desk: Desk, events: Events,
-                 refs: ConversationRefs, deliveries: Deliveries):
+                 refs: ConversationRefs, deliveries: Deliveries, inbox: Inbox | None = None):
         self.knowledge = knowledge
         self.desk = desk
         self.events = events
+        self.inbox = inbox if inbox is not None else desk.store
         self.refs = refs
         self.deliveries = deliveries
         self._refs_seen: dict[str, Mapping] = {}
@@ -109,13 +119,38 @@ class Conversation:
         desk = Desk(store, knowledge, config.monitoring_officers,
                     log_keep_identity=config.log_keep_identity,
                     log_retention_days=config.log_retention_days)
-        return cls(knowledge, desk, store, store, Deliveries(store))
+        return cls(knowledge, desk, store, store, Deliveries(store, notify=desk.notify_mos))
+
+    # --- the durable path: record first, acknowledge, answer from the record -------------------
+    def record(self, platform: str, key: str, payload: dict) -> bool:
+        """Keep a platform payload before the platform is acknowledged; False for a
+        redelivery of one already recorded (it is acknowledged and dropped)."""
+        return self.inbox.record_incoming(platform, key, payload) is not None
+
+    def answer_recorded(self, platform: str, respond: Callable[[dict], list[Outgoing]],
+                        now: float) -> int:
+        """Answer what was recorded and not yet answered (after a restart too): `respond` (the
+        adapter's translation, calling `handle(..., recorded=True)`) gives the messages, which
+        are queued in the outbox in the same commit that marks the record answered."""
+        records = self.inbox.claim_incoming(platform, now)
+        for record_id, payload in records:
+            try:
+                outgoing = respond(payload)
+            except Exception:  # left for a later try (a few), never a lost record
+                log.exception("%s: could not answer recorded message %d", platform, record_id)
+                continue
+            self.inbox.complete_incoming(record_id, [
+                {"platform": platform, "recipient": o.recipient, "reply_to": o.reply_to,
+                 "kind": "reply", "body": {"message": o.message}} for o in outgoing], now)
+        return len(records)
 
     # --- entry point -------------------------------------------------------------------------
-    def handle(self, incoming: Incoming) -> list[Reply]:
-        """Act once on what a person did and say what to send back."""
+    def handle(self, incoming: Incoming, *, recorded: bool = False) -> list[Reply]:
+        """Act once on what a person did and say what to send back. `recorded`: it came
+        through `record`, which already dropped redeliveries."""
         self._remember(incoming)
-        if incoming.event_key and not self.events.claim_event(incoming.event_key):
+        if (incoming.event_key and not recorded
+                and not self.events.claim_event(incoming.event_key)):
             log.info("event already handled: redelivery ignored")
             return []
         try:

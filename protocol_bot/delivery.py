@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Callable
 from typing import Protocol
 
 from .store import ConversationRefs, Outbox, OutboxMessage
@@ -12,6 +13,31 @@ log = logging.getLogger(__name__)
 
 # After this many failures a message is still retried, but the log says so loudly.
 LOUD_AFTER_ATTEMPTS = 5
+# Messages to people (not notices to the MO) whose failure the MO is told about.
+TO_ASKERS = ("reply", "ticket_answered")
+
+
+class RetryLater(Exception):
+    """The platform said "not now" (rate limit, 5xx) or did not answer in time."""
+
+    def __init__(self, reason: str, *, retry_after: float | None = None,
+                 outcome_unknown: bool = False):
+        super().__init__(reason)
+        self.retry_after = retry_after
+        self.outcome_unknown = outcome_unknown
+
+
+class Refused(Exception):
+    """This destination will not take the bot's messages (removed from the channel, archived).
+    `fallback`: where the adapter could reach the person privately instead, if anywhere."""
+
+    def __init__(self, reason: str, fallback: dict | None = None):
+        super().__init__(reason)
+        self.fallback = fallback
+
+
+class Undeliverable(Exception):
+    """The message can never be delivered as it is."""
 
 
 class OutboxStore(Outbox, ConversationRefs, Protocol):
@@ -21,8 +47,9 @@ class OutboxStore(Outbox, ConversationRefs, Protocol):
 class Deliveries:
     """One platform worker's view of the outbox (synchronous; the worker calls it off its loop)."""
 
-    def __init__(self, store: OutboxStore):
+    def __init__(self, store: OutboxStore, notify: Callable[[str], None] | None = None):
         self.store = store
+        self.notify = notify  # tells the monitoring officers about a delivery problem
 
     def claim(self, platform: str, now: float) -> list[OutboxMessage]:
         """Due messages for `platform`, leased to this sender; a message queued before its
@@ -41,14 +68,56 @@ class Deliveries:
         log.info("%s message %d (%s, ticket %s) delivered", message.platform, message.id,
                  message.kind, message.ticket_id)
 
-    def failed(self, message: OutboxMessage, error: str, now: float) -> None:
-        """Keep the message and retry later, with exponential backoff."""
-        self.store.mark_failed(message.id, error, now)
+    def failed(self, message: OutboxMessage, error: Exception | str, now: float) -> None:
+        """Keep the message and retry later (at the platform's Retry-After, or with backoff);
+        a refused destination falls back to the person's private chat; what can never be
+        delivered is given up, and the monitoring officers are told."""
+        text = error if isinstance(error, str) else f"{type(error).__name__}: {error}"
+        if isinstance(error, Refused):
+            self._refused(message, error, text, now)
+            return
+        if isinstance(error, Undeliverable):
+            self._give_up(message, text, now)
+            return
+        retry_at = unknown = None
+        if isinstance(error, RetryLater):
+            retry_at = None if error.retry_after is None else now + error.retry_after
+            unknown = error.outcome_unknown
+        self.store.mark_failed(message.id, text, now, retry_at=retry_at,
+                               outcome_unknown=bool(unknown))
         loud = message.attempts + 1 >= LOUD_AFTER_ATTEMPTS
-        log.log(logging.ERROR if loud else logging.WARNING,
+        log.log(logging.ERROR if loud else logging.INFO if retry_at else logging.WARNING,
                 "%s message %d (%s, ticket %s) not delivered, attempt %d: %s; will retry",
                 message.platform, message.id, message.kind, message.ticket_id,
-                message.attempts + 1, error.split(":", 1)[0])
+                message.attempts + 1, text.split(":", 1)[0])
+
+    def _refused(self, message: OutboxMessage, error: Refused, text: str, now: float) -> None:
+        fallback = error.fallback or self.store.get_reference(message.recipient)
+        if message.kind not in TO_ASKERS or not fallback or fallback == message.reply_to:
+            self._give_up(message, text, now)
+            return
+        self.store.redirect(message.id, reply_to=fallback, error=text, now=now)
+        log.warning("%s message %d refused where it was asked (%s): sent privately instead",
+                    message.platform, message.id, error)
+        self._tell_mos(message, f"A reply to {message.recipient} could not be posted where they "
+                                f"asked ({error}), so it was sent to them privately instead.")
+
+    def _give_up(self, message: OutboxMessage, text: str, now: float) -> None:
+        self.store.give_up(message.id, text, now)
+        log.error("%s message %d (%s, ticket %s) cannot be delivered: %s", message.platform,
+                  message.id, message.kind, message.ticket_id, text)
+        self._tell_mos(message, f"A message to {message.recipient} could not be delivered "
+                                f"({text}). It is listed in `protocol-bot report`.")
+
+    def _tell_mos(self, message: OutboxMessage, text: str) -> None:
+        if self.notify is not None and message.kind in TO_ASKERS:
+            try:
+                self.notify(text)
+            except Exception:
+                log.exception("could not tell the monitoring officers about a delivery problem")
+
+    def postpone(self, message: OutboxMessage, until: float) -> None:
+        self.store.postpone(message.id, until)
 
     def undelivered(self, platform: str | None = None) -> list[OutboxMessage]:
         return self.store.undelivered(platform)

@@ -277,6 +277,14 @@ class Desk:
         log.info("question log purged: %s", counts)
         return counts
 
+    def notify_mos(self, text: str) -> None:
+        """A plain notice for every monitoring officer a platform can deliver to."""
+        for mo in sorted(self.monitoring_officers):
+            if platform_of(mo) not in UNDELIVERED_PLATFORMS:
+                self.store.enqueue(platform=platform_of(mo), recipient=mo,
+                                   reply_to=self.store.get_reference(mo), kind="notice",
+                                   ticket_id=None, body={"text": text})
+
     # --- reaching people --------------------------------------------------------------------------
     def remember_reference(self, principal: str, reference: dict) -> None:
         self.store.save_reference(principal, reference)

@@ -105,8 +105,23 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             asker TEXT)""",
         "CREATE INDEX feedback_by_time ON feedback (at)",
     ),
+    (  # 4: what people sent, recorded before it is acknowledged; outbox outcomes
+        """CREATE TABLE inbox (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            platform TEXT NOT NULL,
+            payload TEXT NOT NULL,
+            received_at REAL NOT NULL,
+            due_at REAL NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            done_at REAL)""",
+        "CREATE INDEX inbox_due ON inbox (platform, done_at, due_at)",
+        "ALTER TABLE outbox ADD COLUMN unknown_outcomes INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE outbox ADD COLUMN given_up_at REAL",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
+# A recorded message that fails this often is left alone (logged), not retried for ever.
+INBOX_MAX_ATTEMPTS = 5
 
 
 def iso(ts: float) -> str:
@@ -301,7 +316,8 @@ class SqliteStore:
             reply_to=None if row["reply_to"] is None else json.loads(row["reply_to"]),
             kind=row["kind"], ticket_id=row["ticket_id"], body=json.loads(row["body"]),
             attempts=row["attempts"], next_attempt_at=row["next_attempt_at"],
-            delivered_at=row["delivered_at"], last_error=row["last_error"])
+            delivered_at=row["delivered_at"], last_error=row["last_error"],
+            unknown_outcomes=row["unknown_outcomes"], given_up_at=row["given_up_at"])
 
     def enqueue(self, *, platform: str, recipient: str, reply_to: dict | None, kind: str,
                 ticket_id: str | None, body: dict) -> int:
@@ -322,7 +338,8 @@ class SqliteStore:
         with self._write() as conn:
             rows = conn.execute(
                 "SELECT * FROM outbox WHERE platform = ? AND delivered_at IS NULL "
-                "AND next_attempt_at <= ? ORDER BY id LIMIT ?", (platform, now, limit)).fetchall()
+                "AND given_up_at IS NULL AND next_attempt_at <= ? ORDER BY id LIMIT ?",
+                (platform, now, limit)).fetchall()
             conn.executemany("UPDATE outbox SET next_attempt_at = ? WHERE id = ?",
                              [(now + lease, r["id"]) for r in rows])
         return [self._message(r) for r in rows]
@@ -331,27 +348,98 @@ class SqliteStore:
         with self._lock:
             if platform is None:
                 rows = self._conn.execute(
-                    "SELECT * FROM outbox WHERE delivered_at IS NULL ORDER BY id").fetchall()
+                    "SELECT * FROM outbox WHERE delivered_at IS NULL AND given_up_at IS NULL "
+                    "ORDER BY id").fetchall()
             else:
                 rows = self._conn.execute(
-                    "SELECT * FROM outbox WHERE delivered_at IS NULL AND platform = ? ORDER BY id",
-                    (platform,)).fetchall()
+                    "SELECT * FROM outbox WHERE delivered_at IS NULL AND given_up_at IS NULL "
+                    "AND platform = ? ORDER BY id", (platform,)).fetchall()
         return [self._message(r) for r in rows]
+
+    def given_up(self) -> list[OutboxMessage]:
+        with self._lock:
+            rows = self._conn.execute("SELECT * FROM outbox WHERE given_up_at IS NOT NULL "
+                                      "ORDER BY id").fetchall()
+        return [self._message(r) for r in rows]
+
+    def unknown_outcomes(self) -> int:
+        with self._lock:
+            row = self._conn.execute("SELECT COALESCE(SUM(unknown_outcomes), 0) FROM outbox")\
+                .fetchone()
+        return int(row[0])
 
     def mark_delivered(self, message_id: int, now: float) -> None:
         with self._write() as conn:
             conn.execute("UPDATE outbox SET delivered_at = ?, last_error = NULL WHERE id = ?",
                          (now, message_id))
 
-    def mark_failed(self, message_id: int, error: str, now: float) -> None:
+    def mark_failed(self, message_id: int, error: str, now: float, *,
+                    retry_at: float | None = None, outcome_unknown: bool = False) -> None:
         with self._write() as conn:
             row = conn.execute("SELECT attempts FROM outbox WHERE id = ?", (message_id,)).fetchone()
             if row is None:
                 return
             attempts = row["attempts"] + 1
-            conn.execute("UPDATE outbox SET attempts = ?, last_error = ?, next_attempt_at = ? "
-                         "WHERE id = ?", (attempts, error[:2000], now + backoff_seconds(attempts),
-                                          message_id))
+            due = now + backoff_seconds(attempts) if retry_at is None else retry_at
+            conn.execute("UPDATE outbox SET attempts = ?, last_error = ?, next_attempt_at = ?, "
+                         "unknown_outcomes = unknown_outcomes + ? WHERE id = ?",
+                         (attempts, error[:2000], due, int(outcome_unknown), message_id))
+
+    def postpone(self, message_id: int, until: float) -> None:
+        with self._write() as conn:
+            conn.execute("UPDATE outbox SET next_attempt_at = ? WHERE id = ? "
+                         "AND delivered_at IS NULL", (until, message_id))
+
+    def redirect(self, message_id: int, *, reply_to: dict, error: str, now: float) -> None:
+        with self._write() as conn:
+            conn.execute("UPDATE outbox SET reply_to = ?, last_error = ?, next_attempt_at = ? "
+                         "WHERE id = ? AND delivered_at IS NULL",
+                         (json.dumps(reply_to), error[:2000], now, message_id))
+
+    def give_up(self, message_id: int, error: str, now: float) -> None:
+        with self._write() as conn:
+            conn.execute("UPDATE outbox SET given_up_at = ?, last_error = ? WHERE id = ? "
+                         "AND delivered_at IS NULL", (now, error[:2000], message_id))
+
+    # --- the inbox ----------------------------------------------------------------------------------
+    def record_incoming(self, platform: str, key: str, payload: dict) -> int | None:
+        now = self.now()
+        with self._write() as conn:
+            if key:
+                claimed = conn.execute("INSERT OR IGNORE INTO handled_events (key, at) "
+                                       "VALUES (?, ?)", (key, now)).rowcount
+                if not claimed:
+                    return None
+            cur = conn.execute("INSERT INTO inbox (platform, payload, received_at, due_at) "
+                               "VALUES (?, ?, ?, ?)", (platform, json.dumps(payload), now, now))
+            return int(cur.lastrowid)
+
+    def claim_incoming(self, platform: str, now: float, limit: int = 50,
+                       lease: float = CLAIM_LEASE_SECONDS) -> list[tuple[int, dict]]:
+        with self._write() as conn:
+            rows = conn.execute(
+                "SELECT id, payload FROM inbox WHERE platform = ? AND done_at IS NULL "
+                "AND due_at <= ? AND attempts < ? ORDER BY id LIMIT ?",
+                (platform, now, INBOX_MAX_ATTEMPTS, limit)).fetchall()
+            conn.executemany("UPDATE inbox SET due_at = ?, attempts = attempts + 1 WHERE id = ?",
+                             [(now + lease, r["id"]) for r in rows])
+        return [(r["id"], json.loads(r["payload"])) for r in rows]
+
+    def complete_incoming(self, incoming_id: int, outbox: Sequence[dict], now: float) -> None:
+        with self._write() as conn:
+            done = conn.execute("UPDATE inbox SET done_at = ? WHERE id = ? AND done_at IS NULL",
+                                (now, incoming_id)).rowcount
+            if done:  # another process finished it first (after a lease ran out): not twice
+                for message in outbox:
+                    self._enqueue(conn, message, None, now)
+
+    def pending_incoming(self, platform: str | None = None) -> int:
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT COUNT(*) FROM inbox WHERE done_at IS NULL"
+                + (" AND platform = ?" if platform else ""),
+                (platform,) if platform else ()).fetchone()
+        return int(row[0])
 
     # --- conversation references and handled events -----------------------------------------------
     def save_reference(self, principal: str, reference: dict) -> None:

@@ -54,6 +54,8 @@ class OutboxMessage:
     next_attempt_at: float
     delivered_at: float | None
     last_error: str | None
+    unknown_outcomes: int = 0  # sends that timed out or died mid-way: maybe seen twice
+    given_up_at: float | None = None  # cannot be delivered at all (shown in the report)
 
 
 class TicketNotFound(LookupError):
@@ -151,6 +153,9 @@ class Outbox(Protocol):
                 ticket_id: str | None, body: dict) -> int:
         """Queue a message to deliver; returns its id."""
 
+    def due_messages(self, platform: str, now: float, limit: int = 50) -> list[OutboxMessage]:
+        """Due messages for this platform, without claiming them."""
+
     def claim_due(self, platform: str, now: float, limit: int = 50,
                   lease: float = CLAIM_LEASE_SECONDS) -> list[OutboxMessage]:
         """Due messages, hidden from other senders for `lease` seconds while this one sends.
@@ -162,8 +167,45 @@ class Outbox(Protocol):
     def mark_delivered(self, message_id: int, now: float) -> None:
         """Never sent again. An unknown id is ignored."""
 
-    def mark_failed(self, message_id: int, error: str, now: float) -> None:
-        """Record a failed attempt and schedule the next one with exponential backoff."""
+    def mark_failed(self, message_id: int, error: str, now: float, *,
+                    retry_at: float | None = None, outcome_unknown: bool = False) -> None:
+        """Record a failed attempt; the next is at `retry_at` (a platform's Retry-After) or
+        after exponential backoff. `outcome_unknown`: the send may have arrived (a timeout),
+        so a retry may show it twice; counted for the report."""
+
+    def postpone(self, message_id: int, until: float) -> None:
+        """Not now (pacing): due again at `until`, with no attempt counted."""
+
+    def redirect(self, message_id: int, *, reply_to: dict, error: str, now: float) -> None:
+        """Deliver somewhere else (the asker's private chat when a channel refuses the bot)."""
+
+    def give_up(self, message_id: int, error: str, now: float) -> None:
+        """It can never be delivered: kept, with the reason, for the report; never sent."""
+
+    def given_up(self) -> list[OutboxMessage]:
+        """Messages that could not be delivered at all, oldest first."""
+
+    def unknown_outcomes(self) -> int:
+        """How many sends ended with their outcome unknown (possible duplicates)."""
+
+
+class Inbox(Protocol):
+    """What people sent, recorded before the platform is acknowledged, answered after."""
+
+    def record_incoming(self, platform: str, key: str, payload: dict) -> int | None:
+        """Record a platform payload once per `key` (also claimed as an event); None when the
+        key was seen before (a redelivery), else the record's id."""
+
+    def claim_incoming(self, platform: str, now: float, limit: int = 50,
+                       lease: float = CLAIM_LEASE_SECONDS) -> list[tuple[int, dict]]:
+        """Recorded payloads not yet answered, leased to this worker; a worker that dies
+        leaves them due again after the lease (a restart answers them)."""
+
+    def complete_incoming(self, incoming_id: int, outbox: Sequence[dict], now: float) -> None:
+        """Mark the record answered and queue its replies in the same commit (only once)."""
+
+    def pending_incoming(self, platform: str | None = None) -> int:
+        """How many recorded payloads are not answered yet."""
 
 
 class Events(Protocol):
@@ -219,7 +261,7 @@ class Audit(Protocol):
         """Store `value` under `key` and return what was there, in one write (knowledge state)."""
 
 
-class Store(Tickets, Outbox, Events, ConversationRefs, QuestionLog, Audit, Protocol):
+class Store(Tickets, Outbox, Inbox, Events, ConversationRefs, QuestionLog, Audit, Protocol):
     """Every concern in one database: SqliteStore (one file, or ":memory:" in tests).
     Raises StoreError when the database cannot be used."""
 

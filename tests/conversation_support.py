@@ -31,4 +31,4 @@ def make_conversation(mos=(), knowledge: LiveKnowledge | None = None, store=None
         store = SqliteStore(":memory:", **({"clock": clock} if clock else {}))
     desk = Desk(store, knowledge, frozenset(mos),
                 knowledge_dir=knowledge_dir or getattr(knowledge, "knowledge_dir", None))
-    return Conversation(knowledge, desk, store, store, Deliveries(store))
+    return Conversation(knowledge, desk, store, store, Deliveries(store, notify=desk.notify_mos))
