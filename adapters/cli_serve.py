@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 
 
 def register(sub, kb_sub) -> None:
@@ -17,11 +18,19 @@ def serve(args: argparse.Namespace) -> int:
     from aiohttp import web
 
     from protocol_bot.core import BotCore
+    from protocol_bot.knowledge import KnowledgeError
 
     from .server import build_app
 
     logging.getLogger().setLevel(logging.INFO)
-    core = BotCore.build()
+    try:
+        core = BotCore.build()
+    except KnowledgeError as exc:  # refuse to start on a broken knowledge base, saying why
+        print(f"protocol-bot serve: not started: the knowledge base has {len(exc.problems)} "
+              "problem(s) to fix (`protocol-bot kb check` lists them too):", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 1
     app = build_app(core)
     # aiohttp's run_app handles SIGINT/SIGTERM and runs on_cleanup: a graceful shutdown.
     # On SIGTERM it ends with GracefulExit (exit status 1); a requested stop is a success.
