@@ -293,11 +293,10 @@ def _open(args: argparse.Namespace, desk: Desk) -> int:
         Asker(platform, user, args.name), args.question,
         idempotency_key=args.key or f"cli:{uuid.uuid4()}", context=args.context,
         bot_refs=tuple(args.refs))
-    if not created and (ticket.question != args.question
-                        or ticket.asker.principal != f"{platform}:{user}"):
-        # Someone else's ticket (or another question) under the same key: say so, show nothing.
+    if not created and ticket.question != args.question:
+        # Another question under the same key: say so, and show nothing of that ticket.
         raise DeskError(f"--key {args.key!r} was already used for {ticket.id}, a different "
-                        "question or asker; nothing was opened. Use a new key for a new question.")
+                        "question; nothing was opened. Use a new key for a new question.")
     note = "opened" if created else "already exists for this key (nothing new was opened)"
     return _emit(args, {**ticket_to_dict(ticket), "created": created},
                  f"Ticket {ticket.id} {note}.\n\n{_describe(ticket)}")
