@@ -10,8 +10,14 @@ import sys
 def register(sub, kb_sub) -> None:
     p = sub.add_parser("serve", help="run the web server (Teams /api/messages, Slack /slack/events)")
     p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=3978)
+    p.add_argument("--port", type=_port, default=3978)
     p.set_defaults(func=serve)
+
+
+def _port(text: str) -> int:
+    if not text.isascii() or not text.isdigit() or not 0 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a port number (0 to 65535)")
+    return int(text)
 
 
 def serve(args: argparse.Namespace) -> int:
