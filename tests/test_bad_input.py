@@ -383,3 +383,13 @@ def test_running_bot_refuses_unreadable_knowledge_and_says_so(world, kind):
         serve.wait(timeout=30)
         log.close()
     assert "Traceback" not in (world["tmp"] / "serve.log").read_text()
+
+
+def test_refusals_are_recorded_and_reported_not_taken_for_changes(world):
+    env, tmp = world["env"], world["tmp"]
+    for argv in (["report", "--as", "slack:UNOBODY"], ["kb", "reload", "--as", "slack:UNOBODY"]):
+        assert protocol_bot(*argv, env=env, cwd=tmp).returncode == 3
+    report = json.loads(protocol_bot("report", "--as", "cli:mo", "--json", env=env,
+                                     cwd=tmp).stdout)
+    assert report["refused_attempts"] == {"slack:UNOBODY": 2}
+    assert report["recent_knowledge_changes"] == []
