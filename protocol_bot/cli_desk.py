@@ -213,6 +213,11 @@ def _prepare_open(args: argparse.Namespace) -> None:
 
 
 def _prepare_answer(args: argparse.Namespace) -> None:
+    if args.save_faq:
+        knowledge = Config.from_env().knowledge_dir
+        if not knowledge.is_dir():
+            raise ConfigError("PROTOCOL_BOT_KNOWLEDGE", f"{knowledge} is not a folder, so the "
+                                                        "answer cannot be saved as an FAQ entry.")
     if args.text is None:
         args.text = _read_answer_file(args.text_file)
     if not args.text.strip():

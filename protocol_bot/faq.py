@@ -188,6 +188,9 @@ def save_faq_entry(knowledge_dir: Path | str, entry: FaqEntry) -> Path:
     """
     knowledge_dir = Path(knowledge_dir)
     path = faq_path(knowledge_dir)
+    if not knowledge_dir.is_dir():  # never create a knowledge base of one FAQ somewhere else
+        raise FaqRefused([Problem(str(knowledge_dir), 0, "", "is not a folder of knowledge "
+                                  "files (check PROTOCOL_BOT_KNOWLEDGE).")])
     try:
         with _locked(knowledge_dir):
             text = _updated_text(path, entry)

@@ -201,6 +201,12 @@ CASES = [
     pytest.param(_with_env(["log", "purge"], PROTOCOL_BOT_LOG_IDENTITY="maybe"), 2,
                  "PROTOCOL_BOT_LOG_IDENTITY: 'maybe' is neither true nor false",
                  id="log-identity-maybe"),
+    pytest.param(_with_env(["tickets", "answer", "MO-0001", "--as", "cli:mo", "--text", "x",
+                            "--save-faq"], PROTOCOL_BOT_KNOWLEDGE=lambda w: str(w["tmp"] / "nope")),
+                 2, "PROTOCOL_BOT_KNOWLEDGE: ", id="save-faq-knowledge-missing"),
+    pytest.param(_with_env(["doctor"], PROTOCOL_BOT_MONITORING_OFFICERS="teams:29:mo teams:29:x"),
+                 2, "PROTOCOL_BOT_MONITORING_OFFICERS: 'teams:29:mo teams:29:x' contains a space",
+                 id="doctor-mo-list-space"),
     # least privilege: ticket and question text for monitoring officers only
     pytest.param(_with_env(["report"]), 3, "say who you are with --as", id="report-without-as"),
     pytest.param(_with_env(["report", "--as", "slack:UNOBODY"]), 3,
