@@ -135,7 +135,7 @@ class NoDatabase(DatabaseSettingError):
 def check_database_file(path: Path, *, create: bool) -> bool:
     """Refuse a PROTOCOL_BOT_DB that is a folder, a device, not SQLite, or (unless `create`)
     missing, or whose folder is missing. Returns True when the file has to be created."""
-    shown = str(path)
+    shown = str(path.absolute())
     try:
         st = path.stat()
     except FileNotFoundError:
@@ -162,6 +162,10 @@ def check_database_file(path: Path, *, create: bool) -> bool:
                                    f"{path / 'protocol-bot.db'}.")
     if not stat.S_ISREG(st.st_mode):
         raise DatabaseSettingError(f"{shown} is not a regular file (a device, pipe or socket).")
+    if st.st_mode & 0o007:
+        log.warning("%s can be read or written by every user of this machine; it holds "
+                    "casework. Remove their access: chmod o-rwx %s (see the README, 'Files and "
+                    "permissions').", shown, shown)
     if st.st_size:
         try:
             with open(path, "rb") as handle:
