@@ -279,9 +279,9 @@ def file_problem(directory: Path, path: Path, label: str) -> Problem | None:
         return Problem(label, 0, "", "is not a regular file (it is a pipe, socket or device); "
                                      "only ordinary files are read. Remove it.")
     if st.st_size > MAX_FILE_BYTES:
-        return Problem(label, 0, "", f"is {st.st_size / 1024 / 1024:.1f} MB; a knowledge file may "
-                                     f"be at most {MAX_FILE_BYTES // 1024 // 1024} MB. Split it "
-                                     "into several files.")
+        return Problem(label, 0, "", f"is too large ({st.st_size:,} bytes); a knowledge file may "
+                                     f"be at most {MAX_FILE_BYTES // 1024 // 1024} MB "
+                                     f"({MAX_FILE_BYTES:,} bytes). Split it into several files.")
     if st.st_size == 0:
         return Problem(label, 0, "", "is empty; add its document: and passages: sections, or "
                                      "delete it.")
