@@ -272,9 +272,16 @@ def test_database_is_created_private(world, umask, mode):
     result = protocol_bot("tickets", "open", "--asker", "slack:U1", "Q?", cwd=world["tmp"],
                           env={**world["env"], "PROTOCOL_BOT_DB": str(db)}, umask=umask)
     assert result.returncode == 0, result.stderr
-    for path in (db, Path(f"{db}-wal"), Path(f"{db}-shm")):
-        if path.exists():
+    assert stat.S_IMODE(db.stat().st_mode) == mode
+    previous = os.umask(0)  # even a careless umask in the next process opens nothing up
+    try:
+        store = SqliteStore(db)
+        store.log_question(question="q", normalised="q", answered=True, refs=(), asker=None)
+        for path in (Path(f"{db}-wal"), Path(f"{db}-shm")):
             assert stat.S_IMODE(path.stat().st_mode) == mode, path
+        store.close()
+    finally:
+        os.umask(previous)
 
 
 def test_log_purge_leaves_no_purged_text_in_the_files(world):
