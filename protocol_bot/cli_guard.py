@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import sqlite3
 import sys
 from collections.abc import Callable
 
@@ -41,6 +42,10 @@ def run_guarded(func: Callable[[argparse.Namespace], int | None], args: argparse
         return EXIT_PROBLEMS
     except StoreError as exc:
         _say(str(exc))
+        return EXIT_PROBLEMS
+    except sqlite3.Error as exc:  # e.g. a read-only or full database file, a lock never freed
+        _say(f"the database (PROTOCOL_BOT_DB) could not be used: {exc}. Nothing more was "
+             "changed.")
         return EXIT_PROBLEMS
     except KeyboardInterrupt:
         _say("interrupted.")
