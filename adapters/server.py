@@ -23,9 +23,11 @@ PLATFORM_MODULES = ("adapters.teams.app", "adapters.slack.app")
 
 async def healthz(request: web.Request) -> web.Response:
     conversation = request.app[CONVERSATION]
-    return web.json_response({"status": "ok",
+    problems = [str(p) for p in conversation.knowledge.last_problems]
+    return web.json_response({"status": "ok" if not problems else "degraded",
                               "passages": len(conversation.knowledge.answerer.kb.passages),
-                              "platforms": request.app[PLATFORMS]})
+                              "platforms": request.app[PLATFORMS],
+                              "knowledge_problems": problems})
 
 
 async def _start_watcher(app: web.Application) -> None:

@@ -56,7 +56,9 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
-    return int(args.func(args) or 0)
+    from .cli_guard import run_guarded  # a message and an exit status, never a traceback
+
+    return run_guarded(args.func, args)
 
 
 if __name__ == "__main__":

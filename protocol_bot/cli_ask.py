@@ -10,8 +10,7 @@ import textwrap
 from pathlib import Path
 
 from .answering import EmptyQuestion
-from .config import Config
-from .datadir import readable_knowledge
+from .datadir import default_knowledge
 from .knowledge import KnowledgeError
 from .live import LiveKnowledge
 from .models import Answer
@@ -19,7 +18,7 @@ from .models import Answer
 
 def add_knowledge_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--knowledge", metavar="DIR", type=Path,
-                        default=readable_knowledge(Config.from_env()),
+                        default=default_knowledge(),
                         help="knowledge base folder (default: $PROTOCOL_BOT_KNOWLEDGE, else the "
                              "council's folder in the data directory, else the shipped one)")
 

@@ -3,32 +3,55 @@
 from __future__ import annotations
 
 import argparse
-import getpass
 import json
+import os
+import stat
 import sys
 import uuid
 from collections.abc import Callable
 
-from .config import Config
+from .config import Config, ConfigError, check_principal, parse_days
 from .datadir import council_knowledge
-from .sqlite_store import open_store
 from .desk import Desk, DeskError, NotPermitted, parse_principal, ticket_to_dict
+from .faq import FaqWriteError
 from .models import TICKET_STATUSES, Asker, Ticket
+from .sqlite_store import open_store
 from .store import StoreError, TicketNotFound
 
-# Exit statuses scripts can rely on (2 is argparse's for a malformed command).
+# Exit statuses scripts can rely on (the README has the table).
 EXIT_PROBLEMS = 1
+EXIT_USAGE = 2  # a mistyped command, a bad option value or a bad setting (argparse uses 2 too)
 EXIT_NOT_PERMITTED = 3
 EXIT_NO_SUCH_TICKET = 4
 EXIT_REFUSED = 5  # e.g. answering a closed ticket, assigning to someone who is not an MO
 
+# An answer longer than this is surely the wrong file (a whole document, a binary).
+MAX_ANSWER_BYTES = 100 * 1024
+
+
+class UsageError(Exception):
+    """An option's value cannot be used (a missing --text-file, an empty question): exit 2."""
+
 
 def _principal(text: str) -> str:
     try:
-        platform, user = parse_principal(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-    return f"{platform}:{user}"
+        return check_principal(text)
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(exc.detail) from None
+
+
+def _days(text: str) -> int:
+    try:
+        return parse_days(text, "--days")
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(exc.detail) from None
+
+
+def _as_option(parser: argparse.ArgumentParser, what: str) -> None:
+    # Not required by argparse: a missing --as is "not permitted" (exit 3), like a wrong one.
+    parser.add_argument("--as", type=_principal, dest="actor", metavar="PLATFORM:USER",
+                        help=f"the monitoring officer {what} (must be in "
+                             "PROTOCOL_BOT_MONITORING_OFFICERS; recorded in the audit trail)")
 
 
 def _json_flag(parser: argparse.ArgumentParser) -> None:
@@ -50,33 +73,32 @@ def register(sub, kb_sub) -> None:
     p.add_argument("--ref", action="append", default=[], dest="refs", metavar="REF",
                    help="a clause the bot cited (repeatable)")
     _json_flag(p)
-    p.set_defaults(func=_run(_open))
+    p.set_defaults(func=_run(_open, create=True, prepare=_prepare_open))
 
     p = tsub.add_parser("list", help="list tickets")
-    p.add_argument("--as", required=True, type=_principal, dest="actor", metavar="PLATFORM:USER")
+    _as_option(p, "listing them")
     p.add_argument("--status", choices=TICKET_STATUSES)
     _json_flag(p)
-    p.set_defaults(func=_run(_list))
+    p.set_defaults(func=_run(_list, mo="tickets.list"))
 
     for name, helptext in (("show", "show a ticket and its history"), ("close", "close a ticket"),
                            ("reopen", "reopen an answered or closed ticket")):
         p = tsub.add_parser(name, help=helptext)
         p.add_argument("ticket_id", metavar="ID")
-        p.add_argument("--as", required=True, type=_principal, dest="actor",
-                       metavar="PLATFORM:USER")
+        _as_option(p, "acting")
         _json_flag(p)
-        p.set_defaults(func=_run(_simple(name)))
+        p.set_defaults(func=_run(_simple(name), mo=f"tickets.{name}"))
 
     p = tsub.add_parser("assign", help="give a ticket to a monitoring officer or deputy")
     p.add_argument("ticket_id", metavar="ID")
     p.add_argument("--to", required=True, type=_principal, metavar="PLATFORM:USER")
-    p.add_argument("--as", required=True, type=_principal, dest="actor", metavar="PLATFORM:USER")
+    _as_option(p, "acting")
     _json_flag(p)
-    p.set_defaults(func=_run(_assign))
+    p.set_defaults(func=_run(_assign, mo="tickets.assign"))
 
     p = tsub.add_parser("answer", help="answer a ticket; the answer is sent to the asker")
     p.add_argument("ticket_id", metavar="ID")
-    p.add_argument("--as", required=True, type=_principal, dest="actor", metavar="PLATFORM:USER")
+    _as_option(p, "answering")
     text = p.add_mutually_exclusive_group(required=True)
     text.add_argument("--text", help="the answer")
     text.add_argument("--text-file", metavar="PATH", help="read the answer from a file (- for stdin)")
@@ -85,20 +107,21 @@ def register(sub, kb_sub) -> None:
     p.add_argument("--question", action="append", default=[], dest="variants", metavar="VARIANT",
                    help="another wording of the question, for the FAQ entry (repeatable)")
     _json_flag(p)
-    p.set_defaults(func=_run(_answer))
+    p.set_defaults(func=_run(_answer, mo="tickets.answer", prepare=_prepare_answer))
 
     p = kb_sub.add_parser("reload", help="validate the knowledge files and tell running bots "
                                          "to use them")
-    p.add_argument("--as", type=_principal, dest="actor", metavar="PLATFORM:USER",
-                   help="who is making the change (default: cli:<your login>)")
+    _as_option(p, "making the change")
     _json_flag(p)
-    p.set_defaults(func=_run(_reload))
+    p.set_defaults(func=_run(_reload, mo="kb.reload"))
 
     p = sub.add_parser("report", help="what to improve: declined questions, unhelpful passages, "
                                       "tickets by status and age")
-    p.add_argument("--days", type=int, help="only the last N days (default: everything kept)")
+    _as_option(p, "reading it (it shows ticket questions)")
+    p.add_argument("--days", type=_days, help="only the last N days, 1 or more (default: "
+                                              "everything kept)")
     _json_flag(p)
-    p.set_defaults(func=_run(_report))
+    p.set_defaults(func=_run(_report, mo="report"))
 
     logp = sub.add_parser("log", help="the question log")
     logp.set_defaults(func=lambda args: (logp.print_help(), 2)[1])
@@ -108,21 +131,30 @@ def register(sub, kb_sub) -> None:
     p.set_defaults(func=_run(_purge))
 
 
-def desk_for(config: Config) -> Desk:
-    """The desk as the CLI uses it: no live index; running bots watch the knowledge folder."""
-    return Desk(open_store(config), None, config.monitoring_officers,
-                knowledge_dir=council_knowledge(config),
-                log_keep_identity=config.log_keep_identity,
-                log_retention_days=config.log_retention_days)
-
-
-def _run(command: Callable[[argparse.Namespace, Desk], int]) -> Callable[[argparse.Namespace], int]:
-    """Build the desk, run the command, and turn the desk's refusals into exit statuses."""
+def _run(command: Callable[[argparse.Namespace, Desk], int], *, mo: str | None = None,
+         create: bool = False,
+         prepare: Callable[[argparse.Namespace], None] | None = None
+         ) -> Callable[[argparse.Namespace], int]:
+    """Check the options and settings, open the desk, check that the --as person is a
+    monitoring officer (when `mo` names the action), run the command, and turn refusals into
+    exit statuses. Only commands with `create` may create a missing database file."""
 
     def run(args: argparse.Namespace) -> int:
         try:
-            desk = desk_for(Config.from_env())
-            return command(args, desk)
+            if prepare is not None:
+                prepare(args)  # options first: a typo is reported before anything is opened
+            config = Config.from_env()
+            desk = _desk(config, create=create)
+            try:
+                if mo is not None:
+                    _require_mo(desk, getattr(args, "actor", None), mo, _command_name(args))
+                return command(args, desk)
+            finally:
+                desk.store.close()
+        except UsageError as exc:
+            return _fail(f"protocol-bot: {exc}", EXIT_USAGE)
+        except ConfigError as exc:  # also PROTOCOL_BOT_DB naming no database, a folder...
+            return _fail(f"protocol-bot: {exc}", EXIT_USAGE)
         except NotPermitted as exc:
             return _fail(str(exc), EXIT_NOT_PERMITTED)
         except TicketNotFound as exc:
@@ -130,10 +162,99 @@ def _run(command: Callable[[argparse.Namespace, Desk], int]) -> Callable[[argpar
                          "to see the tickets.", EXIT_NO_SUCH_TICKET)
         except DeskError as exc:
             return _fail(str(exc), EXIT_REFUSED)
+        except FaqWriteError as exc:
+            return _fail(f"{exc} The ticket is still unanswered: free some space or fix the "
+                         "folder's permissions, then answer it again.", EXIT_PROBLEMS)
         except StoreError as exc:
-            return _fail(str(exc), EXIT_PROBLEMS)
+            return _fail(f"protocol-bot: {exc}", EXIT_PROBLEMS)
 
     return run
+
+
+def _desk(config: Config, *, create: bool) -> Desk:
+    store = open_store(config, create=create)
+    return Desk(store, None, config.monitoring_officers, knowledge_dir=council_knowledge(config),
+                log_keep_identity=config.log_keep_identity,
+                log_retention_days=config.log_retention_days)
+
+
+def _command_name(args: argparse.Namespace) -> str:
+    words = [args.command] + [getattr(args, f"{args.command}_command", None) or ""]
+    return "protocol-bot " + " ".join(w for w in words if w)
+
+
+def _require_mo(desk: Desk, actor: str | None, action: str, command: str) -> None:
+    """Only a monitoring officer named with --as may see ticket text or change the knowledge
+    base. The CLI trusts the account it runs under; --as says who acts, for the audit trail."""
+    if actor is None:
+        raise NotPermitted(
+            f"Not permitted: `{command}` is for monitoring officers; say who you are with "
+            "--as PLATFORM:USER (someone in PROTOCOL_BOT_MONITORING_OFFICERS).")
+    if action.startswith("tickets."):
+        return  # the desk checks (and audits) these itself
+    if not desk.is_mo(actor):
+        desk.store.record_audit(actor=actor, action=action, outcome="refused",
+                                detail={"reason": "not a monitoring officer"})
+        configured = ("" if desk.monitoring_officers
+                      else " No monitoring officers are configured yet.")
+        raise NotPermitted(f"Not permitted: {actor} is not a monitoring officer (set "
+                           f"PROTOCOL_BOT_MONITORING_OFFICERS), so cannot use `{command}`."
+                           f"{configured}")
+
+
+def _prepare_open(args: argparse.Namespace) -> None:
+    if not args.question.strip():
+        raise UsageError("the question is empty: give the question to send to the monitoring "
+                         "officer.")
+    if args.key is not None and not args.key.strip():
+        raise UsageError("--key is empty: leave it out, or give the key that identifies the "
+                         "question.")
+
+
+def _prepare_answer(args: argparse.Namespace) -> None:
+    if args.save_faq:
+        knowledge = Config.from_env().knowledge_dir
+        if not knowledge.is_dir():
+            raise ConfigError("PROTOCOL_BOT_KNOWLEDGE", f"{knowledge} is not a folder, so the "
+                                                        "answer cannot be saved as an FAQ entry.")
+    if args.text is None:
+        args.text = _read_answer_file(args.text_file)
+    if not args.text.strip():
+        raise UsageError("the answer is empty: write the answer the asker should receive.")
+
+
+def _read_answer_file(name: str) -> str:
+    """The answer from --text-file (or stdin for -), refused plainly when it cannot be used."""
+    if name == "-":
+        data = sys.stdin.buffer.read(MAX_ANSWER_BYTES + 1)
+        shown = "standard input"
+    else:
+        shown = name
+        try:
+            fd = os.open(name, os.O_RDONLY | os.O_NONBLOCK)
+        except FileNotFoundError:
+            raise UsageError(f"--text-file: there is no file {name}.") from None
+        except IsADirectoryError:
+            raise UsageError(f"--text-file: {name} is a folder, not a file.") from None
+        except PermissionError:
+            raise UsageError(f"--text-file: {name} cannot be read (permission denied).") from None
+        except OSError as exc:
+            raise UsageError(f"--text-file: {name} cannot be read ({exc.strerror}).") from None
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            os.close(fd)
+            what = "a folder" if stat.S_ISDIR(mode) else "a pipe or device"
+            raise UsageError(f"--text-file: {name} is {what}, not an ordinary file.")
+        with os.fdopen(fd, "rb") as handle:
+            data = handle.read(MAX_ANSWER_BYTES + 1)
+    if len(data) > MAX_ANSWER_BYTES:
+        raise UsageError(f"--text-file: {shown} is over {MAX_ANSWER_BYTES // 1024} KB; an answer "
+                         "should be a few paragraphs.")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"--text-file: {shown} is not UTF-8 text (byte {exc.start} cannot be "
+                         "read). Save it as UTF-8 and try again.") from None
 
 
 def _fail(message: str, status: int) -> int:
@@ -176,8 +297,13 @@ def _open(args: argparse.Namespace, desk: Desk) -> int:
         Asker(platform, user, args.name), args.question,
         idempotency_key=args.key or f"cli:{uuid.uuid4()}", context=args.context,
         bot_refs=tuple(args.refs))
-    note = "opened" if created else "already exists for this key"
-    return _emit(args, ticket_to_dict(ticket), f"Ticket {ticket.id} {note}.\n\n{_describe(ticket)}")
+    if not created and ticket.question != args.question:
+        # Another question under the same key: say so, and show nothing of that ticket.
+        raise DeskError(f"--key {args.key!r} was already used for {ticket.id}, a different "
+                        "question; nothing was opened. Use a new key for a new question.")
+    note = "opened" if created else "already exists for this key (nothing new was opened)"
+    return _emit(args, {**ticket_to_dict(ticket), "created": created},
+                 f"Ticket {ticket.id} {note}.\n\n{_describe(ticket)}")
 
 
 def _list(args: argparse.Namespace, desk: Desk) -> int:
@@ -203,13 +329,7 @@ def _assign(args: argparse.Namespace, desk: Desk) -> int:
 
 
 def _answer(args: argparse.Namespace, desk: Desk) -> int:
-    if args.text is not None:
-        text = args.text
-    elif args.text_file == "-":
-        text = sys.stdin.read()
-    else:
-        with open(args.text_file, encoding="utf-8") as handle:
-            text = handle.read()
+    text = args.text  # read (and checked) before the database was opened
     ticket = desk.answer(args.ticket_id, args.actor, text, save_faq=args.save_faq,
                          faq_questions=tuple(args.variants))
     note = f"Ticket {ticket.id} answered; the answer will be delivered to {ticket.asker.principal}."
@@ -222,7 +342,7 @@ def _reload(args: argparse.Namespace, desk: Desk) -> int:
     from . import kb_changes
     from .watcher import request_reload
 
-    actor = args.actor or f"cli:{getpass.getuser()}"
+    actor = args.actor
     kb, problems = kb_changes.validate(desk.knowledge_dir)
     if kb is None:
         kb_changes.record_refusal(desk.store, problems, actor=actor, source="kb reload")
@@ -233,9 +353,17 @@ def _reload(args: argparse.Namespace, desk: Desk) -> int:
         if args.json:
             print(json.dumps({"ok": False, "problems": [str(p) for p in problems]}, indent=2))
         return EXIT_PROBLEMS
+    try:  # first tell running bots: if that fails, nothing is recorded as changed
+        signal = request_reload(desk.knowledge_dir, actor)
+    except OSError as exc:
+        print(f"protocol-bot: the knowledge base is valid, but running bots could not be told: "
+              f"{exc.strerror or exc} ({exc.filename or desk.knowledge_dir}). Nothing was "
+              "recorded; running bots still notice edited files by themselves within a few "
+              "seconds. Let this account write to the knowledge folder, then reload again.",
+              file=sys.stderr)
+        return EXIT_PROBLEMS
     change = kb_changes.record_state(desk.store, desk.knowledge_dir, kb, actor=actor,
                                      source="kb reload")
-    signal = request_reload(desk.knowledge_dir, actor)
     lines = [f"Knowledge base is valid: {len(kb.passages)} passages in {len(kb.documents)} "
              f"document(s).", *change.lines(),
              "Running bots will reload within a few seconds."]
@@ -252,10 +380,14 @@ def _report(args: argparse.Namespace, desk: Desk) -> int:
 
 def _purge(args: argparse.Namespace, desk: Desk) -> int:
     counts = desk.purge_log()
+    checkpointed = bool(counts.pop("wal_checkpointed", True))
     total = counts["questions"] + counts["feedback"]
     text = (f"Deleted {total} question-log entr{'y' if total == 1 else 'ies'} older than "
             f"{desk.log_retention_days} days ({counts['questions']} questions, "
             f"{counts['feedback']} feedback), and {counts['delivered_messages']} delivered "
             f"message(s).")
-    return _emit(args, {"deleted": total, **counts, "retention_days": desk.log_retention_days},
-                 text)
+    if not checkpointed:
+        text += (" A running bot was reading the database, so deleted text may stay in its "
+                 "-wal file until the bot's next checkpoint; run log purge again later.")
+    return _emit(args, {"deleted": total, **counts, "retention_days": desk.log_retention_days,
+                        "wal_checkpointed": checkpointed}, text)

@@ -8,11 +8,20 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from .config import SHIPPED_KNOWLEDGE, Config
+from .config import SHIPPED_KNOWLEDGE, Config, ConfigError
 
 log = logging.getLogger(__name__)
 
 PRIVATE_DIR_MODE = 0o770  # no access for other users; the group follows the umask
+
+
+def default_knowledge() -> Path:
+    """`--knowledge`'s default, from the environment. A bad setting is reported by the command
+    that reads it (with its exit status), not while the command line is being parsed."""
+    try:
+        return readable_knowledge(Config.from_env())
+    except ConfigError:
+        return SHIPPED_KNOWLEDGE
 
 
 def readable_knowledge(config: Config) -> Path:

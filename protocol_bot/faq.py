@@ -6,6 +6,7 @@ import datetime as dt
 import fcntl
 import os
 import shutil
+import stat
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import yaml
 
-from .knowledge import KnowledgeError, Problem, load_knowledge
+from .knowledge import KnowledgeError, Problem, file_problem, load_knowledge
 
 FAQ_FILE = Path("faq") / "monitoring-officer-faq.yaml"
 FAQ_DOCUMENT = {
@@ -39,6 +40,10 @@ class FaqRefused(Exception):
         self.problems = problems
         super().__init__("The answer was not saved as an FAQ because the knowledge base would "
                          "have problems:\n" + "\n".join(f"  {p}" for p in problems))
+
+
+class FaqWriteError(OSError):
+    """The FAQ file could not be written (full disk, read-only folder...); nothing was saved."""
 
 
 @dataclass(frozen=True)
@@ -92,7 +97,10 @@ def _locked(knowledge_dir: Path) -> Iterator[None]:
 def _updated_text(path: Path, entry: FaqEntry) -> str:
     label = f"{path.parent.parent.name}/{FAQ_FILE}"
     data: dict = {"document": dict(FAQ_DOCUMENT), "passages": []}
-    if path.exists():
+    if path.exists() or path.is_symlink():
+        bad = file_problem(path.parent.parent, path, label)
+        if bad is not None and not bad.message.startswith("is empty"):
+            raise FaqRefused([bad])
         try:
             existing = yaml.safe_load(path.read_text(encoding="utf-8"))
         except (yaml.YAMLError, UnicodeDecodeError) as exc:
@@ -113,12 +121,34 @@ def _updated_text(path: Path, entry: FaqEntry) -> str:
     return HEADER + body
 
 
+def _not_copied(folder: str, names: list[str]) -> set[str]:
+    """Hidden files, and anything that is not a plain file or folder (a pipe or device would
+    block or never end); the loader's own checks refuse such files under a .yaml name."""
+    skipped = set()
+    for name in names:
+        try:
+            mode = os.stat(os.path.join(folder, name)).st_mode
+        except OSError:
+            skipped.add(name)
+            continue
+        if name.startswith(".") or not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+            skipped.add(name)
+    return skipped
+
+
 def _validate_with(knowledge_dir: Path, text: str) -> None:
     """Load the whole knowledge base with the new file in place, in a scratch copy."""
+    from .kb_changes import knowledge_files
+
+    label_root = knowledge_dir.parent
+    bad = [p for p in (file_problem(knowledge_dir, path, str(path.relative_to(label_root)))
+                       for path in knowledge_files(knowledge_dir)) if p is not None]
+    if bad:  # the copy would not show these: refuse before copying anything
+        raise FaqRefused(bad)
     with tempfile.TemporaryDirectory(prefix="protocol-bot-faq-") as scratch:
         # Same folder name as the real one, so problems name the files as the MO knows them.
         copy = Path(scratch) / knowledge_dir.name
-        shutil.copytree(knowledge_dir, copy, ignore=shutil.ignore_patterns(".*"))
+        shutil.copytree(knowledge_dir, copy, ignore=_not_copied)
         target = copy / FAQ_FILE
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text, encoding="utf-8")
@@ -158,8 +188,20 @@ def save_faq_entry(knowledge_dir: Path | str, entry: FaqEntry) -> Path:
     """
     knowledge_dir = Path(knowledge_dir)
     path = faq_path(knowledge_dir)
-    with _locked(knowledge_dir):
-        text = _updated_text(path, entry)
-        _validate_with(knowledge_dir, text)
-        _write_atomically(path, text)
+    if not knowledge_dir.is_dir():  # never create a knowledge base of one FAQ somewhere else
+        raise FaqRefused([Problem(str(knowledge_dir), 0, "", "is not a folder of knowledge "
+                                  "files (check PROTOCOL_BOT_KNOWLEDGE).")])
+    try:
+        with _locked(knowledge_dir):
+            text = _updated_text(path, entry)
+            _validate_with(knowledge_dir, text)
+            _write_atomically(path, text)
+    except FaqWriteError:
+        raise
+    except OSError as exc:
+        where = exc.filename or path
+        error = FaqWriteError(f"The answer could not be saved as an FAQ entry: "
+                              f"{exc.strerror or exc} ({where}). Nothing was saved.")
+        error.errno = exc.errno
+        raise error from None
     return path

@@ -9,7 +9,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from .knowledge import KnowledgeBase, KnowledgeError, Problem, load_knowledge
+from .knowledge import KnowledgeBase, KnowledgeError, Problem, file_problem, load_knowledge
 from .store import Audit
 
 log = logging.getLogger(__name__)
@@ -68,6 +68,8 @@ def knowledge_files(directory: Path) -> list[Path]:
 def knowledge_state(directory: Path, kb: KnowledgeBase) -> dict:
     files = {}
     for path in knowledge_files(directory):
+        if file_problem(directory, path, str(path)) is not None:
+            continue  # never read a pipe, device or oversized file (the loader refuses them)
         try:
             files[str(path.relative_to(directory))] = _sha(path.read_bytes())
         except OSError:  # removed while we looked: it is simply not there

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,6 +18,9 @@ DOCUMENT_FIELDS = {"id", "title", "publisher", "kind", "edition", "adopted", "re
 REQUIRED_DOCUMENT_FIELDS = ("id", "title", "publisher", "kind", "edition")
 PASSAGE_FIELDS = {"ref", "heading", "type", "text", "questions", "related", "author", "date"}
 REQUIRED_PASSAGE_FIELDS = ("ref", "heading", "type", "text")
+# No knowledge file may be larger: the shipped ones are under 200 KB, and parsing YAML takes
+# about 0.7 s and 19 MB of memory per MB, so a runaway file cannot stall or exhaust the bot.
+MAX_FILE_BYTES = 5 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -248,6 +253,44 @@ def _parse_synonyms(path: Path, label: str, problems: list[Problem]) -> Synonyms
     return Synonyms(tuple(same), tuple(related), tuple(str(w) for w in off_topic))
 
 
+def file_problem(directory: Path, path: Path, label: str) -> Problem | None:
+    """Why `path` must not be read as a knowledge file, or None if it may be.
+
+    Only regular files are read (never a folder, FIFO, socket or device, which could block the
+    loader for ever or never end), a symlink must stay inside the knowledge folder, and a file
+    may be at most MAX_FILE_BYTES. Checked before anything is opened.
+    """
+    try:
+        st = path.lstat()
+        if stat.S_ISLNK(st.st_mode):
+            target = path.resolve(strict=True)
+            root = directory.resolve()
+            if target != root and root not in target.parents:
+                return Problem(label, 0, "", f"is a link to {target}, outside the knowledge "
+                                             "folder; copy the file into the folder instead.")
+            st = target.stat()
+    except FileNotFoundError:
+        return Problem(label, 0, "", "is a link to a file that does not exist.")
+    except (OSError, RuntimeError) as exc:  # RuntimeError: a symlink loop
+        return Problem(label, 0, "", f"cannot be read ({getattr(exc, 'strerror', None) or exc}).")
+    if stat.S_ISDIR(st.st_mode):
+        return Problem(label, 0, "", "is a folder, not a file; rename it so that its name does "
+                                     "not end in .yaml.")
+    if not stat.S_ISREG(st.st_mode):
+        return Problem(label, 0, "", "is not a regular file (it is a pipe, socket or device); "
+                                     "only ordinary files are read. Remove it.")
+    if st.st_size > MAX_FILE_BYTES:
+        return Problem(label, 0, "", f"is too large ({st.st_size:,} bytes); a knowledge file may "
+                                     f"be at most {MAX_FILE_BYTES // 1024 // 1024} MB "
+                                     f"({MAX_FILE_BYTES:,} bytes). Split it into several files.")
+    if st.st_size == 0:
+        return Problem(label, 0, "", "is empty; add its document: and passages: sections, or "
+                                     "delete it.")
+    if not os.access(path, os.R_OK):
+        return Problem(label, 0, "", "cannot be read by this account (permission denied).")
+    return None
+
+
 def load_knowledge(directory: Path | str) -> KnowledgeBase:
     """Read every YAML file under `directory`; raise KnowledgeError listing every problem."""
     directory = Path(directory)
@@ -261,6 +304,10 @@ def load_knowledge(directory: Path | str) -> KnowledgeBase:
         part.startswith(".") for part in p.relative_to(directory).parts))
     for path in files:
         label = str(path.relative_to(directory.parent)) if directory.parent != path else str(path)
+        bad_file = file_problem(directory, path, label)
+        if bad_file is not None:
+            problems.append(bad_file)
+            continue
         if path.name == SYNONYMS_FILE and path.parent == directory:
             synonyms = _parse_synonyms(path, label, problems)
             continue

@@ -20,6 +20,9 @@ class LiveKnowledge:
         self.knowledge_dir = Path(knowledge_dir)
         self._lock = threading.Lock()
         self._answerer = Answerer(load_knowledge(self.knowledge_dir))
+        # Why the last reload was refused (empty once a reload succeeds): the bot is answering
+        # from an older version than the files on disk. /healthz shows these.
+        self.last_problems: list[Problem] = []
 
     @classmethod
     def for_config(cls, config) -> "LiveKnowledge":
@@ -62,9 +65,11 @@ class LiveKnowledge:
             kb = load_knowledge(self.knowledge_dir)
         except KnowledgeError as exc:
             log.warning("knowledge reload refused: %d problem(s)", len(exc.problems))
+            self.last_problems = list(exc.problems)
             return list(exc.problems)
         answerer = Answerer(kb)
         with self._lock:
             self._answerer = answerer
+            self.last_problems = []
         log.info("knowledge reloaded: %d passages", len(kb.passages))
         return []

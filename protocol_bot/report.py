@@ -69,11 +69,14 @@ def build_report(desk: Desk, now: float | None = None, days: int | None = None) 
         entry["max_attempts"] = max(entry["max_attempts"], m.attempts)
         entry["last_error"] = m.last_error or entry["last_error"]
 
-    refusals = [e for e in store.audit_entries(limit=1000)
-                if e.outcome == "refused" and e.action.startswith("tickets.") and e.at >= since]
+    def not_an_mo(e) -> bool:  # someone who is not an MO tried (tickets, report, kb reload)
+        return e.outcome == "refused" and (e.action.startswith("tickets.") or
+                                           e.detail.get("reason") == "not a monitoring officer")
+
+    refusals = [e for e in store.audit_entries(limit=1000) if not_an_mo(e) and e.at >= since]
     changes = [{"at": iso(e.at), "by": e.actor, "action": e.action, "outcome": e.outcome,
                 "files": e.target} for e in store.audit_entries(limit=200)
-               if e.action in ("kb.changed", "kb.reload")][:5]
+               if e.action in ("kb.changed", "kb.reload") and not not_an_mo(e)][:5]
 
     return {
         "generated_at": iso(now),
@@ -128,7 +131,7 @@ def render(report: dict) -> str:
         lines += ["", "Monitoring officers the bot cannot message yet (they should send the bot "
                       "a message in Teams once): " + ", ".join(unreachable)]
     if report["refused_attempts"]:
-        lines += ["", "Refused attempts to act on tickets: "
+        lines += ["", "Refused attempts by people who are not monitoring officers: "
                   + ", ".join(f"{a} ({n})" for a, n in report["refused_attempts"].items())]
     if report["recent_knowledge_changes"]:
         lines += ["", "Recent knowledge changes:"]

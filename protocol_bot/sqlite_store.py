@@ -1,4 +1,4 @@
-"""The embedded EscalationStore: one SQLite file, safe for several bot and CLI processes at once."""
+"""The embedded store: one SQLite file, safe for several bot and CLI processes at once."""
 
 from __future__ import annotations
 
@@ -6,16 +6,20 @@ import contextlib
 import datetime as dt
 import json
 import logging
+import os
+import re
 import sqlite3
+import stat
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
+from .config import ConfigError
 from .models import Asker, Ticket
 from .store import (CLAIM_LEASE_SECONDS, AuditEntry, Feedback, InvalidTransition,
                     LoggedQuestion, OutboxMessage, StoreError, TicketNotFound, backoff_seconds,
-                    ticket_id_for, ticket_seq)
+                    ticket_id_for)
 
 log = logging.getLogger(__name__)
 
@@ -124,6 +128,100 @@ SCHEMA_VERSION = len(MIGRATIONS)
 INBOX_MAX_ATTEMPTS = 5
 
 
+# Every SQLite file starts with these 16 bytes (an empty file is a database not yet written).
+SQLITE_HEADER = b"SQLite format 3\x00"
+# Files are created without any access for other users; the group bits follow the umask, so
+# the bot and the monitoring officer's CLI can share the file through a group.
+PRIVATE_FILE_MODE = 0o660
+_TICKET_ID = re.compile(r"(?:MO-)?0*([0-9]{1,18})", re.IGNORECASE)
+
+
+class DatabaseSettingError(ConfigError, StoreError):
+    """PROTOCOL_BOT_DB names something that is not (and cannot become) the bot's database."""
+
+    def __init__(self, message: str):
+        super().__init__("PROTOCOL_BOT_DB", message)
+
+
+class NoDatabase(DatabaseSettingError):
+    """The database file does not exist, and this command does not create it."""
+
+
+def check_database_file(path: Path, *, create: bool) -> bool:
+    """Refuse a PROTOCOL_BOT_DB that is a folder, a device, not SQLite, or (unless `create`)
+    missing, or whose folder is missing. Returns True when the file has to be created."""
+    shown = str(path.absolute())
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        if not create:
+            raise NoDatabase(
+                f"no database at {shown}. It is created when the bot starts (protocol-bot serve) "
+                "or a ticket is opened; check PROTOCOL_BOT_DB names the same file the bot "
+                "uses.") from None
+        folder = path.parent
+        if not folder.is_dir():
+            raise DatabaseSettingError(
+                f"the folder {folder} (for {shown}) does not exist. Create it first (see the "
+                "README, 'Files and permissions') or correct the path.") from None
+        return True
+    except NotADirectoryError:
+        raise DatabaseSettingError(f"{shown}: part of the path is a file, not a folder.") from None
+    except PermissionError:
+        raise DatabaseSettingError(f"{shown} cannot be reached: permission denied on its "
+                                   "folder.") from None
+    except OSError as exc:
+        raise DatabaseSettingError(f"{shown} cannot be used: {exc.strerror}.") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise DatabaseSettingError(f"{shown} is a folder; give the database file's path, e.g. "
+                                   f"{path / 'protocol-bot.db'}.")
+    if not stat.S_ISREG(st.st_mode):
+        raise DatabaseSettingError(f"{shown} is not a regular file (a device, pipe or socket).")
+    if st.st_mode & 0o007:
+        log.warning("%s can be read or written by every user of this machine; it holds "
+                    "casework. Remove their access: chmod o-rwx %s (see the README, 'Files and "
+                    "permissions').", shown, shown)
+    if st.st_size:
+        try:
+            with open(path, "rb") as handle:
+                header = handle.read(len(SQLITE_HEADER))
+        except PermissionError:
+            raise StoreError(f"PROTOCOL_BOT_DB: {shown} cannot be read by this account "
+                             "(permission denied). See the README, 'Files and permissions'.") from None
+        if header != SQLITE_HEADER:
+            raise DatabaseSettingError(f"{shown} is not an SQLite database (it holds something "
+                                       "else). Point PROTOCOL_BOT_DB at the bot's database file.")
+    return False
+
+
+def create_private_file(path: Path) -> None:
+    """Create an empty database file with no access for other users (group bits from umask)."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE)
+    except FileExistsError:  # another process created it a moment ago
+        return
+    try:
+        mode = os.fstat(fd).st_mode & 0o777
+        if mode & 0o007:  # a umask that lets others in: the database is still private
+            os.fchmod(fd, mode & ~0o007)
+    finally:
+        os.close(fd)
+
+
+def seq_of(ticket_id: str) -> int:
+    """Like store.ticket_seq, but strict: ASCII digits, small enough for SQLite, else
+    TicketNotFound (never ValueError or OverflowError)."""
+    text = str(ticket_id).strip()
+    match = _TICKET_ID.fullmatch(text)
+    if match is None or not text.isascii():
+        shown = text if len(text) <= 40 else text[:39] + "…"
+        raise TicketNotFound(f"'{shown}' is not a ticket id (they look like MO-0042).")
+    seq = int(match.group(1))
+    if seq < 1:
+        raise TicketNotFound(f"'{text}' is not a ticket id (they look like MO-0042).")
+    return seq
+
+
 def iso(ts: float) -> str:
     return dt.datetime.fromtimestamp(ts, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -137,21 +235,40 @@ class SqliteStore:
     of failing with "database is locked".
     """
 
-    def __init__(self, path: Path | str, *, clock: Callable[[], float] = time.time):
+    def __init__(self, path: Path | str, *, clock: Callable[[], float] = time.time,
+                 create: bool = True):
+        """Open the database at `path`. A missing file is created (private to this account
+        and its group) only when `create` is true and its folder exists; folders are never
+        created. DatabaseSettingError when `path` cannot be the bot's database."""
         self.path = Path(path)
         self._clock = clock
         self._lock = threading.RLock()  # one connection, shared by the bot's threads
         if str(self.path) != ":memory:":
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(str(self.path), timeout=BUSY_TIMEOUT_SECONDS,
-                                     isolation_level=None, check_same_thread=False)
-        self._conn.row_factory = sqlite3.Row
-        self._conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}")
-        self._set_wal()
-        # FULL: a ticket acknowledged to a councillor survives a power cut, not just a crash.
-        self._conn.execute("PRAGMA synchronous = FULL")
-        self._conn.execute("PRAGMA foreign_keys = ON")
-        self._migrate()
+            if check_database_file(self.path, create=create):
+                create_private_file(self.path)
+        try:
+            self._conn = sqlite3.connect(str(self.path), timeout=BUSY_TIMEOUT_SECONDS,
+                                         isolation_level=None, check_same_thread=False)
+            self._conn.row_factory = sqlite3.Row
+            self._conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}")
+            self._set_wal()
+            # FULL: a ticket acknowledged to a councillor survives a power cut, not just a crash.
+            self._conn.execute("PRAGMA synchronous = FULL")
+            self._conn.execute("PRAGMA foreign_keys = ON")
+            # Deleted rows (purged questions) are overwritten with zeros, not just unlinked.
+            self._conn.execute("PRAGMA secure_delete = ON")
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            raise self._unusable(exc) from None
+
+    def _unusable(self, exc: sqlite3.DatabaseError) -> StoreError:
+        text = str(exc)
+        if "not a database" in text or "malformed" in text:
+            return DatabaseSettingError(f"{self.path} is not a usable SQLite database ({text}).")
+        if "readonly" in text or "unable to open" in text:
+            return StoreError(f"PROTOCOL_BOT_DB: {self.path} cannot be opened for writing by "
+                              f"this account ({text}). See the README, 'Files and permissions'.")
+        return StoreError(f"PROTOCOL_BOT_DB: {self.path}: {text}")
 
     def now(self) -> float:
         return self._clock()
@@ -275,7 +392,7 @@ class SqliteStore:
             return self._ticket(conn, seq), True
 
     def get_ticket(self, ticket_id: str) -> Ticket:
-        seq = ticket_seq(ticket_id)
+        seq = seq_of(ticket_id)
         with self._read() as conn:
             return self._ticket(conn, seq)
 
@@ -292,7 +409,7 @@ class SqliteStore:
                       assignee: str | None = None, answer: str | None = None,
                       outbox: Sequence[dict] = (), allowed_from: Sequence[str] | None = None,
                       detail: dict | None = None) -> Ticket:
-        seq = ticket_seq(ticket_id)
+        seq = seq_of(ticket_id)
         now = self.now()
         stamp = iso(now)
         with self._write() as conn:
@@ -536,9 +653,24 @@ class SqliteStore:
                 "handled_events": conn.execute("DELETE FROM handled_events WHERE at < ?",
                                                (before,)).rowcount,
             }
+        counts["wal_checkpointed"] = self.checkpoint()
         return counts
 
+    def checkpoint(self) -> bool:
+        """Copy the write-ahead log into the database and empty it, so deleted text (already
+        zeroed by secure_delete) is not left readable in the -wal file. False when another
+        process was reading and the log could not be emptied yet."""
+        with self._lock:
+            try:
+                busy, _, _ = self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            except sqlite3.OperationalError as exc:
+                log.warning("WAL checkpoint of %s failed: %s", self.path, exc)
+                return False
+        return not busy
 
-def open_store(config) -> SqliteStore:
-    """The store the configuration names (PROTOCOL_BOT_DB)."""
-    return SqliteStore(config.db_path)
+def open_store(config, *, create: bool = True) -> SqliteStore:
+    """The store the configuration names (PROTOCOL_BOT_DB); `create`: a missing file may be
+    created (commands that start the bot or open a ticket), else NoDatabase."""
+    if config.db_url is not None:  # parse_database refuses every URL for now
+        raise StoreError("PROTOCOL_BOT_DB: database servers are not supported yet.")
+    return SqliteStore(config.db_path, create=create)

@@ -40,9 +40,10 @@ def _signature(directory: Path) -> dict[str, tuple[int, int]]:
 
 def _who(directory: Path, changed: list[str]) -> str:
     """Best knowledge of who made a change: the requester, else the changed files' owners."""
-    if RELOAD_REQUEST in changed:
-        try:
-            return str(json.loads((directory / RELOAD_REQUEST).read_text())["by"])
+    request = directory / RELOAD_REQUEST
+    if RELOAD_REQUEST in changed and request.is_file() and request.stat().st_size < 65536:
+        try:  # only an ordinary, small file: a pipe or device here must not stall the watcher
+            return str(json.loads(request.read_text())["by"])
         except (OSError, ValueError, KeyError, TypeError):
             pass
     owners = set()

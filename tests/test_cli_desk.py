@@ -39,13 +39,18 @@ def test_ticket_lifecycle_through_the_cli(env, capsys):
     opened = run_json(capsys, "tickets", "open", "--asker", "slack:U1", "--key", "slack:m1",
                       "--context", "ward newsletter", "Can an officer deliver my leaflets?")
     assert set(opened) == {"id", "status", "asker", "question", "context", "bot_refs", "assignee",
-                           "answer", "created_at", "updated_at", "reply_to", "events"}
+                           "answer", "created_at", "updated_at", "reply_to", "events", "created"}
+    assert opened["created"] is True
     assert opened["id"] == "MO-0001" and opened["status"] == "open"
     assert opened["asker"] == {"platform": "slack", "user_id": "U1", "display_name": ""}
     assert opened["context"] == "ward newsletter"
 
-    same = run_json(capsys, "tickets", "open", "--asker", "slack:U1", "--key", "slack:m1", "again")
-    assert same["id"] == "MO-0001"
+    same = run_json(capsys, "tickets", "open", "--asker", "slack:U1", "--key", "slack:m1",
+                    "Can an officer deliver my leaflets?")
+    assert same["id"] == "MO-0001" and same["created"] is False
+    status, out, err = run(capsys, "tickets", "open", "--asker", "slack:U1", "--key", "slack:m1",
+                           "another question")  # the key is taken: refused, nothing shown
+    assert status == 5 and "already used for MO-0001" in err and out == ""
     fresh = run_json(capsys, "tickets", "open", "--asker", "slack:U1", "again")  # no key: new
     assert fresh["id"] == "MO-0002"
 
@@ -88,6 +93,7 @@ def test_non_mo_is_refused_with_exit_3(env, capsys):
 
 
 def test_non_mo_exit_status_from_a_real_process(env):
+    SqliteStore(env / "bot.db").close()
     out = subprocess.run([sys.executable, "-m", "protocol_bot.cli", "tickets", "list", "--as",
                           "slack:U999"], capture_output=True, text=True, env=dict(os.environ),
                          timeout=120)
@@ -96,6 +102,7 @@ def test_non_mo_exit_status_from_a_real_process(env):
 
 
 def test_unknown_ticket_exit_4(env, capsys):
+    run_json(capsys, "tickets", "open", "--asker", "slack:U1", "Q?")
     status, _, err = run(capsys, "tickets", "show", "MO-0042", "--as", "cli:mo")
     assert status == 4 and "There is no ticket MO-0042" in err
     status, _, err = run(capsys, "tickets", "answer", "leaflets", "--as", "cli:mo", "--text", "x")
@@ -125,11 +132,11 @@ def test_log_purge_and_report(env, capsys, monkeypatch):
     store = SqliteStore(env / "bot.db")
     store.log_question(question="New?", normalised="new", answered=False, refs=(), asker=None)
     store.close()
-    report = run_json(capsys, "report")
+    report = run_json(capsys, "report", "--as", "cli:mo")
     assert report["questions"]["declined"] == 2
     purged = run_json(capsys, "log", "purge")
     assert purged["deleted"] == 1 and purged["questions"] == 1 and purged["retention_days"] == 30
     status, out, _ = run(capsys, "log", "purge")
     assert status == 0 and "Deleted 0 question-log entries older than 30 days" in out
-    status, out, _ = run(capsys, "report")
+    status, out, _ = run(capsys, "report", "--as", "cli:mo")
     assert status == 0 and "New?" in out and "Old?" not in out

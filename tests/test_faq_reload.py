@@ -125,6 +125,7 @@ def cli_env(tmp_path, monkeypatch, knowledge_copy):
 
 
 def test_kb_reload_cli_refuses_broken_and_reports_changes(cli_env, knowledge_copy, capsys):
+    SqliteStore(cli_env / "bot.db").close()  # the bot has run: `kb reload` creates no database
     status, out, _ = _run(capsys, "kb", "reload", "--as", "cli:mo")
     assert status == 0 and "valid" in out
     signal = knowledge_copy / ".reload-requested"

@@ -182,7 +182,7 @@ def test_ticket_seq_reads_what_people_type():
 # --- SQLite specifics -----------------------------------------------------------------------------
 
 def test_sqlite_file_is_wal_versioned_and_key_unique(tmp_path):
-    path = tmp_path / "sub" / "bot.db"
+    path = tmp_path / "bot.db"
     SqliteStore(path).close()
     conn = sqlite3.connect(path)
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
