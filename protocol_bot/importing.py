@@ -148,10 +148,12 @@ def _mark_headings(blocks: list[Block]) -> list[Block]:
     """A short line without closing punctuation, standing alone, is a heading."""
     out = []
     for i, block in enumerate(blocks):
-        if (block.kind == "para" and not block.label and not _BULLET.match(block.text)
-                and not _LABEL.match(block.text) and _heading_like(block.text)):
+        if (block.kind == "para" and not block.label and not block.bullet
+                and not _BULLET.match(block.text) and not _LABEL.match(block.text)
+                and _heading_like(block.text)):
             following = blocks[i + 1] if i + 1 < len(blocks) else None
-            if following is None or following.kind != "para" or not _BULLET.match(following.text):
+            if following is None or following.kind != "para" or not (
+                    following.bullet or _BULLET.match(following.text)):
                 out.append(Block("heading", text=block.text, level=1))
                 continue
         out.append(block)
@@ -384,7 +386,15 @@ def _docx_blocks(path: Path) -> list[Block]:
         styles = _Styles(_xml(archive, "word/styles.xml", path))
     body = document.find(W + "body")
     blocks: list[Block] = []
+    elements: list[ET.Element] = []
     for element in (body if body is not None else []):
+        # Content controls (w:sdt) hold ordinary paragraphs and tables.
+        if element.tag == W + "sdt":
+            content = element.find(W + "sdtContent")
+            elements.extend(content if content is not None else [])
+        else:
+            elements.append(element)
+    for element in elements:
         if element.tag == W + "tbl":
             rows = []
             for tr in element.iter(W + "tr"):
@@ -417,7 +427,8 @@ def _docx_blocks(path: Path) -> list[Block]:
         else:
             blocks.append(Block("para", text=text.replace("\t", " ").strip() if label or bullet
                                 else text, label=label, bullet=bullet, level=ref[1] if ref else 0))
-    return blocks
+    # Headings typed as short bold lines rather than in a heading style.
+    return _mark_headings(blocks)
 
 
 # --- from blocks to passages -----------------------------------------------------------------------

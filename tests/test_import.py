@@ -428,3 +428,27 @@ def test_a_forty_clause_protocol_imports_and_publishes_in_under_5_seconds(
     elapsed = time.perf_counter() - started
     assert status == 0 and result["published"] and result["passages"] == 41
     assert elapsed < 5.0, f"import and publish took {elapsed:.1f} s"
+
+
+def test_word_file_with_typed_numbers_and_plain_bold_headings(tmp_path):
+    """Not every council uses heading styles or automatic numbering: a bold line is a heading
+    and a number typed at the start of a paragraph is its clause number."""
+    import docx
+
+    document = docx.Document()
+    document.add_paragraph().add_run("Planning Protocol for Members").bold = True
+    document.add_paragraph().add_run("Site visits").bold = True
+    document.add_paragraph("4.4 Members on a site visit must not express a view on the application.")
+    document.add_paragraph("4.5 Officers will explain the site and the proposal:")
+    document.add_paragraph("(a) what the application is for;")
+    document.add_paragraph("(b) which parts of the site matter.")
+    document.add_paragraph("5. Lobbying of members should be reported to the Monitoring Officer.")
+    path = tmp_path / "planning.docx"
+    document.save(str(path))
+    parsed = parse(path)
+    assert parsed.title == "Planning Protocol for Members"
+    assert parsed.refs == ["4.4", "4.5", "5"]
+    by_ref = {p.ref: p for p in parsed.passages}
+    assert by_ref["4.4"].heading == "Site visits"
+    assert by_ref["4.4"].text == "Members on a site visit must not express a view on the application."
+    assert by_ref["4.5"].text.endswith("(a) what the application is for;\n(b) which parts of the site matter.")
