@@ -8,6 +8,7 @@ Word's own list numbering), not taken from the shipped sources.
 from __future__ import annotations
 
 import hashlib
+from datetime import date
 import json
 import textwrap
 import time
@@ -321,6 +322,9 @@ def test_naming_the_old_edition_cites_it_labelled(published, question):
     assert (first.document_id, first.ref) == ("mor-protocol-2026", "2.3")
     assert first.edition == "2026, replaced by 2027"
     assert first.label().startswith(f"{TITLE} (2026, replaced by 2027), clause 2.3")
+    # Past the 2026 edition's review date: it is replaced, not "due for review".
+    later = published.answer(question, today=date(2027, 6, 1))
+    assert not any("2026) was due for review" in n for n in later.notices)
 
 
 def test_which_version_is_current_is_answered_from_the_version_table(published):
