@@ -489,6 +489,7 @@ def parse(path: Path | str, kind: str = "protocol") -> ParsedDocument:
     section_label: str | None = None
     current: ImportedPassage | None = None
     versions: list[dict[str, str]] = []
+    last_number: str | None = None  # the clause lettered items (a), (b) belong to
 
     def start(ref: str, kind_: str, first: str | None) -> ImportedPassage:
         nonlocal current
@@ -510,6 +511,7 @@ def parse(path: Path | str, kind: str = "protocol") -> ParsedDocument:
                 current = None
                 continue
             heading, section_label, current = rest, (_clean_ref(label) if label else None), None
+            last_number = None
             continue
         if block.kind == "table":
             current = None
@@ -535,9 +537,10 @@ def parse(path: Path | str, kind: str = "protocol") -> ParsedDocument:
             # "1. Introduction" followed by "1.1 ...": a numbered section heading, not a clause.
             if (_heading_like(rest) and "." not in ref and nxt
                     and _clean_ref(nxt).startswith(ref + ".")):
-                heading, section_label, current = rest, ref, None
+                heading, section_label, current, last_number = rest, ref, None, None
                 continue
             start(ref, "clause", rest)
+            last_number = ref
             continue
         if label:  # (a), (i): a lettered item
             if current is not None and current.type == "clause" and (
@@ -545,8 +548,7 @@ def parse(path: Path | str, kind: str = "protocol") -> ParsedDocument:
                     _split_label(Block("para", text=current.lines[-1]))[0]):
                 current.lines.append(f"{label} {rest}")
             else:
-                parent = current.ref if current is not None and current.type == "clause" else (
-                    section_label or "")
+                parent = last_number or section_label or ""
                 start(f"{parent}{label}" if parent else label, "clause", rest)
                 current.heading = heading or title or current.ref
             continue

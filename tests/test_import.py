@@ -456,3 +456,27 @@ def test_word_file_with_typed_numbers_and_plain_bold_headings(tmp_path):
     assert by_ref["4.4"].heading == "Site visits"
     assert by_ref["4.4"].text == "Members on a site visit must not express a view on the application."
     assert by_ref["4.5"].text.endswith("(a) what the application is for;\n(b) which parts of the site matter.")
+
+
+def test_lettered_paragraphs_are_passages_unless_a_clause_introduces_them(tmp_path):
+    path = tmp_path / "gifts.txt"
+    path.write_text(textwrap.dedent("""\
+        Guidance on gifts
+
+        Gifts and hospitality
+
+        (a) Councillors must register gifts worth over 50 pounds within 28 days.
+        (b) Officers must not accept gifts from councillors.
+
+        Declarations
+
+        4.4 A councillor with an interest must leave the meeting.
+        (a) This applies to committees too.
+        (b) It applies to briefings.
+        4.5 Officers must say so:
+        (a) in writing;
+        (b) before the meeting.
+        """), encoding="utf-8")
+    parsed = parse(path)
+    assert parsed.refs == ["(a)", "(b)", "4.4", "4.4(a)", "4.4(b)", "4.5"]
+    assert parsed.passages[-1].text == "Officers must say so:\n(a) in writing;\n(b) before the meeting."
