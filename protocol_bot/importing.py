@@ -422,6 +422,8 @@ def _docx_blocks(path: Path) -> list[Block]:
         if ref and ref[0] != "0":
             label, bullet = numbering.label(*ref)
         level = styles.heading_level(sid)
+        if level is not None and level > 0 and (len(text.split()) > 15 or text.endswith((".", ";"))):
+            level = None  # a whole clause set in a heading style is still a clause
         if level is not None:
             blocks.append(Block("heading", text=text, label=label, level=level, title=level == 0))
         else:
