@@ -136,7 +136,7 @@ def _text_blocks(text: str) -> list[Block]:
         if (not previous_blank and last is not None and last.kind == "para"
                 and not _LABEL.match(stripped) and not _BULLET.match(stripped)
                 and len(last.text) >= 60
-                and last.text[-1:] not in ":"):
+                and (last.text[-1:] not in ".!?:;" or stripped[:1].islower())):
             last.text += " " + stripped
         else:
             blocks.append(Block("para", text=stripped))
