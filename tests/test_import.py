@@ -480,3 +480,18 @@ def test_lettered_paragraphs_are_passages_unless_a_clause_introduces_them(tmp_pa
     parsed = parse(path)
     assert parsed.refs == ["(a)", "(b)", "4.4", "4.4(a)", "4.4(b)", "4.5"]
     assert parsed.passages[-1].text == "Officers must say so:\n(a) in writing;\n(b) before the meeting."
+
+
+def test_nothing_is_written_when_the_result_would_not_load(tmp_path, knowledge_copy, capsys,
+                                                           settings):
+    """A 'new document' that is really a second current edition of the protocol is refused."""
+    path = tmp_path / "protocol.txt"
+    path.write_text("Introduction\n\n1.1 Councillors and Officers work together.\n",
+                    encoding="utf-8")
+    before = folder_digest(knowledge_copy)
+    status, result = run_json(capsys, str(path), "--knowledge", str(knowledge_copy),
+                              "--id", "mor-protocol-2027", "--title", TITLE, "--kind", "protocol",
+                              "--edition", "2027", "--publish", "--as", "cli:mo")
+    assert status == 1 and result["published"] is False
+    assert any("both current editions" in p for p in result["problems"])
+    assert folder_digest(knowledge_copy) == before
