@@ -495,3 +495,21 @@ def test_nothing_is_written_when_the_result_would_not_load(tmp_path, knowledge_c
     assert status == 1 and result["published"] is False
     assert any("both current editions" in p for p in result["problems"])
     assert folder_digest(knowledge_copy) == before
+
+
+@pytest.mark.parametrize("parts, words", [
+    ({"word/document.xml": "<w:document"}, "is damaged"),
+    ({"content.xml": "<x/>"}, "is not a Word document"),
+])
+def test_damaged_word_files_get_a_clear_message(tmp_path, knowledge_copy, capsys, settings,
+                                                parts, words):
+    import zipfile
+
+    path = tmp_path / "damaged.docx"
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, text in parts.items():
+            archive.writestr(name, text)
+    assert main(["kb", "import", str(path), "--knowledge", str(knowledge_copy),
+                 "--replaces", "mor-protocol-2026", "--edition", "2027"]) == 2
+    err = capsys.readouterr().err
+    assert str(path) in err and words in err
