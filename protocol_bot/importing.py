@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import zipfile
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
@@ -627,7 +627,3 @@ def version_facts(parsed: ParsedDocument, edition: str | None) -> dict:
     review = next((v for k, v in row.items() if "review" in k and "date" in k), None)
     return {"edition": row.get(key, "").strip() or None,
             "adopted": parse_date(adopted), "review": parse_date(review, end_of_month=True)}
-
-
-def with_questions(passage: ImportedPassage, questions) -> ImportedPassage:
-    return replace(passage, questions=list(questions))
