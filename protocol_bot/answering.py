@@ -239,7 +239,8 @@ class Answerer:
         out = []
         for doc_id in dict.fromkeys(c.document_id for c in citations):
             doc = self.kb.documents[doc_id]
-            if doc.kind == "protocol" and doc.review and doc.review < today:
+            if (doc.kind == "protocol" and doc.review and doc.review < today
+                    and doc_id not in self.editions.successor):  # replaced: labelled so
                 out.append(f"The {doc.title} ({doc.edition}) was due for review by "
                            f"{doc.review:%d %B %Y}; please check with the monitoring officer "
                            "that it is still current.")

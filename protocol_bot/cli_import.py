@@ -124,7 +124,14 @@ def run_import(args: argparse.Namespace) -> int:
         return EXIT_NOT_PERMITTED
     published = False
     if not plan.problems and args.publish:
-        publish(plan, knowledge_dir, config, args.actor)
+        try:
+            publish(plan, knowledge_dir, config, args.actor)
+        except OSError as exc:
+            written = " (the new file was written)" if plan.target.exists() else ""
+            print(f"protocol-bot kb import: could not write to {knowledge_dir}{written}: "
+                  f"{exc.strerror or exc}. Run `protocol-bot kb check` and try again.",
+                  file=sys.stderr)
+            return EXIT_PROBLEMS
         published = True
     _report(args, plan, current, published, time.perf_counter() - started)
     return EXIT_PROBLEMS if plan.problems else 0
@@ -178,7 +185,13 @@ def build_plan(args: argparse.Namespace, kb: KnowledgeBase, knowledge_dir: Path)
         raise UsageError("say what the file is: --replaces DOC_ID for a new edition of a document "
                          "already loaded (e.g. --replaces mor-protocol-2026), or --id ID --title "
                          "TITLE --kind KIND for a new document.")
-    parsed = parse(args.file)
+    try:
+        parsed = parse(args.file)
+    except ImportFailed:
+        raise
+    except (ValueError, KeyError, IndexError, OSError) as exc:  # a damaged file, said plainly
+        raise ImportFailed(f"{args.file}: could not be read ({type(exc).__name__}: {exc}). Open "
+                           "it in Word (or a text editor) and save it again.") from None
     if not parsed.passages:
         raise ImportFailed(f"{args.file}: no text found to make passages from.")
     facts = version_facts(parsed, args.edition)

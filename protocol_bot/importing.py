@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import zipfile
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
@@ -136,7 +136,7 @@ def _text_blocks(text: str) -> list[Block]:
         if (not previous_blank and last is not None and last.kind == "para"
                 and not _LABEL.match(stripped) and not _BULLET.match(stripped)
                 and len(last.text) >= 60
-                and last.text[-1:] not in ":"):
+                and (last.text[-1:] not in ".!?:;" or stripped[:1].islower())):
             last.text += " " + stripped
         else:
             blocks.append(Block("para", text=stripped))
@@ -148,10 +148,12 @@ def _mark_headings(blocks: list[Block]) -> list[Block]:
     """A short line without closing punctuation, standing alone, is a heading."""
     out = []
     for i, block in enumerate(blocks):
-        if (block.kind == "para" and not block.label and not _BULLET.match(block.text)
-                and not _LABEL.match(block.text) and _heading_like(block.text)):
+        if (block.kind == "para" and not block.label and not block.bullet
+                and not _BULLET.match(block.text) and not _LABEL.match(block.text)
+                and _heading_like(block.text)):
             following = blocks[i + 1] if i + 1 < len(blocks) else None
-            if following is None or following.kind != "para" or not _BULLET.match(following.text):
+            if following is None or following.kind != "para" or not (
+                    following.bullet or _BULLET.match(following.text)):
                 out.append(Block("heading", text=block.text, level=1))
                 continue
         out.append(block)
@@ -384,7 +386,15 @@ def _docx_blocks(path: Path) -> list[Block]:
         styles = _Styles(_xml(archive, "word/styles.xml", path))
     body = document.find(W + "body")
     blocks: list[Block] = []
+    elements: list[ET.Element] = []
     for element in (body if body is not None else []):
+        # Content controls (w:sdt) hold ordinary paragraphs and tables.
+        if element.tag == W + "sdt":
+            content = element.find(W + "sdtContent")
+            elements.extend(content if content is not None else [])
+        else:
+            elements.append(element)
+    for element in elements:
         if element.tag == W + "tbl":
             rows = []
             for tr in element.iter(W + "tr"):
@@ -412,12 +422,15 @@ def _docx_blocks(path: Path) -> list[Block]:
         if ref and ref[0] != "0":
             label, bullet = numbering.label(*ref)
         level = styles.heading_level(sid)
+        if level is not None and level > 0 and (len(text.split()) > 15 or text.endswith((".", ";"))):
+            level = None  # a whole clause set in a heading style is still a clause
         if level is not None:
             blocks.append(Block("heading", text=text, label=label, level=level, title=level == 0))
         else:
             blocks.append(Block("para", text=text.replace("\t", " ").strip() if label or bullet
                                 else text, label=label, bullet=bullet, level=ref[1] if ref else 0))
-    return blocks
+    # Headings typed as short bold lines rather than in a heading style.
+    return _mark_headings(blocks)
 
 
 # --- from blocks to passages -----------------------------------------------------------------------
@@ -478,6 +491,7 @@ def parse(path: Path | str, kind: str = "protocol") -> ParsedDocument:
     section_label: str | None = None
     current: ImportedPassage | None = None
     versions: list[dict[str, str]] = []
+    last_number: str | None = None  # the clause lettered items (a), (b) belong to
 
     def start(ref: str, kind_: str, first: str | None) -> ImportedPassage:
         nonlocal current
@@ -499,6 +513,7 @@ def parse(path: Path | str, kind: str = "protocol") -> ParsedDocument:
                 current = None
                 continue
             heading, section_label, current = rest, (_clean_ref(label) if label else None), None
+            last_number = None
             continue
         if block.kind == "table":
             current = None
@@ -524,9 +539,10 @@ def parse(path: Path | str, kind: str = "protocol") -> ParsedDocument:
             # "1. Introduction" followed by "1.1 ...": a numbered section heading, not a clause.
             if (_heading_like(rest) and "." not in ref and nxt
                     and _clean_ref(nxt).startswith(ref + ".")):
-                heading, section_label, current = rest, ref, None
+                heading, section_label, current, last_number = rest, ref, None, None
                 continue
             start(ref, "clause", rest)
+            last_number = ref
             continue
         if label:  # (a), (i): a lettered item
             if current is not None and current.type == "clause" and (
@@ -534,8 +550,7 @@ def parse(path: Path | str, kind: str = "protocol") -> ParsedDocument:
                     _split_label(Block("para", text=current.lines[-1]))[0]):
                 current.lines.append(f"{label} {rest}")
             else:
-                parent = current.ref if current is not None and current.type == "clause" else (
-                    section_label or "")
+                parent = last_number or section_label or ""
                 start(f"{parent}{label}" if parent else label, "clause", rest)
                 current.heading = heading or title or current.ref
             continue
@@ -612,7 +627,3 @@ def version_facts(parsed: ParsedDocument, edition: str | None) -> dict:
     review = next((v for k, v in row.items() if "review" in k and "date" in k), None)
     return {"edition": row.get(key, "").strip() or None,
             "adopted": parse_date(adopted), "review": parse_date(review, end_of_month=True)}
-
-
-def with_questions(passage: ImportedPassage, questions) -> ImportedPassage:
-    return replace(passage, questions=list(questions))

@@ -427,9 +427,12 @@ def _off_topic_warnings(kb: KnowledgeBase) -> list[Problem]:
             if size == 1 or any(tuple(terms[i:i + size]) == phrase
                                 for i in range(len(terms) - size + 1)):
                 found.setdefault(word, []).append(p.key)
+    if not found:
+        return []
     label = f"{kb.directory.name}/{SYNONYMS_FILE}" if kb.directory else SYNONYMS_FILE
+    words = "; ".join(f"'{word}' ({', '.join(keys[:2])}{', ...' if len(keys) > 2 else ''})"
+                      for word, keys in sorted(found.items()))
     return [Problem(label, 0, "off_topic",
-                    f"off-topic word '{word}' occurs in {len(keys)} passage(s) ({', '.join(keys[:3])}"
-                    f"{', ...' if len(keys) > 3 else ''}): questions about it would be answered "
-                    "from them only when they match. Remove it from off_topic if the knowledge "
-                    "base does cover it.") for word, keys in sorted(found.items())]
+                    f"{len(found)} off-topic word(s) also occur in passages: {words}. A question "
+                    "with such a word is answered only from a passage that has it; remove the "
+                    "word from off_topic if the knowledge base does cover it.")]

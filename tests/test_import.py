@@ -8,6 +8,7 @@ Word's own list numbering), not taken from the shipped sources.
 from __future__ import annotations
 
 import hashlib
+from datetime import date
 import json
 import textwrap
 import time
@@ -321,6 +322,9 @@ def test_naming_the_old_edition_cites_it_labelled(published, question):
     assert (first.document_id, first.ref) == ("mor-protocol-2026", "2.3")
     assert first.edition == "2026, replaced by 2027"
     assert first.label().startswith(f"{TITLE} (2026, replaced by 2027), clause 2.3")
+    # Past the 2026 edition's review date: it is replaced, not "due for review".
+    later = published.answer(question, today=date(2027, 6, 1))
+    assert not any("2026) was due for review" in n for n in later.notices)
 
 
 def test_which_version_is_current_is_answered_from_the_version_table(published):
@@ -428,3 +432,84 @@ def test_a_forty_clause_protocol_imports_and_publishes_in_under_5_seconds(
     elapsed = time.perf_counter() - started
     assert status == 0 and result["published"] and result["passages"] == 41
     assert elapsed < 5.0, f"import and publish took {elapsed:.1f} s"
+
+
+def test_word_file_with_typed_numbers_and_plain_bold_headings(tmp_path):
+    """Not every council uses heading styles or automatic numbering: a bold line is a heading
+    and a number typed at the start of a paragraph is its clause number."""
+    import docx
+
+    document = docx.Document()
+    document.add_paragraph().add_run("Planning Protocol for Members").bold = True
+    document.add_paragraph().add_run("Site visits").bold = True
+    document.add_paragraph("4.4 Members on a site visit must not express a view on the application.")
+    document.add_paragraph("4.5 Officers will explain the site and the proposal:")
+    document.add_paragraph("(a) what the application is for;")
+    document.add_paragraph("(b) which parts of the site matter.")
+    document.add_paragraph("5. Lobbying of members should be reported to the Monitoring Officer.")
+    path = tmp_path / "planning.docx"
+    document.save(str(path))
+    parsed = parse(path)
+    assert parsed.title == "Planning Protocol for Members"
+    assert parsed.refs == ["4.4", "4.5", "5"]
+    by_ref = {p.ref: p for p in parsed.passages}
+    assert by_ref["4.4"].heading == "Site visits"
+    assert by_ref["4.4"].text == "Members on a site visit must not express a view on the application."
+    assert by_ref["4.5"].text.endswith("(a) what the application is for;\n(b) which parts of the site matter.")
+
+
+def test_lettered_paragraphs_are_passages_unless_a_clause_introduces_them(tmp_path):
+    path = tmp_path / "gifts.txt"
+    path.write_text(textwrap.dedent("""\
+        Guidance on gifts
+
+        Gifts and hospitality
+
+        (a) Councillors must register gifts worth over 50 pounds within 28 days.
+        (b) Officers must not accept gifts from councillors.
+
+        Declarations
+
+        4.4 A councillor with an interest must leave the meeting.
+        (a) This applies to committees too.
+        (b) It applies to briefings.
+        4.5 Officers must say so:
+        (a) in writing;
+        (b) before the meeting.
+        """), encoding="utf-8")
+    parsed = parse(path)
+    assert parsed.refs == ["(a)", "(b)", "4.4", "4.4(a)", "4.4(b)", "4.5"]
+    assert parsed.passages[-1].text == "Officers must say so:\n(a) in writing;\n(b) before the meeting."
+
+
+def test_nothing_is_written_when_the_result_would_not_load(tmp_path, knowledge_copy, capsys,
+                                                           settings):
+    """A 'new document' that is really a second current edition of the protocol is refused."""
+    path = tmp_path / "protocol.txt"
+    path.write_text("Introduction\n\n1.1 Councillors and Officers work together.\n",
+                    encoding="utf-8")
+    before = folder_digest(knowledge_copy)
+    status, result = run_json(capsys, str(path), "--knowledge", str(knowledge_copy),
+                              "--id", "mor-protocol-2027", "--title", TITLE, "--kind", "protocol",
+                              "--edition", "2027", "--publish", "--as", "cli:mo")
+    assert status == 1 and result["published"] is False
+    assert any("both current editions" in p for p in result["problems"])
+    assert folder_digest(knowledge_copy) == before
+
+
+@pytest.mark.parametrize("parts, words", [
+    ({"word/document.xml": "<w:document"}, "is damaged"),
+    ({"content.xml": "<x/>"}, "is not a Word document"),
+])
+def test_damaged_word_files_get_a_clear_message(tmp_path, knowledge_copy, capsys, settings,
+                                                parts, words):
+    import zipfile
+
+    path = tmp_path / "damaged.docx"
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, text in parts.items():
+            archive.writestr(name, text)
+    assert main(["kb", "import", str(path), "--knowledge", str(knowledge_copy),
+                 "--replaces", "mor-protocol-2026", "--edition", "2027"]) == 2
+    err = capsys.readouterr().err
+    assert str(path) in err and words in err
