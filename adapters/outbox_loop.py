@@ -1,4 +1,4 @@
-"""Delivers the outbox: each platform adapter runs this loop with its own `send`."""
+"""Delivers the outbox for one platform: paced per destination, retried, never blocking the others."""
 
 from __future__ import annotations
 
@@ -6,58 +6,124 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
-from protocol_bot.delivery import Deliveries
+from protocol_bot.delivery import Deliveries, RetryLater
 from protocol_bot.store import OutboxMessage
 
 log = logging.getLogger(__name__)
 
 Send = Callable[[OutboxMessage], Awaitable[None]]
+Destination = Callable[[OutboxMessage], str]
+
+
+@dataclass(frozen=True)
+class Pacing:
+    """How fast one destination (a channel, a chat) may be sent to, and how many at once."""
+
+    interval: float = 0.0  # seconds between two sends to one destination (Slack: ~1 s)
+    concurrency: int = 8  # destinations served at the same time
+    send_timeout: float = 15.0  # a send that takes longer has an unknown outcome
+    pass_budget: float = 10.0  # a destination's backlog beyond this waits for the next pass
+
+
+class OutboxWorker:
+    """Claims due messages, groups them by destination, and sends each group in order at the
+    platform's pace: a rate-limited or slow destination holds up only itself."""
+
+    def __init__(self, deliveries: Deliveries, platform: str, send: Send,
+                 destination: Destination, pacing: Pacing = Pacing(),
+                 clock: Callable[[], float] = time.time):
+        self.deliveries = deliveries
+        self.platform = platform
+        self.send = send
+        self.destination = destination
+        self.pacing = pacing
+        self.clock = clock
+        self.wake = asyncio.Event()
+        self._not_before: dict[str, float] = {}  # per destination: Retry-After or pacing
+
+    async def deliver_due(self, now: float | None = None) -> int:
+        """One pass: send what is due; returns how many were delivered."""
+        now = self.clock() if now is None else now
+        messages = await asyncio.to_thread(self.deliveries.claim, self.platform, now)
+        groups: dict[str, list[OutboxMessage]] = {}
+        for message in messages:
+            groups.setdefault(self.destination(message), []).append(message)
+        gate = asyncio.Semaphore(self.pacing.concurrency)
+        counts = await asyncio.gather(*(self._drain(dest, group, gate, now)
+                                        for dest, group in groups.items()))
+        return sum(counts)
+
+    async def _drain(self, dest: str, group: list[OutboxMessage], gate: asyncio.Semaphore,
+                     now: float) -> int:
+        delivered = 0
+        async with gate:
+            for index, message in enumerate(group):
+                wait = self._not_before.get(dest, 0.0) - self.clock()
+                if wait > self.pacing.pass_budget:  # the rest waits for its turn, unclaimed
+                    await self._postpone(group[index:], self._not_before[dest])
+                    break
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                delivered += await self._send_one(dest, message)
+        return delivered
+
+    async def _send_one(self, dest: str, message: OutboxMessage) -> int:
+        try:
+            await asyncio.wait_for(self.send(message), self.pacing.send_timeout)
+        except asyncio.TimeoutError:
+            error: Exception = RetryLater(f"no answer in {self.pacing.send_timeout:.0f} s",
+                                          outcome_unknown=True)
+        except Exception as exc:  # classified by the core: retry, fall back, or give up
+            error = exc
+        else:
+            self._not_before[dest] = self.clock() + self.pacing.interval
+            await asyncio.to_thread(self.deliveries.delivered, message, self.clock())
+            return 1
+        retry_after = getattr(error, "retry_after", None)
+        self._not_before[dest] = self.clock() + max(self.pacing.interval, retry_after or 0.0)
+        await asyncio.to_thread(self.deliveries.failed, message, error, self.clock())
+        return 0
+
+    async def _postpone(self, messages: list[OutboxMessage], until: float) -> None:
+        for message in messages:
+            await asyncio.to_thread(self.deliveries.postpone, message, until)
+
+    async def run(self, stop: asyncio.Event, interval: float = 1.0) -> None:
+        """Deliver due messages until `stop` is set: every `interval`, or at once when woken."""
+        log.info("%s outbox delivery started", self.platform)
+        while not stop.is_set():
+            self.wake.clear()
+            try:
+                await self.deliver_due()
+            except Exception:  # e.g. the database briefly unavailable: keep the loop alive
+                log.exception("%s outbox delivery pass failed; trying again shortly",
+                              self.platform)
+            waits = {asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self.wake.wait())}
+            _, pending = await asyncio.wait(waits, timeout=interval,
+                                            return_when=asyncio.FIRST_COMPLETED)
+            for task in pending:
+                task.cancel()
+        log.info("%s outbox delivery stopped", self.platform)
 
 
 async def deliver_due(deliveries: Deliveries, platform: str, send: Send,
                       now: float | None = None) -> int:
-    """Send every due message for `platform` once; returns how many were delivered.
-
-    A message is marked delivered only after `send` returns; any exception keeps it for a
-    later try. Store calls run in a thread so a busy database never stalls the event loop.
-    """
-    now = time.time() if now is None else now
-    delivered = 0
-    for message in await asyncio.to_thread(deliveries.claim, platform, now):
-        try:
-            await send(message)
-        except Exception as exc:  # any failure: keep the message and try again later
-            await asyncio.to_thread(deliveries.failed, message, f"{type(exc).__name__}: {exc}",
-                                    now)
-            continue
-        await asyncio.to_thread(deliveries.delivered, message, now)
-        delivered += 1
-    return delivered
+    """One unpaced pass for `platform` (tests and tools): every due message, once."""
+    worker = OutboxWorker(deliveries, platform, send, lambda m: str(m.id))
+    return await worker.deliver_due(now)
 
 
-async def run_outbox(deliveries: Deliveries, platform: str, send: Send, stop: asyncio.Event,
-                     interval: float = 1.0) -> None:
-    """Deliver due messages every `interval` seconds until `stop` is set."""
-    log.info("%s outbox delivery started", platform)
-    while not stop.is_set():
-        try:
-            await deliver_due(deliveries, platform, send)
-        except Exception:  # e.g. the database briefly unavailable: keep the loop alive
-            log.exception("%s outbox delivery pass failed; trying again shortly", platform)
-        try:
-            await asyncio.wait_for(stop.wait(), timeout=interval)
-        except asyncio.TimeoutError:
-            pass
-    log.info("%s outbox delivery stopped", platform)
+def start_worker(worker: OutboxWorker, interval: float = 1.0) -> tuple[asyncio.Task, asyncio.Event]:
+    """The worker's loop as a task, with the event that stops it."""
+    stop = asyncio.Event()
+    return asyncio.create_task(worker.run(stop, interval)), stop
 
 
 def start_outbox(deliveries: Deliveries, platform: str, send: Send,
                  interval: float = 1.0) -> tuple[asyncio.Task, asyncio.Event]:
-    """The delivery loop as a task, with the event that stops it."""
-    stop = asyncio.Event()
-    task = asyncio.create_task(run_outbox(deliveries, platform, send, stop, interval))
-    return task, stop
+    return start_worker(OutboxWorker(deliveries, platform, send, lambda m: str(m.id)), interval)
 
 
 async def stop_outbox(task: asyncio.Task, stop: asyncio.Event, timeout: float = 5.0) -> None:
@@ -66,3 +132,8 @@ async def stop_outbox(task: asyncio.Task, stop: asyncio.Event, timeout: float = 
         await asyncio.wait_for(task, timeout)
     except asyncio.TimeoutError:
         task.cancel()
+
+
+async def run_outbox(deliveries: Deliveries, platform: str, send: Send, stop: asyncio.Event,
+                     interval: float = 1.0) -> None:
+    await OutboxWorker(deliveries, platform, send, lambda m: str(m.id)).run(stop, interval)

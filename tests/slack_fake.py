@@ -152,6 +152,10 @@ class FakeSlack:
         self.failures: dict[str, list[str]] = {}  # method -> errors to return, in order
         self.not_in: set[str] = set()  # channels the bot is not a member of
         self.delay: float = 0.0  # seconds to wait before answering each Web API call
+        self.http_errors: dict[str, list[int]] = {}  # method -> HTTP statuses to answer, in order
+        self.rate: tuple[float, int] | None = None  # chat.postMessage per channel: (per s, burst)
+        self._buckets: dict[str, tuple[float, float]] = {}  # channel -> (tokens, at)
+        self.rate_limited = 0
         self.socket_acks: list[dict] = []
         self.sockets: list[web.WebSocketResponse] = []
         self._changed = asyncio.Event()
@@ -225,6 +229,28 @@ class FakeSlack:
         return [c for c in self.calls if c.method in methods
                 and not c.args.get("delete_original") and not (c.args.get("text") or "").strip()]
 
+    def rate_limit(self, per_second: float = 1.0, burst: int = 3) -> None:
+        """Say no like Slack: over `per_second` posts a channel (after a burst), HTTP 429 with
+        Retry-After and error `ratelimited`."""
+        self.rate = (per_second, burst)
+
+    def _over_rate(self, channel: str) -> float:
+        """0 if a post to `channel` may go now, else the seconds until it may."""
+        if self.rate is None:
+            return 0.0
+        per_second, burst = self.rate
+        now = time.monotonic()
+        tokens, at = self._buckets.get(channel, (float(burst), now))
+        tokens = min(float(burst), tokens + (now - at) * per_second)
+        if tokens >= 1.0:
+            self._buckets[channel] = (tokens - 1.0, now)
+            return 0.0
+        self._buckets[channel] = (tokens, now)
+        return (1.0 - tokens) / per_second
+
+    def fail_http(self, method: str, status: int = 500, times: int = 1) -> None:
+        self.http_errors.setdefault(method, []).extend([status] * times)
+
     def fail_next(self, method: str, error: str = "fatal_error", times: int = 1) -> None:
         self.failures.setdefault(method, []).extend([error] * times)
 
@@ -257,8 +283,18 @@ class FakeSlack:
         expected = APP_TOKEN if method == "apps.connections.open" else BOT_TOKEN
         if token != expected:
             return web.json_response({"ok": False, "error": "invalid_auth"})
+        if self.http_errors.get(method):
+            status = self.http_errors[method].pop(0)
+            return web.json_response({"ok": False, "error": "internal_error"}, status=status)
         if self.failures.get(method):
             return web.json_response({"ok": False, "error": self.failures[method].pop(0)})
+        if method == "chat.postMessage":
+            wait = self._over_rate(str(args.get("channel")))
+            if wait:
+                self.rate_limited += 1
+                call.result = {"ok": False, "error": "ratelimited"}
+                return web.json_response(call.result, status=429,
+                                         headers={"Retry-After": str(max(1, round(wait)))})
         handler = getattr(self, "_" + method.replace(".", "_"), None)
         result = handler(args) if handler else {"ok": False, "error": "unknown_method"}
         call.result = result
@@ -399,9 +435,9 @@ class HandledCounter:
         self.count = 0
         handle = conversation.handle
 
-        def counted(incoming):
+        def counted(incoming, **kw):
             try:
-                return handle(incoming)
+                return handle(incoming, **kw)
             finally:
                 self.count += 1
 

@@ -150,7 +150,8 @@ def test_ticket_card_shows_question_asker_refs_and_the_three_actions():
                                "context": "About the leaflet", "bot_refs": ["mor-protocol-2026#2.3"],
                                "asker": {"platform": "slack", "user_id": "U0ASKER01",
                                          "display_name": "Sam Jones"}})
-    text = card["blocks"][0]["text"]["text"]
+    text = "\n".join(b["text"]["text"] if b["type"] == "section" else b["elements"][0]["text"]
+                     for b in card["blocks"] if b["type"] in ("section", "context"))
     assert "*MO-0042*" in text and "<@U0ASKER01> (Sam Jones)" in text
     assert "&lt;!channel&gt;" in text and "About the leaflet" in text and "2.3" in text
     assert [b["text"]["text"] for b in buttons(card["blocks"])] == ["Assign", "Answer", "Close"]

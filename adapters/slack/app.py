@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import aiohttp
@@ -16,11 +18,12 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from protocol_bot.conversation import Conversation, Incoming, Reply
 
-from adapters.outbox_loop import start_outbox, stop_outbox
+from adapters.inbox_loop import InboxWorker
+from adapters.outbox_loop import OutboxWorker, Pacing, start_worker, stop_outbox
 
-from . import asking, escalation, officer
+from . import asking, escalation, officer, recording
+from .delivery import CALL_TIMEOUT, PACE_SECONDS, destination, make_send
 from .messaging import People
-from .delivery import make_send
 
 log = logging.getLogger(__name__)
 
@@ -52,9 +55,16 @@ class SlackSettings:
 class SlackBot:
     """The bolt app with every listener, its Web API clients, and the Slack outbox delivery."""
 
-    def __init__(self, conversation: Conversation, settings: SlackSettings):
+    def __init__(self, conversation: Conversation, settings: SlackSettings,
+                 pool: ThreadPoolExecutor | None = None):
         self.conversation = conversation
         self.settings = settings
+        # The bot's own answering pool: bounded, and not the loop's default one.
+        self.pool = pool or ThreadPoolExecutor(4, thread_name_prefix="slack-answer")
+        self.inbox = InboxWorker(conversation, "slack",
+                                 functools.partial(recording.respond, conversation), self.pool,
+                                 on_answered=lambda: self.outbox.wake.set())
+        self.outbox: OutboxWorker | None = None
         # `api` (with the bot token) delivers the outbox; bolt gives each request its own
         # client with the token from `authorize`, at the same base URL.
         self.api = AsyncWebClient(token=settings.bot_token, base_url=settings.api_url)
@@ -77,13 +87,15 @@ class SlackBot:
         self._identity: AuthorizeResult | None = None
         self._identity_lock = asyncio.Lock()
         self._session: aiohttp.ClientSession | None = None
-        self._outbox: tuple[asyncio.Task, asyncio.Event] | None = None
+        self._tasks: list[tuple[asyncio.Task, asyncio.Event]] = []
+        self.bolt.middleware(recording.make_recorder(self))
         for module in (asking, escalation, officer):
             module.register(self.bolt, self)
 
     async def handle(self, incoming: Incoming) -> list[Reply]:
         """The conversation service's replies (synchronous work, run off the event loop)."""
-        return await asyncio.to_thread(self.conversation.handle, incoming)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.pool, self.conversation.handle, incoming)
 
     async def identity(self) -> AuthorizeResult:
         """Who the bot is, from one auth.test shared by every request (not one per request)."""
@@ -97,18 +109,22 @@ class SlackBot:
 
     async def start(self) -> None:
         """Share one HTTP session, learn who the bot is, and start delivering the outbox."""
-        self._session = aiohttp.ClientSession()
+        self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=CALL_TIMEOUT))
         self.api.session = self._session
         self.bolt.client.session = self._session
         try:
             await self.identity()
         except Exception as exc:  # Slack unreachable or the token wrong: retried on first use
             log.warning("Slack auth.test failed at start-up (%s); check SLACK_BOT_TOKEN", exc)
-        self._outbox = start_outbox(self.conversation.deliveries, "slack", make_send(self.api))
+        self.outbox = OutboxWorker(self.conversation.deliveries, "slack",
+                                   make_send(self.api, self._session), destination,
+                                   Pacing(interval=PACE_SECONDS))
+        self._tasks = [start_worker(self.outbox), start_worker(self.inbox)]
 
     async def stop(self) -> None:
-        if self._outbox:
-            await stop_outbox(*self._outbox)
+        for task, stop in self._tasks:
+            await stop_outbox(task, stop)
+        self.pool.shutdown(wait=False, cancel_futures=True)
         if self._session:
             await self._session.close()
 

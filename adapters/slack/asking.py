@@ -1,4 +1,4 @@
-"""Asking: a mention, a DM or /protocol -> the conversation service -> its replies, rendered in place."""
+"""The asker's buttons: share an answer, see a passage in full, rate an answer."""
 
 from __future__ import annotations
 
@@ -9,12 +9,10 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 
 from protocol_bot import wording
-from protocol_bot.conversation import Incoming
 
 from . import render
 from .messaging import post, tell
-from .events import action_incoming, action_key, message_incoming, plain_text, private_place, \
-    asker_of, unpack_value
+from .events import action_incoming, action_key, unpack_value
 
 log = logging.getLogger(__name__)
 
@@ -22,25 +20,10 @@ REFUSED_CHANNEL = ("I can't post in this conversation. Invite me with /invite @p
                    "then share again.")
 
 
-async def on_message(slack, body, event, context, client):
-    """A mention, or a person's own new message in the bot's DM (not edits, joins or bots)."""
-    if event.get("type") == "message" and (event.get("channel_type") != "im"
-                                           or event.get("subtype") or event.get("bot_id")
-                                           or not event.get("user")):
-        return
-    incoming = message_incoming(body, event, context.get("bot_user_id"))
-    for reply in await slack.handle(incoming):
-        await post(client, incoming.place.conversation, render.reply_message(reply),
-                   incoming.place.thread)
-
-
-async def on_command(slack, ack, command, respond):
-    """/protocol QUESTION: answered privately, with "Share to channel"."""
+async def ignore(ack):
+    """Messages that are not questions (edits, joins, the bot's own): acknowledged only.
+    Questions never get here: `recording` records and acknowledges them first."""
     await ack()
-    incoming = Incoming(asker=asker_of(command["user_id"]), place=private_place(command["user_id"]),
-                        text=plain_text(command.get("text", "")))
-    for reply in await slack.handle(incoming):
-        await respond(response_type="ephemeral", **render.reply_message(reply, shareable=True))
 
 
 async def on_share(slack, ack, body, action, client, respond):
@@ -86,9 +69,7 @@ async def on_feedback(slack, ack, body, action, client, respond):
 
 
 def register(bolt: AsyncApp, slack) -> None:
-    bolt.event("app_mention")(partial(on_message, slack))
-    bolt.event("message")(partial(on_message, slack))
-    bolt.command("/protocol")(partial(on_command, slack))
+    bolt.event("message")(ignore)
     bolt.action(render.SHARE)(partial(on_share, slack))
     bolt.action(render.FULL_TEXT)(partial(on_full_text, slack))
     bolt.action(render.HELPFUL)(partial(on_feedback, slack))

@@ -1,22 +1,35 @@
-"""Outbox delivery to Slack: MO notices by DM, the MO's answer back where the asker asked."""
+"""Outbox delivery to Slack: replies where they were asked, MO notices by DM; Slack's "no" classified."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+
+import aiohttp
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from protocol_bot.delivery import Refused, RetryLater, Undeliverable
 from protocol_bot.store import OutboxMessage
 
 from . import render
-from .messaging import open_dm, post
 from .events import user_of
+from .messaging import open_dm, post
 
-
-class UndeliverableMessage(ValueError):
-    """The message names no Slack user or channel to deliver to."""
+# Slack's answers that mean "this channel will not take the bot's messages".
+REFUSING = ("not_in_channel", "channel_not_found", "is_archived", "restricted_action",
+            "cannot_reply_to_message", "no_permission")
+# ... and "this message can never be posted as it is".
+MALFORMED = ("msg_too_long", "invalid_blocks", "invalid_arguments", "no_text",
+             "too_many_attachments", "invalid_auth", "not_authed", "account_inactive")
+PACE_SECONDS = 1.1  # Slack allows about one message a second per channel
+CALL_TIMEOUT = 10.0  # slack_sdk's own timeout is not applied to a shared aiohttp session
 
 
 def render_outbox_message(msg: OutboxMessage) -> dict:
     """What a queued message looks like in Slack."""
+    if msg.kind == "reply":
+        return dict(msg.body["message"])
     if msg.kind == "ticket_opened":
         return render.ticket_card(msg.body)
     if msg.kind == "ticket_assigned":
@@ -25,24 +38,84 @@ def render_outbox_message(msg: OutboxMessage) -> dict:
         return render.ticket_card(msg.body, status=status)
     if msg.kind == "ticket_answered":
         return render.ticket_answered_message(msg.body)
+    if msg.kind == "notice":
+        return render.notice(str(msg.body.get("text") or ""))
     return render.ticket_update_message(msg.kind, msg.body)
 
 
-def make_send(client: AsyncWebClient):
-    """`send(msg)` for the outbox loop: posts the message, raises if Slack does not accept it."""
+def destination(msg: OutboxMessage) -> str:
+    """What Slack paces separately: a channel, or a person's DM."""
+    reply_to = msg.reply_to or {}
+    if msg.kind in ("reply", "ticket_answered") and reply_to.get("channel"):
+        return "channel:" + reply_to["channel"]
+    return "user:" + (user_of(msg.recipient) or reply_to.get("user") or msg.recipient)
+
+
+@contextlib.asynccontextmanager
+async def slack_says_no(user: str | None):
+    """Slack's refusals as the outbox understands them: retry, fall back to a DM, or give up."""
+    try:
+        yield
+    except SlackApiError as exc:
+        response = exc.response
+        error = str(response.get("error") or "")
+        status = getattr(response, "status_code", 200)
+        if status == 429 or error == "ratelimited":
+            retry_after = float((response.headers or {}).get("Retry-After") or 1)
+            raise RetryLater(f"Slack rate limit ({error or status})",
+                             retry_after=retry_after) from None
+        if error in REFUSING:
+            raise Refused(f"Slack: {error}", {"user": user} if user else None) from None
+        if error in MALFORMED:
+            raise Undeliverable(f"Slack: {error}") from None
+        raise RetryLater(f"Slack: {error or status}") from None
+    except (asyncio.TimeoutError, aiohttp.ServerTimeoutError) as exc:
+        raise RetryLater(f"Slack did not answer in time ({type(exc).__name__})",
+                         outcome_unknown=True) from None
+    except aiohttp.ClientError as exc:
+        raise RetryLater(f"Slack unreachable ({type(exc).__name__})") from None
+
+
+def make_send(client: AsyncWebClient, session: aiohttp.ClientSession | None = None):
+    """`send(msg)` for the outbox worker: posts the message, or raises what the core needs to
+    decide (RetryLater, Refused, Undeliverable)."""
 
     async def send(msg: OutboxMessage) -> None:
         rendered = render_outbox_message(msg)
         reply_to = msg.reply_to or {}
-        # Notices to the MO always go to their DM, whatever reference is stored for them:
-        # a ticket is never posted in a channel. An answer goes where the asker asked.
-        if msg.kind == "ticket_answered" and reply_to.get("channel"):
-            await post(client, reply_to["channel"], rendered, reply_to.get("thread_ts"))
-            return
         user = user_of(msg.recipient) or reply_to.get("user")
-        if not user:
-            raise UndeliverableMessage(
-                f"outbox message {msg.id} is for {msg.recipient!r}, who is not a Slack user")
-        await post(client, await open_dm(client, user), rendered)
+        async with slack_says_no(user):
+            await asyncio.wait_for(_deliver(client, session, msg, rendered, reply_to, user),
+                                   CALL_TIMEOUT)
 
     return send
+
+
+async def _deliver(client, session, msg: OutboxMessage, rendered: dict, reply_to: dict,
+                   user: str | None) -> None:
+    # Notices to the MO always go to their DM, whatever reference is stored for them:
+    # a ticket is never posted in a channel. A reply goes where the person asked.
+    if msg.kind in ("reply", "ticket_answered"):
+        if reply_to.get("response_url") and session is not None:
+            await _respond(session, reply_to["response_url"], rendered, user)
+            return
+        if reply_to.get("channel"):
+            await post(client, reply_to["channel"], rendered, reply_to.get("thread_ts"))
+            return
+    if not user:
+        raise Undeliverable(f"outbox message {msg.id} is for {msg.recipient!r}, who is not a "
+                            "Slack user")
+    await post(client, await open_dm(client, user), rendered)
+
+
+async def _respond(session: aiohttp.ClientSession, url: str, message: dict,
+                   user: str | None) -> None:
+    """An answer only the asker sees (/protocol), through the command's response_url."""
+    payload = {**message, "response_type": "ephemeral", "replace_original": False}
+    async with session.post(url, json=payload) as response:
+        if response.status == 429 or response.status >= 500:
+            raise RetryLater(f"Slack response_url {response.status}",
+                             retry_after=float(response.headers.get("Retry-After") or 1))
+        if response.status >= 400:  # expired (30 minutes, 5 uses): the asker's DM instead
+            raise Refused(f"Slack response_url {response.status}",
+                          {"user": user} if user else None)

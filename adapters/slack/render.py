@@ -332,21 +332,28 @@ def ticket_status(status: str, *, assignee: str | None, actor_user: str) -> str:
     return f"{escape(status.capitalize())}{by}."
 
 
+def quoted_sections(text: str, room: int) -> list[dict]:
+    """`text` whole, escaped and quoted, over as many sections as it needs (at most `room`;
+    past that the last one says where to read the rest)."""
+    pieces = list(_pieces(text, SECTION_LIMIT - 100))
+    if len(pieces) > room:
+        pieces = pieces[:room - 1] + ["... (the rest is in `protocol-bot tickets show`)"]
+    return [section(quote(escape(piece))) for piece in pieces]
+
+
 def ticket_card(body: dict, *, status: str | None = None, actionable: bool = True) -> dict:
     """The MO's DM for a ticket: the question, who asked, what the bot cited, and actions.
-
-    `status` is a mrkdwn line from `ticket_status`.
-    """
+    The question and the asker's context are shown whole. `status` is from `ticket_status`."""
     ticket_id = body["ticket_id"]
     refs = "; ".join(body.get("cited") or body.get("bot_refs") or ()) or \
         "nothing (the bot could not answer)"
-    lines = [f"*{escape(ticket_id)}*: a question for the monitoring officer from "
-             f"{_asker_line(body.get('asker') or {})}",
-             _fit_quote(body.get("question", ""), 1800)]
+    blocks = [section(f"*{escape(ticket_id)}*: a question for the monitoring officer from "
+                      f"{_asker_line(body.get('asker') or {})}", block_id="ticket")]
+    blocks += quoted_sections(body.get("question", ""), 12)
     if body.get("context"):
-        lines.append("*Context from the asker*\n" + _fit_quote(body["context"], 800))
-    lines.append(f"*The bot cited:* {escape(shorten(refs, 300))}")
-    blocks = [section("\n".join(lines), block_id="ticket")]
+        blocks.append(section("*Context from the asker*"))
+        blocks += quoted_sections(body["context"], 20)
+    blocks.append(context(f"*The bot cited:* {escape(shorten(refs, 2900))}"))
     if status:
         blocks.append(context(status))
     if actionable:
@@ -357,15 +364,17 @@ def ticket_card(body: dict, *, status: str | None = None, actionable: bool = Tru
 
 
 def ticket_answered_message(body: dict) -> dict:
-    """The MO's answer, back to the asker where they asked."""
+    """The MO's answer, back to the asker where they asked: the whole answer, over as many
+    sections as it takes (Slack allows 3,000 characters a section)."""
     by = body.get("answered_by") or ""
     who = "The monitoring officer"
     user = by.split(":", 1)[1] if by.startswith("slack:") else ""
     if USER_ID.match(user):
         who += f" ({mention(user)})"
     head = f"{who} answered your question *{escape(body['ticket_id'])}*:"
-    blocks = [section(head + "\n" + _fit_quote(body.get("question", ""), 600)),
-              section(escape(shorten(body.get("answer", ""), SECTION_LIMIT - 100)))]
+    blocks = [section(head + "\n" + _fit_quote(body.get("question", ""), 600))]
+    blocks += [section(escape(piece)) for piece in
+               _pieces(body.get("answer", ""), SECTION_LIMIT - 200)][:MESSAGE_BLOCKS - 1]
     text = (f"The monitoring officer answered {escape(body['ticket_id'])}: "
             f"{escape(shorten(body.get('answer', ''), 1000))}")
     return message(text, blocks)

@@ -1,0 +1,70 @@
+"""Questions recorded before Slack is acknowledged, and answered from the record."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from slack_bolt.response import BoltResponse
+
+from protocol_bot.conversation import Incoming, Outgoing, Place
+
+from . import render
+from .events import asker_of, message_incoming, plain_text
+
+log = logging.getLogger(__name__)
+
+
+def is_question(body: dict) -> bool:
+    """A mention, or a person's own new message in the bot's DM (not edits, joins or bots)."""
+    if body.get("type") != "event_callback":
+        return False
+    event = body.get("event") or {}
+    if event.get("type") == "app_mention":
+        return bool(event.get("user"))
+    return (event.get("type") == "message" and event.get("channel_type") == "im"
+            and not event.get("subtype") and not event.get("bot_id") and bool(event.get("user")))
+
+
+def record_key(body: dict) -> str | None:
+    """The payload's own id: Slack's event id, or a slash command's trigger id (a replayed
+    command is answered once)."""
+    if is_question(body):
+        return f"slack:event:{body.get('event_id') or ''}"
+    if body.get("command") and body.get("trigger_id"):
+        return f"slack:command:{body['trigger_id']}"
+    return None
+
+
+def make_recorder(slack):
+    """Bolt middleware: a question is recorded (one durable insert) and acknowledged; the
+    inbox worker answers it. A redelivery finds it recorded and is only acknowledged."""
+
+    async def record_first(body, context, next):
+        key = record_key(body)
+        if key is None:
+            return await next()
+        payload = {"body": body, "bot_user": context.get("bot_user_id")}
+        if await asyncio.to_thread(slack.conversation.record, "slack", key, payload):
+            slack.inbox.wake.set()
+        else:
+            log.info("already recorded: redelivery acknowledged")
+        return BoltResponse(status=200, body="")
+
+    return record_first
+
+
+def respond(conversation, payload: dict) -> list[Outgoing]:
+    """A recorded payload -> the conversation service -> rendered messages and where they go."""
+    body = payload["body"]
+    if body.get("command"):
+        user = body["user_id"]
+        reference = {"response_url": body.get("response_url"), "user": user}
+        incoming = Incoming(asker=asker_of(user), text=plain_text(body.get("text", "")),
+                            place=Place(conversation=user, is_private=True, reference=reference))
+    else:
+        incoming = message_incoming(body, body["event"], payload.get("bot_user"))
+    shareable = bool(body.get("command"))
+    return [Outgoing(incoming.asker.principal, incoming.place.reference,
+                     render.reply_message(reply, shareable=shareable))
+            for reply in conversation.handle(incoming, recorded=True)]
