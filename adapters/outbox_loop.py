@@ -42,10 +42,12 @@ class OutboxWorker:
         self.clock = clock
         self.wake = asyncio.Event()
         self._not_before: dict[str, float] = {}  # per destination: Retry-After or pacing
+        self._pass_now = 0.0
 
     async def deliver_due(self, now: float | None = None) -> int:
         """One pass: send what is due; returns how many were delivered."""
         now = self.clock() if now is None else now
+        self._pass_now = now  # what the store records for this pass (tests pass their own)
         messages = await asyncio.to_thread(self.deliveries.claim, self.platform, now)
         groups: dict[str, list[OutboxMessage]] = {}
         for message in messages:
@@ -79,12 +81,15 @@ class OutboxWorker:
             error = exc
         else:
             self._not_before[dest] = self.clock() + self.pacing.interval
-            await asyncio.to_thread(self.deliveries.delivered, message, self.clock())
+            await asyncio.to_thread(self.deliveries.delivered, message, self._now())
             return 1
         retry_after = getattr(error, "retry_after", None)
         self._not_before[dest] = self.clock() + max(self.pacing.interval, retry_after or 0.0)
-        await asyncio.to_thread(self.deliveries.failed, message, error, self.clock())
+        await asyncio.to_thread(self.deliveries.failed, message, error, self._now())
         return 0
+
+    def _now(self) -> float:
+        return self._pass_now
 
     async def _postpone(self, messages: list[OutboxMessage], until: float) -> None:
         for message in messages:

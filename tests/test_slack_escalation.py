@@ -14,7 +14,6 @@ from adapters.slack.delivery import make_send
 from adapters.outbox_loop import deliver_due
 from protocol_bot.delivery import RetryLater
 from protocol_bot.models import Asker
-from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from tests.slack_fake import (BOT_TOKEN, MO_USER, FakeSlack, find_button, make_conversation, payload, run,
                               running_bot)

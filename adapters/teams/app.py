@@ -3,24 +3,30 @@ outbox delivery loop (started and stopped with the app)."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
+from concurrent.futures import ThreadPoolExecutor
 
 from aiohttp import web
 
 from protocol_bot.conversation import Conversation
 
-from adapters.outbox_loop import start_outbox, stop_outbox
+from adapters.inbox_loop import InboxWorker
+from adapters.outbox_loop import OutboxWorker, Pacing, start_worker, stop_outbox
 
+from . import activities as act
 from .bf import TeamsEndpoint, TeamsSettings
-from .bot import TeamsLogic
+from .bot import TeamsLogic, destination
 
 log = logging.getLogger(__name__)
 
 MESSAGES_PATH = "/api/messages"
 OUTBOX_INTERVAL = float(os.environ.get("PROTOCOL_BOT_TEAMS_OUTBOX_INTERVAL") or 1.0)
+PACE_SECONDS = 0.15  # Teams allows about 7 messages a second per conversation
 
 TEAMS = web.AppKey("teams", TeamsEndpoint)
+OUTBOX = web.AppKey("teams_outbox", OutboxWorker)
 
 
 def disabled(env: dict[str, str] | None = None) -> bool:
@@ -37,9 +43,24 @@ def mount(app: web.Application, conversation: Conversation, settings: TeamsSetti
     settings = settings or TeamsSettings.from_env()
     for problem in settings.problems():
         log.error("Teams configuration: %s", problem)
-    endpoint = TeamsEndpoint(TeamsLogic(conversation), settings)
+    logic = TeamsLogic(conversation)
+    pool = ThreadPoolExecutor(4, thread_name_prefix="teams-answer")
+    inbox = InboxWorker(conversation, "teams", logic.respond, pool)
+
+    async def record(activity: dict) -> None:
+        key = act.event_key(activity) if activity.get("id") else ""
+        loop = asyncio.get_running_loop()
+        if await loop.run_in_executor(pool, conversation.record, "teams", key,
+                                      {"activity": activity}):
+            inbox.wake.set()
+
+    endpoint = TeamsEndpoint(logic, settings, record=record)
+    outbox = OutboxWorker(conversation.deliveries, "teams", endpoint.send, destination,
+                          Pacing(interval=PACE_SECONDS, concurrency=16, send_timeout=20.0))
+    inbox.on_answered = outbox.wake.set
     app.router.add_post(MESSAGES_PATH, endpoint.handle)
     app[TEAMS] = endpoint
+    app[OUTBOX] = outbox
     if settings.local_mode:
         log.warning("Teams on %s in %s", MESSAGES_PATH, settings.describe())
     else:
@@ -49,12 +70,13 @@ def mount(app: web.Application, conversation: Conversation, settings: TeamsSetti
 
     async def on_startup(app: web.Application) -> None:
         report_reachability(conversation)
-        state["outbox"] = start_outbox(conversation.deliveries, "teams", endpoint.send,
-                                       interval=OUTBOX_INTERVAL)
+        state["tasks"] = [start_worker(outbox, OUTBOX_INTERVAL), start_worker(inbox)]
 
     async def on_cleanup(app: web.Application) -> None:
-        if "outbox" in state:
-            await stop_outbox(*state["outbox"])
+        for task, stop in state.get("tasks", []):
+            await stop_outbox(task, stop)
+        pool.shutdown(wait=False, cancel_futures=True)
+        endpoint.botframework.stop()
 
     app.on_startup.append(on_startup)
     app.on_cleanup.append(on_cleanup)

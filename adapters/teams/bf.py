@@ -13,7 +13,9 @@ import asyncio
 import ipaddress
 import logging
 import os
+import threading
 import urllib.parse
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -22,6 +24,7 @@ from botbuilder.integration.aiohttp import (CloudAdapter,
                                             ConfigurationBotFrameworkAuthentication)
 from botbuilder.schema import Activity, ConversationReference
 
+from protocol_bot.delivery import Refused, RetryLater, Undeliverable
 from protocol_bot.store import OutboxMessage
 
 from .bot import REPLACE, TeamsLogic
@@ -158,6 +161,33 @@ async def send_replies(turn_context: TurnContext, replies: list[dict]) -> None:
         await turn_context.send_activity(activity)
 
 
+class BotFrameworkThread:
+    """botbuilder's calls run on their own event loop in their own thread: its JWT-key and
+    token fetches are blocking `requests` calls, and a hung one must not stall the bot's loop
+    (questions are still recorded and answered meanwhile). Each call has a timeout."""
+
+    def __init__(self, timeout: float = 20.0):
+        self.timeout = timeout
+        self.loop = asyncio.new_event_loop()
+        # Its own small pool for msrest's blocking sends, not the main loop's default one.
+        self.loop.set_default_executor(ThreadPoolExecutor(8, thread_name_prefix="botframework"))
+        self.thread = threading.Thread(target=self.loop.run_forever, name="botframework",
+                                       daemon=True)
+        self.thread.start()
+
+    async def call(self, coroutine, timeout: float | None = None):
+        """Run a botbuilder coroutine there; asyncio.TimeoutError after the timeout."""
+        future = asyncio.run_coroutine_threadsafe(coroutine, self.loop)
+        try:
+            return await asyncio.wait_for(asyncio.wrap_future(future), timeout or self.timeout)
+        except asyncio.TimeoutError:
+            future.cancel()
+            raise
+
+    def stop(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+
+
 def is_loopback_url(url: str | None) -> bool:
     try:
         host = urllib.parse.urlsplit(url or "").hostname or ""
@@ -172,11 +202,15 @@ def is_loopback_url(url: str | None) -> bool:
 
 
 class TeamsEndpoint:
-    """The Bot Framework side of the Teams adapter: one CloudAdapter for requests and the outbox."""
+    """The Bot Framework side of the Teams adapter: authenticate and record each activity
+    (answered from the record, through the outbox), and `send` outbox messages."""
 
-    def __init__(self, logic: TeamsLogic, settings: TeamsSettings):
+    def __init__(self, logic: TeamsLogic, settings: TeamsSettings,
+                 record=None, botframework: BotFrameworkThread | None = None):
         self.logic = logic
         self.settings = settings
+        self.record = record  # async (activity dict) -> None; None: answer inline (tests)
+        self.botframework = botframework or BotFrameworkThread()
         self.auth = _Authentication(_AuthConfig(settings))
         self.adapter = CloudAdapter(self.auth)
         self.adapter.on_turn_error = self._on_turn_error
@@ -184,11 +218,6 @@ class TeamsEndpoint:
 
     async def _on_turn_error(self, turn_context: TurnContext, error: Exception) -> None:
         log.error("Teams turn failed: %s", error, exc_info=error)
-        try:
-            await turn_context.send_activity(
-                "Sorry, something went wrong while answering. Please try again in a moment.")
-        except Exception:
-            log.warning("could not tell the user about the failure")
 
     # --- POST /api/messages --------------------------------------------------------------------
     async def handle(self, request: web.Request) -> web.Response:
@@ -208,7 +237,8 @@ class TeamsEndpoint:
                                      status=400)
         auth_header = request.headers.get("Authorization", "")
         try:
-            auth = await self.auth.authenticate_request(activity, auth_header)
+            auth = await self.botframework.call(
+                self.auth.authenticate_request(activity, auth_header))
         except Exception as exc:  # missing, malformed, expired or forged: all 401, never 500
             log.warning("Teams request refused (401): %s: %s", type(exc).__name__,
                         str(exc)[:200])
@@ -220,9 +250,15 @@ class TeamsEndpoint:
                         activity.service_url)
             return web.json_response({"error": "local mode only replies to loopback "
                                                "service URLs"}, status=401)
+        if self.record is not None and activity.type != "invoke":
+            await self.record(body)  # recorded: answered from the record, even after a crash
+            return web.Response(status=201)
+        return await self._inline(auth, activity)
+
+    async def _inline(self, auth, activity: Activity) -> web.Response:
         try:
-            invoke_response = await self.adapter.process_activity(auth, activity,
-                                                                  self.bot.on_turn)
+            invoke_response = await self.botframework.call(
+                self.adapter.process_activity(auth, activity, self.bot.on_turn))
         except Exception:
             log.exception("Teams activity %s failed", activity.id)
             return web.json_response({"error": "internal error"}, status=500)
@@ -231,21 +267,23 @@ class TeamsEndpoint:
             body = invoke_response.body
             if body is None:
                 return web.Response(status=status)
-            return web.json_response(body, status=status,
-                                     dumps=lambda v: _dumps(v))
+            return web.json_response(body, status=status, dumps=_dumps)
         return web.Response(status=201)
 
     # --- proactive delivery (the outbox) -------------------------------------------------------
     async def send(self, message: OutboxMessage) -> None:
-        """Deliver one outbox message into the stored conversation; raises when it cannot."""
+        """Deliver one outbox message into its conversation; raises what the core needs to
+        decide (RetryLater, Refused, Undeliverable)."""
         if not message.reply_to:
-            raise LookupError(f"no Teams conversation with {message.recipient} yet: they must "
-                              "open a chat with the bot (or install it) first")
+            raise RetryLater(f"no Teams conversation with {message.recipient} yet: they must "
+                             "open a chat with the bot (or install it) first")
         if self.settings.local_mode and not is_loopback_url(message.reply_to.get("serviceUrl")):
-            raise LookupError("local mode only delivers to loopback service URLs")
+            raise Undeliverable("local mode only delivers to loopback service URLs")
         reference = ConversationReference().deserialize(message.reply_to)
-        activity = Activity().deserialize(self.logic.render_outbox(message))
-
+        reply = dict(message.body["message"]) if message.kind == "reply" else \
+            self.logic.render_outbox(message)
+        replace = reply.pop(REPLACE, False)
+        activity = Activity().deserialize(reply)
         failures: list[Exception] = []
 
         async def callback(turn_context: TurnContext) -> None:
@@ -253,14 +291,37 @@ class TeamsEndpoint:
             # the stored message instead, or post to the chat when there is none.
             turn_context.activity.id = reference.activity_id
             try:
-                await turn_context.send_activity(activity)
+                if replace:
+                    await turn_context.update_activity(activity)
+                else:
+                    await turn_context.send_activity(activity)
             except Exception as exc:  # kept from on_turn_error: the outbox must see it
                 failures.append(exc)
 
-        await self.adapter.continue_conversation(reference, callback,
-                                                 bot_app_id=self.settings.app_id or None)
+        try:
+            await self.botframework.call(self.adapter.continue_conversation(
+                reference, callback, bot_app_id=self.settings.app_id or None))
+        except asyncio.TimeoutError:
+            raise RetryLater("the Bot Connector did not answer in time",
+                             outcome_unknown=True) from None
         if failures:
-            raise failures[0]
+            raise connector_says_no(failures[0], replace) from failures[0]
+
+
+def connector_says_no(error: Exception, replace: bool = False) -> Exception:
+    """The Bot Connector's refusal as the outbox understands it."""
+    response = getattr(error, "response", None)
+    status = getattr(response, "status_code", None)
+    if status is None:
+        return RetryLater(f"Teams: {type(error).__name__}: {error}")
+    headers = getattr(response, "headers", None) or {}
+    if status == 429 or status in (412, 502, 503, 504) or status >= 500:
+        retry_after = headers.get("Retry-After")
+        return RetryLater(f"Teams: HTTP {status}",
+                          retry_after=float(retry_after) if retry_after else None)
+    if status in (403, 404) and not replace:  # removed from the chat, or the chat is gone
+        return Refused(f"Teams: HTTP {status}")
+    return Undeliverable(f"Teams: HTTP {status}")
 
 
 def _dumps(value) -> str:

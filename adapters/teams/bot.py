@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 
-from protocol_bot.conversation import Conversation, Incoming, Place, Reply
+from protocol_bot.conversation import Conversation, Incoming, Outgoing, Place, Reply
 from protocol_bot.store import OutboxMessage
 
 from . import activities as act
@@ -60,7 +60,9 @@ class TeamsLogic:
     def __init__(self, conversation: Conversation):
         self.conversation = conversation
 
-    def handle(self, activity: dict) -> list[dict]:
+    def handle(self, activity: dict, *, recorded: bool = False) -> list[dict]:
+        """The replies to one activity. `recorded`: it came through the inbox, which already
+        dropped redeliveries."""
         kind = activity.get("type")
         if kind in ("conversationUpdate", "installationUpdate"):
             self.conversation.handle(Incoming(asker=act.asker_of(activity),
@@ -75,8 +77,17 @@ class TeamsLogic:
                                         refs=data.get("refs") or [], log_id=data.get("log"))]
         incoming = incoming_of(activity)
         key = f"teams:{(activity.get('conversation') or {}).get('id') or ''}:{activity.get('id') or ''}"
-        replies = self.conversation.handle(incoming)
+        replies = self.conversation.handle(incoming, recorded=recorded)
         return [r for reply in replies for r in render(reply, activity, key)]
+
+    def respond(self, payload: dict) -> list[Outgoing]:
+        """A recorded activity's replies, each to go into the conversation (and thread) it
+        came from."""
+        activity = payload["activity"]
+        reference = act.reference_of(activity)
+        principal = act.principal_of(activity)
+        return [Outgoing(principal, reference, reply)
+                for reply in self.handle(activity, recorded=True)]
 
     def render_outbox(self, message: OutboxMessage) -> dict:
         """A queued message (a ticket for the MO, the MO's answer) as the activity to send."""
@@ -101,6 +112,12 @@ class TeamsLogic:
     def _mos(self) -> list[str]:
         return sorted(m for m in self.conversation.desk.monitoring_officers
                       if m.startswith("teams:"))
+
+
+def destination(message: OutboxMessage) -> str:
+    """What Teams rate-limits separately: a conversation (a channel's threads share one)."""
+    conversation = ((message.reply_to or {}).get("conversation") or {}).get("id") or ""
+    return conversation.split(";", 1)[0] or message.recipient
 
 
 def render(reply: Reply, activity: dict, key: str) -> list[dict]:
