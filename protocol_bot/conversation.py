@@ -171,7 +171,7 @@ class Conversation:
         if action == "hello":  # installed or joined: nothing to do but remember the place
             return []
         if action == "ask":
-            return self.ask(incoming.asker, str(data.get("question") or ""))
+            return self.ask(incoming.asker, self.question_of(data))
         if action in ("helpful", "not_helpful"):
             return [self.feedback(incoming, helpful=action == "helpful")]
         if action == "escalate":
@@ -220,6 +220,14 @@ class Conversation:
             log_id = None
         return [Reply("answer", answer=answer, log_id=log_id)]
 
+    def question_of(self, data: Mapping) -> str:
+        """The question a button is about: buttons carry the question log's id (a short id,
+        whatever the person typed), or the question itself when it could not be logged."""
+        log_id = data.get("log")
+        if isinstance(log_id, int) and not data.get("question"):
+            return self.desk.store.logged_question(log_id) or ""
+        return str(data.get("question") or "")
+
     def feedback(self, incoming: Incoming, *, helpful: bool) -> Reply:
         """One vote per person per answer: a double click is not two votes."""
         data = incoming.data
@@ -228,7 +236,7 @@ class Conversation:
             return text_reply(wording.ALREADY_RATED)
         log_id = data.get("log")
         self.desk.feedback(log_id if isinstance(log_id, int) else None, incoming.asker,
-                           str(data.get("question") or ""), _refs(data.get("refs")), helpful)
+                           self.question_of(data), _refs(data.get("refs")), helpful)
         return text_reply(wording.THANKS_HELPFUL if helpful else wording.THANKS_NOT_HELPFUL)
 
     def passage(self, key: str) -> Reply:
@@ -242,7 +250,7 @@ class Conversation:
     def escalate(self, incoming: Incoming) -> Reply:
         """Open the asker's ticket (once per key) with the MOs' notices queued in the same step."""
         data = incoming.data
-        question = str(data.get("question") or "").strip()
+        question = self.question_of(data).strip()
         if not question:
             return text_reply(wording.NO_QUESTION)
         key = str(data.get("key") or "") or incoming.event_key

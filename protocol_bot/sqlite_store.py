@@ -635,6 +635,12 @@ class SqliteStore:
                                tuple(json.loads(r["refs"])), r["asker"],
                                None if r["helpful"] is None else bool(r["helpful"])) for r in rows]
 
+    def logged_question(self, log_id: int) -> str | None:
+        with self._lock:
+            row = self._conn.execute("SELECT question FROM question_log WHERE id = ?",
+                                     (log_id,)).fetchone()
+        return None if row is None else row["question"]
+
     def feedback_entries(self, since: float = 0.0) -> list[Feedback]:
         with self._lock:
             rows = self._conn.execute("SELECT * FROM feedback WHERE at >= ? ORDER BY id",

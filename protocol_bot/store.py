@@ -239,6 +239,10 @@ class QuestionLog(Protocol):
     def logged_questions(self, since: float = 0.0) -> list[LoggedQuestion]:
         """Questions logged at or after `since`, oldest first."""
 
+    def logged_question(self, log_id: int) -> str | None:
+        """The text of logged question `log_id` (buttons carry this id, never the question
+        itself), or None once it is purged."""
+
     def feedback_entries(self, since: float = 0.0) -> list[Feedback]:
         """Feedback given at or after `since`, oldest first."""
 

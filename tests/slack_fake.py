@@ -478,6 +478,14 @@ class RunningBot:
     async def event(self, data: dict, **kw):
         return await self.post(*event_body(data), **kw)
 
+    async def all_delivered(self, timeout: float = 10.0) -> None:
+        """Wait (bounded) until the outbox owes nothing: every send marked delivered."""
+        for _ in range(int(timeout / 0.02)):
+            if not self.conversation.deliveries.undelivered("slack"):
+                return
+            await asyncio.sleep(0.02)
+        raise AssertionError(f"still owed: {self.conversation.deliveries.undelivered('slack')}")
+
     async def command(self, fields: dict, **kw):
         return await self.post(*command_body(fields), **kw)
 

@@ -110,10 +110,7 @@ def test_escalation_opens_one_ticket_tells_the_asker_and_dms_the_mo():
             assert card["text"].startswith("MO-0001")
             # Once both are marked delivered nothing is left owed, at any later time: nothing
             # can be delivered twice.
-            for _ in range(500):
-                if not bot.conversation.deliveries.undelivered("slack"):
-                    break
-                await asyncio.sleep(0.01)
+            await bot.all_delivered()
             later = time.time() + 86400
             assert bot.conversation.deliveries.claim("slack", later) == []
             assert len(bot.fake.of("conversations.open")) == 2

@@ -137,9 +137,12 @@ def test_a_question_or_passage_cannot_ping_the_channel():
             [post] = await bot.fake.wait_for("chat.postMessage")
             everything = json.dumps(post.args)
             assert "<!" not in everything and "<@U0MO00001>" not in everything
+            # The button carries the logged question's id; the log holds the plain words.
             escalate = unpack_value(find_button(post.args["blocks"], render.ESCALATE)["value"])
-            assert escalate["q"] == ("@channel @here can I ask an officer & @U0MO00001 to help "
-                                     "with party political work?")
+            assert "q" not in escalate
+            assert bot.conversation.desk.store.logged_question(escalate["l"]) == (
+                "@channel @here can I ask an officer & @U0MO00001 to help with party political "
+                "work?")
     run(scenario)
 
 

@@ -51,8 +51,7 @@ def test_answer_quotes_each_citation_with_its_label_and_offers_next_steps():
     labels = [b["text"]["text"] for b in buttons(msg["blocks"])]
     assert labels == ["Ask the monitoring officer", "Helpful", "Not helpful"]
     value = unpack_value(buttons(msg["blocks"])[0]["value"])
-    assert value == {"q": "Can I ask an officer to help with party political work?",
-                     "r": ["mor-protocol-2026#2.3", "mor-protocol-2026#4.1"], "l": 7}
+    assert value == {"r": ["mor-protocol-2026#2.3", "mor-protocol-2026#4.1"], "l": 7}
     assert msg["text"].startswith("Clause 2.3 says")
     assert not block_problems(msg["blocks"], render.MESSAGE_BLOCKS)
 

@@ -48,8 +48,8 @@ def test_answer_card_has_lead_citation_and_buttons():
     titles = [a["title"] for a in card["actions"]]
     assert titles == ["Helpful", "Not helpful", "Ask the monitoring officer"]
     data = action(card, "Ask the monitoring officer")["data"]
+    # The question travels as its log id, never as text.
     assert data == {"protocolBot": "escalate", "qkey": "teams:c:1",
-                    "question": "Can I ask an officer to help with party political work?",
                     "refs": ["mor-protocol-2026#2.3"], "log": 7}
     assert action(card, "Helpful")["data"]["helpful"] is True
     assert action(card, "Not helpful")["data"]["helpful"] is False
@@ -188,3 +188,23 @@ def test_answered_message_for_the_asker():
     assert card_problems(card) == []
     assert "Yes, you may." in texts(card) and "MO-0003" in texts(card)
     assert "Yes, you may." in msg["summary"]
+
+
+def test_every_answer_card_fits_teams_size_limit_whatever_was_typed():
+    emoji = "\U0001F600" * 2000
+    welsh = ("A allaf ofyn i swyddog fy helpu gyda gwaith gwleidyddol pleidiol? " * 60)
+    for question in (emoji, welsh):
+        big = citation(text=("Swyddogion \u00e2\u00ea\u00ee\u00f4 " * 400))
+        message = cards.answer_message(answer(citations=[big, big, big], question=question),
+                                       key="teams:c:1", log_id=None, echo_question=True)
+        assert cards.size_of(message) <= cards.ACTIVITY_BUDGET < 28 * 1024
+        assert "qkey" in json.dumps(message)  # still an answer card with its buttons
+
+
+def test_what_a_person_typed_cannot_become_a_link_or_formatting():
+    typed = "[click me](http://evil.example) **URGENT** # heading"
+    card = cards.mo_ticket_card("MO-0001", question=typed, asker={"display_name": "_x_"},
+                                context=typed)
+    shown = texts(card)
+    assert "[click me](" not in shown and "**URGENT**" not in shown
+    assert "\\[click me\\](http://evil.example) \\*\\*URGENT\\*\\*" in shown

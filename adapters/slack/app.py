@@ -22,6 +22,7 @@ from adapters.inbox_loop import InboxWorker
 from adapters.outbox_loop import OutboxWorker, Pacing, start_worker, stop_outbox
 
 from . import asking, escalation, officer, recording
+from .events import seal, unseal
 from .delivery import CALL_TIMEOUT, PACE_SECONDS, destination, make_send
 from .messaging import People
 
@@ -92,6 +93,13 @@ class SlackBot:
         for module in (asking, escalation, officer):
             module.register(self.bolt, self)
 
+    def seal(self, fields: dict, user: str) -> str:
+        """A modal's private_metadata, bound to `user` and signed (see events.seal)."""
+        return seal(fields, user, self.settings.signing_secret)
+
+    def unseal(self, text: str | None, user: str) -> dict:
+        return unseal(text, user, self.settings.signing_secret)
+
     async def handle(self, incoming: Incoming) -> list[Reply]:
         """The conversation service's replies (synchronous work, run off the event loop)."""
         loop = asyncio.get_running_loop()
@@ -142,6 +150,8 @@ def mount(app: web.Application, conversation: Conversation, settings: SlackSetti
     slack = SlackBot(conversation, settings)
 
     async def slack_events(request: web.Request) -> web.Response:
+        if not request.headers.get("X-Slack-Request-Timestamp", "").isdigit():
+            return web.Response(status=401, text="missing or malformed request timestamp")
         bolt_response = await slack.bolt.async_dispatch(await to_bolt_request(request))
         return await to_aiohttp_response(bolt_response)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from functools import partial
 
@@ -11,7 +12,7 @@ from slack_sdk.errors import SlackApiError
 from protocol_bot import wording
 
 from . import render
-from .messaging import post, tell
+from .messaging import open_view, post, tell
 from .events import action_incoming, action_key, unpack_value
 
 log = logging.getLogger(__name__)
@@ -28,7 +29,9 @@ async def ignore(ack):
 
 async def on_share(slack, ack, body, action, client, respond):
     await ack()
-    question = unpack_value(action.get("value")).get("q", "")
+    value = unpack_value(action.get("value"))
+    question = await asyncio.to_thread(slack.conversation.question_of,
+                                       {"log": value.get("l"), "question": value.get("q")})
     channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
     if not question or not channel:
         await tell(body, client, respond, "There is nothing to share here.")
@@ -53,15 +56,14 @@ async def on_full_text(slack, ack, body, action, client, respond):
         await tell(body, client, respond, reply.text or wording.PASSAGE_GONE)
         return
     c = reply.citation
-    await client.views_open(trigger_id=body["trigger_id"],
-                            view=render.full_text_view(c.document, c.label(), c.heading, c.text))
+    await open_view(client, body, render.full_text_view(c.document, c.label(), c.heading, c.text))
 
 
 async def on_feedback(slack, ack, body, action, client, respond):
     await ack()
     value = unpack_value(action.get("value"))
     log_id = value.get("l")
-    data = {"log": log_id if isinstance(log_id, int) else None, "question": value.get("q", ""),
+    data = {"log": log_id if isinstance(log_id, int) else None, "question": value.get("q"),
             "refs": value.get("r") or [], "key": action_key(body, "feedback")}
     verb = "helpful" if action.get("action_id") == render.HELPFUL else "not_helpful"
     for reply in await slack.handle(action_incoming(body, verb, data)):

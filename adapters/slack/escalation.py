@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from functools import partial
 
@@ -12,6 +13,7 @@ from protocol_bot.conversation import Incoming, Place
 
 from . import render
 from .events import action_key, action_reply_to, asker_of, unpack_value, view_input
+from .messaging import open_view, tell
 
 log = logging.getLogger(__name__)
 
@@ -24,26 +26,30 @@ async def on_escalate(slack, ack, body, action, client):
     second submit of the same form finds the ticket already opened."""
     await ack()
     value = unpack_value(action.get("value"))
-    question = value.get("q", "")
-    metadata = render.pack_metadata({"q": question, "r": value.get("r") or [],
-                                     "k": action_key(body, "escalate"),
-                                     "to": action_reply_to(body)})
-    await client.views_open(trigger_id=body["trigger_id"],
-                            view=render.escalate_view(question, metadata))
+    about = {"log": value.get("l"), "question": value.get("q")}
+    question = await asyncio.to_thread(slack.conversation.question_of, about)
+    if not question:
+        await tell(body, client, None, wording.NO_QUESTION)
+        return
+    metadata = slack.seal({"l": value.get("l"), "q": value.get("q"), "r": value.get("r") or [],
+                           "k": action_key(body, "escalate"), "to": action_reply_to(body)},
+                          body["user"]["id"])
+    await open_view(client, body, render.escalate_view(question, metadata))
 
 
 async def on_escalate_submitted(slack, ack, body, view):
-    meta = render.metadata_of(view)
     user = body["user"]
-    if not meta.get("q") or not meta.get("k"):
+    meta = slack.unseal(view.get("private_metadata"), user["id"])
+    if not meta.get("k"):
         await ack(response_action="errors", errors={"context": LOST_QUESTION})
         return
     name = await slack.people.name(user["id"], fallback=user.get("name", ""))
     incoming = Incoming(asker=asker_of(user["id"], name),
                         place=Place(conversation=user["id"], reference=meta.get("to") or {}),
                         action="escalate",
-                        data={"question": meta["q"], "refs": meta.get("r") or [],
-                              "key": meta["k"], "context": view_input(view, "context", "value")})
+                        data={"log": meta.get("l"), "question": meta.get("q"),
+                              "refs": meta.get("r") or [], "key": meta["k"],
+                              "context": view_input(view, "context", "value")})
     [reply] = await slack.handle(incoming)
     if reply.ticket is None:
         await ack(response_action="errors", errors={"context": reply.text or wording.TROUBLE})

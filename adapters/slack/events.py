@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import re
 
@@ -10,6 +12,7 @@ from protocol_bot.models import Asker
 
 BUTTON_VALUE_LIMIT = 2000  # Slack's limit on a button's value
 METADATA_LIMIT = 3000  # Slack's limit on a view's private_metadata
+MAC_CHARS = 32
 
 _USER = re.compile(r"<@([UW][A-Z0-9]+)(?:\|([^>]*))?>")
 _CHANNEL = re.compile(r"<#([CG][A-Z0-9]+)(?:\|([^>]*))?>")
@@ -99,6 +102,31 @@ def pack_value(fields: dict, *, limit: int = BUTTON_VALUE_LIMIT) -> str:
     excess = len(value) - limit
     fields = {**fields, "q": question[: max(0, len(question) - excess - 8)].rstrip() + "..."}
     return pack_value(fields, limit=limit)
+
+
+def seal(fields: dict, user: str, secret: str) -> str:
+    """A view's private_metadata: the fields, bound to the person it was opened for and
+    signed with the app's signing secret, so a forged or altered one is refused on submit."""
+    body = json.dumps({"u": user, **fields}, separators=(",", ":"), ensure_ascii=False)
+    sealed = _mac(body, secret) + body
+    if len(sealed) > METADATA_LIMIT:
+        raise ValueError(f"private_metadata of {len(sealed)} characters exceeds {METADATA_LIMIT}")
+    return sealed
+
+
+def unseal(text: str | None, user: str, secret: str) -> dict:
+    """The fields of a sealed private_metadata, or {} when it is forged, altered or was
+    opened for someone else."""
+    text = text or ""
+    mac, body = text[:MAC_CHARS], text[MAC_CHARS:]
+    if not body or not hmac.compare_digest(mac, _mac(body, secret)):
+        return {}
+    data = unpack_value(body)
+    return data if data.get("u") == user else {}
+
+
+def _mac(body: str, secret: str) -> str:
+    return hmac.new(secret.encode(), body.encode(), hashlib.sha256).hexdigest()[:MAC_CHARS]
 
 
 def unpack_value(value: str | None) -> dict:

@@ -13,15 +13,27 @@ from . import render
 log = logging.getLogger(__name__)
 
 
-async def tell(body: dict, client: AsyncWebClient, respond, words: str) -> None:
+async def tell(body: dict, client: AsyncWebClient, respond, words: str, *,
+               modal: bool = True) -> None:
     """Plain words only the person who clicked or submitted sees."""
-    if body.get("response_url"):
+    if respond is not None and body.get("response_url"):
         await respond(text=render.escape(words), response_type="ephemeral", replace_original=False)
-    elif body.get("trigger_id"):
+    elif modal and body.get("trigger_id"):
         await client.views_open(trigger_id=body["trigger_id"],
                                 view=render.info_view("Protocol bot", words))
     else:
         await send_dm(client, body["user"]["id"], render.notice(words))
+
+
+async def open_view(client: AsyncWebClient, body: dict, view: dict) -> None:
+    """A modal, opened with the click's trigger_id (Slack allows 3 s); if Slack refuses, the
+    person is told rather than left with nothing."""
+    try:
+        await client.views_open(trigger_id=body["trigger_id"], view=view)
+    except (SlackApiError, asyncio.TimeoutError, OSError) as exc:
+        log.warning("views.open failed: %s", exc)
+        await tell(body, client, None, "Sorry, I couldn't open that form just now. Please try "
+                   "again in a moment.", modal=False)
 
 
 async def open_dm(client: AsyncWebClient, user_id: str) -> str:

@@ -11,7 +11,7 @@ from slack_bolt.async_app import AsyncApp
 from protocol_bot.conversation import Reply
 
 from . import render
-from .messaging import send_dm, tell
+from .messaging import open_view, send_dm, tell
 from .events import action_incoming, view_input
 
 log = logging.getLogger(__name__)
@@ -69,13 +69,13 @@ async def on_assign(slack, ack, body, action, client, respond):
     await ack()
     reply = await ticket_for(slack, body, action, client, respond)
     if reply:
-        meta = render.pack_metadata({"t": reply.ticket.id, **where_clicked(body)})
-        await client.views_open(trigger_id=body["trigger_id"],
-                                view=render.assign_view(reply.ticket.id, body["user"]["id"], meta))
+        meta = slack.seal({"t": reply.ticket.id, **where_clicked(body)}, body["user"]["id"])
+        await open_view(client, body,
+                        render.assign_view(reply.ticket.id, body["user"]["id"], meta))
 
 
 async def on_assign_submitted(slack, ack, body, view, client):
-    meta = render.metadata_of(view)
+    meta = slack.unseal(view.get("private_metadata"), body["user"]["id"])
     to = view_input(view, "assignee", "value")
     said, card = outcome(await slack.handle(action_incoming(
         body, "assign", {"ticket": meta.get("t", ""), "to": f"slack:{to}"})))
@@ -96,14 +96,13 @@ async def on_answer(slack, ack, body, action, client, respond):
         await tell(body, client, respond, f"{ticket.id} is {ticket.status}: reopen it with "
                    f"`protocol-bot tickets reopen {ticket.id}` to answer again.")
         return
-    meta = render.pack_metadata({"t": ticket.id, **where_clicked(body)})
-    await client.views_open(trigger_id=body["trigger_id"],
-                            view=render.answer_view(ticket.id, ticket.question, meta))
+    meta = slack.seal({"t": ticket.id, **where_clicked(body)}, body["user"]["id"])
+    await open_view(client, body, render.answer_view(ticket.id, ticket.question, meta))
 
 
 async def on_answer_submitted(slack, ack, body, view, client):
-    meta = render.metadata_of(view)
     user_id = body["user"]["id"]
+    meta = slack.unseal(view.get("private_metadata"), user_id)
     text = view_input(view, "answer", "value").strip()
     if not text:
         await ack(response_action="errors", errors={"answer": "Write the answer the asker "

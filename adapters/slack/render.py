@@ -8,7 +8,7 @@ from protocol_bot import wording
 from protocol_bot.conversation import Reply
 from protocol_bot.models import Answer, Citation, Ticket
 
-from .events import METADATA_LIMIT, USER_ID, pack_value
+from .events import USER_ID, pack_value
 
 # Slack's limits (https://docs.slack.dev/reference/block-kit/blocks).
 SECTION_LIMIT = 3000  # characters of text in a section block
@@ -170,14 +170,16 @@ def citation_blocks(citation: Citation, index: int) -> list[dict]:
 
 def answer_buttons(answer: Answer, *, log_id=None, shareable: bool = False) -> list[dict]:
     refs = [f"{c.document_id}#{c.ref}" for c in answer.citations]
-    value = pack_value({"q": answer.question, "r": refs, "l": log_id})
+    # The question travels as its log id; its text only when it could not be logged.
+    value = pack_value({"r": refs, "l": log_id} if log_id is not None else
+                       {"q": answer.question[:500], "r": refs, "l": None})
     prominent = answer.escalation.prominent or not answer.answered
     elements = [button("Ask the monitoring officer", ESCALATE, value,
                        style="primary" if prominent else None)]
     if answer.answered:
         elements += [button("Helpful", HELPFUL, value), button("Not helpful", NOT_HELPFUL, value)]
     if shareable:
-        elements.append(button("Share to channel", SHARE, pack_value({"q": answer.question})))
+        elements.append(button("Share to channel", SHARE, value))
     return elements
 
 
@@ -262,9 +264,6 @@ def card_body(reply: Reply) -> dict:
 
 # --- escalation: the asker's modal -----------------------------------------------------------
 
-def pack_metadata(fields: dict) -> str:
-    """Fields for a view's private_metadata, within Slack's 3,000 characters."""
-    return pack_value(fields, limit=METADATA_LIMIT)
 
 
 def escalate_view(question: str, metadata: str) -> dict:
@@ -465,11 +464,3 @@ def ticket_list_blocks(tickets: list[Ticket], room: int = MESSAGE_BLOCKS - 2) ->
     if more:
         blocks.append(context(f"And {more} more: `protocol-bot tickets list` shows them all."))
     return blocks
-
-
-def metadata_of(view: dict) -> dict:
-    try:
-        data = json.loads(view.get("private_metadata") or "{}")
-    except json.JSONDecodeError:
-        return {}
-    return data if isinstance(data, dict) else {}

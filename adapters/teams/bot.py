@@ -72,7 +72,7 @@ class TeamsLogic:
             return []
         data = act.submitted(activity) or {}
         if data.get(cards.VERB) == cards.ESCALATE:  # a form to fill in; nothing happens yet
-            return [cards.escalate_form(str(data.get("question") or ""),
+            return [cards.escalate_form(self.conversation.question_of(data),
                                         key=str(data.get(cards.KEY_FIELD) or ""),
                                         refs=data.get("refs") or [], log_id=data.get("log"))]
         incoming = incoming_of(activity)

@@ -10,6 +10,7 @@ without keeping state between turns: the question, its idempotency key, the refs
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Sequence
 
@@ -46,8 +47,22 @@ ASK_MO = wording.ASK_MO
 # A passage longer than LONG_WORDS is shown as its first SHORT_WORDS words with "Show more".
 LONG_WORDS = 110
 SHORT_WORDS = 80
-QUESTION_DATA_LIMIT = 2000  # the core answers from the first 2,000 characters anyway
+QUESTION_DATA_LIMIT = 500  # only when the question could not be logged (buttons carry its id)
 SUMMARY_LIMIT = 3000
+# Teams refuses an activity over 28 KB (as sent: JSON with non-ASCII escaped as \uXXXX).
+ACTIVITY_BUDGET = 26_000
+_MARKDOWN = re.compile(r"([\\`*_\[\]#>~|<])")
+
+
+def literal(value: str) -> str:
+    """What a person typed, shown as typed: markdown characters escaped, so no link,
+    emphasis or heading can be put into a card (the MO's private ticket card included)."""
+    return _MARKDOWN.sub(r"\\\1", value or "")
+
+
+def size_of(activity: dict) -> int:
+    """The activity's size as the Bot Connector receives it."""
+    return len(json.dumps(activity).encode("utf-8"))
 
 
 # --- building blocks ---------------------------------------------------------------------------
@@ -116,16 +131,21 @@ def shorten_words(value: str, keep_words: int = SHORT_WORDS,
     return cut.rstrip(" ,;:-\n") + " \u2026", True
 
 
-def citation_block(citation: Citation, index: int) -> list[dict]:
-    """Label (document, edition, ref), heading, and the passage, with a toggle when long."""
+def citation_block(citation: Citation, index: int, keep_words: int = SHORT_WORDS,
+                   toggle_full: bool = True) -> list[dict]:
+    """Label (document, edition, ref), heading, and the passage, with a toggle when long
+    (or, to fit Teams' size limit, only its first `keep_words` words)."""
     label = citation.label()
     heading = citation.heading if citation.heading and citation.heading != citation.ref else ""
     items: list[dict] = [text(label, weight="Bolder", spacing="Medium", separator=True)]
     if heading:
         items.append(text(heading, isSubtle=True, spacing="None"))
-    short, shortened = shorten_words(citation.text)
+    short, shortened = shorten_words(citation.text, keep_words, max(keep_words, 1) + 30)
     if not shortened:
         items.append(quote(citation.text))
+        return items
+    if not toggle_full:
+        items.append(quote(short))
         return items
     ids = [f"c{index}-short", f"c{index}-full", f"c{index}-more", f"c{index}-less"]
     items.append({"type": "Container", "id": ids[0], "style": "emphasis",
@@ -162,12 +182,13 @@ def answer_summary(answer: Answer) -> str:
 
 
 def answer_card(answer: Answer, *, key: str, log_id: int | None = None,
-                echo_question: bool = False) -> dict:
+                echo_question: bool = False, keep_words: int = SHORT_WORDS,
+                toggle_full: bool = True) -> dict:
     """The answer: lead line, each citation quoted, and the buttons. `key` identifies the
     question (platform + activity id) so that escalating it twice opens one ticket."""
     body: list[dict] = []
     if echo_question:
-        body.append(text(f"You asked: \u201c{answer.question}\u201d", isSubtle=True))
+        body.append(text(f"You asked: \u201c{literal(answer.question)}\u201d", isSubtle=True))
     if not answer.answered:
         body.append(text(answer.lead or wording.DECLINED, weight="Bolder", size="Medium"))
         body.append(text(wording.DECLINED_NEXT))
@@ -182,17 +203,15 @@ def answer_card(answer: Answer, *, key: str, log_id: int | None = None,
     if answer.truncated:
         body.append(text(wording.TRUNCATED, color="Warning"))
     for i, citation in enumerate(answer.citations):
-        body.extend(citation_block(citation, i))
+        body.extend(citation_block(citation, i, keep_words, toggle_full))
 
-    refs = refs_of(answer)
-    question = answer.question[:QUESTION_DATA_LIMIT]
+    # Buttons carry the question log's id, never the question (whatever its length).
+    about = {"qkey": key, "refs": refs_of(answer), "log": log_id,
+             **({} if log_id is not None else {"question": answer.question[:QUESTION_DATA_LIMIT]})}
     escalate = submit(ASK_MO, ESCALATE, style="positive" if answer.escalation.prominent
-                      or not answer.answered else None,
-                      qkey=key, question=question, refs=refs, log=log_id)
-    feedback = [submit("Helpful", FEEDBACK, helpful=True, qkey=key, question=question, refs=refs,
-                       log=log_id),
-                submit("Not helpful", FEEDBACK, helpful=False, qkey=key, question=question,
-                       refs=refs, log=log_id)]
+                      or not answer.answered else None, **about)
+    feedback = [submit("Helpful", FEEDBACK, helpful=True, **about),
+                submit("Not helpful", FEEDBACK, helpful=False, **about)]
     if answer.answered:
         actions = [*feedback, escalate]
     else:  # leads with the monitoring officer; feedback only when something was shown
@@ -200,37 +219,53 @@ def answer_card(answer: Answer, *, key: str, log_id: int | None = None,
     return card(body, actions, fallback=answer_summary(answer))
 
 
+# Ever smaller answers, until one fits Teams' size limit: (words kept, full-text toggle, echo).
+COMPACTING = ((SHORT_WORDS, True, True), (SHORT_WORDS, False, True), (40, False, False),
+              (15, False, False), (0, False, False))
+
+
 def answer_message(answer: Answer, *, key: str, log_id: int | None = None,
                    echo_question: bool = False) -> dict:
-    return message(answer_card(answer, key=key, log_id=log_id, echo_question=echo_question),
-                   answer_summary(answer))
+    """The answer card, as full as fits in one Teams activity whatever the person typed."""
+    summary = answer_summary(answer)[:SUMMARY_LIMIT]
+    for keep_words, toggle_full, echo in COMPACTING:
+        activity = message(answer_card(answer, key=key, log_id=log_id, keep_words=keep_words,
+                                       toggle_full=toggle_full,
+                                       echo_question=echo_question and echo), summary)
+        if size_of(activity) <= ACTIVITY_BUDGET:
+            return activity
+        summary = summary[:1000]
+    return text_message(literal(answer.lead or wording.DECLINED)[:2000])
 
 
 # --- escalation (the asker) ----------------------------------------------------------------------
 
 def escalate_form(question: str, *, key: str, refs: Sequence[str] = (),
                   log_id: int | None = None) -> dict:
+    question = question[:4000]  # what the person asked is on the ticket in full
     """The follow-up card: what goes to the MO, room for context, and Confirm."""
     body = [
         text(ASK_MO, weight="Bolder", size="Medium"),
         text("Your question and your name go to the monitoring officer, who will answer you "
              "here."),
-        quote(question),
+        quote(literal(question)),
         {"type": "Input.Text", "id": CONTEXT_INPUT, "isMultiline": True, "maxLength": 2000,
          "label": "Anything the monitoring officer should know? (optional)",
          "placeholder": "For example: which meeting or officer this is about"},
     ]
-    actions = [submit("Send to the monitoring officer", CONFIRM, style="positive", qkey=key,
-                      question=question[:QUESTION_DATA_LIMIT], refs=list(refs), log=log_id)]
-    summary = f"{ASK_MO}: \u201c{question}\u201d. Add any context, then send."
+    about = {"qkey": key, "refs": list(refs), "log": log_id,
+             **({} if log_id is not None else {"question": question[:QUESTION_DATA_LIMIT]})}
+    actions = [submit("Send to the monitoring officer", CONFIRM, style="positive", **about)]
+    summary = f"{ASK_MO}: \u201c{question[:500]}\u201d. Add any context, then send."
     return message(card(body, actions, fallback=summary), summary)
 
 
 def sent_form(question: str, ticket_id: str) -> dict:
     """The escalation form once sent: what went, its ticket id, and no button."""
     said = f"Sent as ticket {ticket_id}."
-    return message(card([text(ASK_MO, weight="Bolder", size="Medium"), quote(question),
-                         text(said, color="Good")], fallback=said), said)
+    return message(card([text(ASK_MO, weight="Bolder", size="Medium"),
+                         quote(literal(question[:4000])), text(said, color="Good")],
+                        fallback=said), said)
 
 
 def ticket_answered_message(body: dict, ticket_id: str | None) -> dict:
@@ -243,11 +278,11 @@ def ticket_answered_message(body: dict, ticket_id: str | None) -> dict:
              size="Medium"),
         text(f"Ticket {tid}", isSubtle=True, spacing="None"),
         text("You asked:", spacing="Medium"),
-        quote(question),
+        quote(literal(question[:4000])),
         text("Answer:", spacing="Medium"),
-        text(answer),
+        text(literal(answer)),
     ]
-    summary = f"The monitoring officer answered your question ({tid}): {answer}"
+    summary = f"The monitoring officer answered your question ({tid}): {answer[:1000]}"
     return message(card(content, fallback=summary), summary)
 
 
@@ -256,7 +291,7 @@ def ticket_answered_message(body: dict, ticket_id: str | None) -> dict:
 def _asker_line(asker: dict) -> str:
     name = asker.get("display_name") or ""
     who = f"{asker.get('platform', '')}:{asker.get('user_id', '')}"
-    return f"{name} ({who})" if name else who
+    return literal(f"{name} ({who})" if name else who)
 
 
 def mo_ticket_card(ticket_id: str, *, question: str, asker: dict, context: str = "",
@@ -275,10 +310,10 @@ def mo_ticket_card(ticket_id: str, *, question: str, asker: dict, context: str =
         text(headline, weight="Bolder", size="Medium"),
         {"type": "FactSet", "facts": facts},
         text("Question:", spacing="Medium", weight="Bolder"),
-        quote(question),
+        quote(literal(question)),
     ]
     if context:
-        body += [text("Context from the asker:", weight="Bolder"), quote(context)]
+        body += [text("Context from the asker:", weight="Bolder"), quote(literal(context))]
     if refs:
         answered = "The bot cited " + "; ".join(refs) + "."
         body.append(text("What the bot answered: it cited\n" + "\n".join(f"- {r}" for r in refs),
@@ -307,7 +342,7 @@ def mo_ticket_card(ticket_id: str, *, question: str, asker: dict, context: str =
         {"type": "Action.ShowCard", "title": "Assign", "card": assign_card},
         submit("Close", MO_CLOSE, ticket=ticket_id),
     ]
-    summary = (f"{headline}. {_asker_line(asker)} asked: \u201c{question}\u201d. "
+    summary = (f"{headline}. {_asker_line(asker)} asked: \u201c{question[:1000]}\u201d. "
                f"{answered}")
     return card(body, actions, fallback=summary)
 
@@ -322,8 +357,8 @@ def mo_ticket_message(ticket_id: str, **kwargs) -> dict:
 def ticket_summary_message(ticket: Ticket) -> dict:
     """A ticket no longer waiting: its status, question and answer, no actions."""
     title = f"Ticket {ticket.id}: {ticket.status}"
-    content = card([text(title, weight="Bolder", size="Medium"), quote(ticket.question),
-                    *([text("Answer:", weight="Bolder"), text(ticket.answer)]
+    content = card([text(title, weight="Bolder", size="Medium"), quote(literal(ticket.question)),
+                    *([text("Answer:", weight="Bolder"), text(literal(ticket.answer))]
                       if ticket.answer else [])], fallback=title)
     return message(content, title)
 
