@@ -98,6 +98,17 @@ def parse_days(raw: str, variable: str) -> int:
     return int(text)
 
 
+def parse_seconds(raw: str, variable: str, default: int, low: int, high: int) -> int:
+    """A whole number of seconds from `low` to `high` (unset: `default`), or ConfigError."""
+    text = raw.strip()
+    if not text:
+        return default
+    if not re.fullmatch(r"[0-9]{1,6}", text) or not low <= int(text) <= high:
+        raise ConfigError(variable, f"'{raw}' should be a whole number of seconds from {low} to "
+                                    f"{high}.")
+    return int(text)
+
+
 def parse_flag(raw: str, variable: str) -> bool:
     text = raw.strip().lower()
     if text in TRUE_WORDS:
@@ -161,6 +172,7 @@ class Config:
     log_retention_days: int = DEFAULT_RETENTION_DAYS
     log_keep_identity: bool = False
     db_url: str | None = None  # a database server; none is supported yet (see parse_database)
+    delivery_lease_seconds: float = 120.0  # a sender that dies mid-send: retried after this
 
     @property
     def knowledge_dir(self) -> Path:
@@ -186,4 +198,6 @@ class Config:
                                 if retention.strip() else DEFAULT_RETENTION_DAYS),
             log_keep_identity=parse_flag(env.get("PROTOCOL_BOT_LOG_IDENTITY", ""),
                                          "PROTOCOL_BOT_LOG_IDENTITY"),
+            delivery_lease_seconds=parse_seconds(env.get("PROTOCOL_BOT_DELIVERY_LEASE", ""),
+                                                 "PROTOCOL_BOT_DELIVERY_LEASE", 120, 2, 3600),
         )

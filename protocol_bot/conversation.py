@@ -119,7 +119,8 @@ class Conversation:
         desk = Desk(store, knowledge, config.monitoring_officers,
                     log_keep_identity=config.log_keep_identity,
                     log_retention_days=config.log_retention_days)
-        return cls(knowledge, desk, store, store, Deliveries(store, notify=desk.notify_mos))
+        return cls(knowledge, desk, store, store,
+                   Deliveries(store, notify=desk.notify_mos, lease=config.delivery_lease_seconds))
 
     # --- the durable path: record first, acknowledge, answer from the record -------------------
     def record(self, platform: str, key: str, payload: dict) -> bool:
@@ -132,7 +133,7 @@ class Conversation:
         """Answer what was recorded and not yet answered (after a restart too): `respond` (the
         adapter's translation, calling `handle(..., recorded=True)`) gives the messages, which
         are queued in the outbox in the same commit that marks the record answered."""
-        records = self.inbox.claim_incoming(platform, now)
+        records = self.inbox.claim_incoming(platform, now, lease=self.deliveries.lease)
         for record_id, payload in records:
             try:
                 outgoing = respond(payload)

@@ -7,7 +7,7 @@ import logging
 from collections.abc import Callable
 from typing import Protocol
 
-from .store import ConversationRefs, Outbox, OutboxMessage
+from .store import CLAIM_LEASE_SECONDS, ConversationRefs, Outbox, OutboxMessage
 
 log = logging.getLogger(__name__)
 
@@ -47,15 +47,17 @@ class OutboxStore(Outbox, ConversationRefs, Protocol):
 class Deliveries:
     """One platform worker's view of the outbox (synchronous; the worker calls it off its loop)."""
 
-    def __init__(self, store: OutboxStore, notify: Callable[[str], None] | None = None):
+    def __init__(self, store: OutboxStore, notify: Callable[[str], None] | None = None,
+                 lease: float = CLAIM_LEASE_SECONDS):
         self.store = store
+        self.lease = lease  # how long a claimed message is hidden from other senders
         self.notify = notify  # tells the monitoring officers about a delivery problem
 
     def claim(self, platform: str, now: float) -> list[OutboxMessage]:
         """Due messages for `platform`, leased to this sender; a message queued before its
         recipient first talked to the bot gets their conversation reference now."""
         claimed = []
-        for message in self.store.claim_due(platform, now):
+        for message in self.store.claim_due(platform, now, lease=self.lease):
             if message.reply_to is None:
                 reference = self.store.get_reference(message.recipient)
                 if reference is not None:

@@ -152,6 +152,7 @@ class FakeSlack:
         self.failures: dict[str, list[str]] = {}  # method -> errors to return, in order
         self.not_in: set[str] = set()  # channels the bot is not a member of
         self.delay: float = 0.0  # seconds to wait before answering each Web API call
+        self.delays: dict[str, float] = {}  # method -> seconds (a slow or hung method)
         self.http_errors: dict[str, list[int]] = {}  # method -> HTTP statuses to answer, in order
         self.rate: tuple[float, int] | None = None  # chat.postMessage per channel: (per s, burst)
         self._buckets: dict[str, tuple[float, float]] = {}  # channel -> (tokens, at)
@@ -278,8 +279,8 @@ class FakeSlack:
         token = token or args.get("token", "")
         call = Call(method, args, token)
         self._record(call)
-        if self.delay:
-            await asyncio.sleep(self.delay)
+        if self.delay or self.delays.get(method):
+            await asyncio.sleep(self.delays.get(method) or self.delay)
         expected = APP_TOKEN if method == "apps.connections.open" else BOT_TOKEN
         if token != expected:
             return web.json_response({"ok": False, "error": "invalid_auth"})
