@@ -42,33 +42,48 @@ class OutboxWorker:
         self.clock = clock
         self.wake = asyncio.Event()
         self._not_before: dict[str, float] = {}  # per destination: Retry-After or pacing
+        self._queues: dict[str, list[OutboxMessage]] = {}  # claimed, waiting their turn
+        self._draining: dict[str, asyncio.Task] = {}  # destinations being sent to now
+        self._gate = asyncio.Semaphore(pacing.concurrency)
         self._pass_now = 0.0
 
     async def deliver_due(self, now: float | None = None) -> int:
-        """One pass: send what is due; returns how many were delivered."""
-        now = self.clock() if now is None else now
-        self._pass_now = now  # what the store records for this pass (tests pass their own)
-        messages = await asyncio.to_thread(self.deliveries.claim, self.platform, now)
-        groups: dict[str, list[OutboxMessage]] = {}
-        for message in messages:
-            groups.setdefault(self.destination(message), []).append(message)
-        gate = asyncio.Semaphore(self.pacing.concurrency)
-        counts = await asyncio.gather(*(self._drain(dest, group, gate, now)
-                                        for dest, group in groups.items()))
-        return sum(counts)
+        """One pass, waited for: send what is due; returns how many were delivered."""
+        started = await self._claim(self.clock() if now is None else now)
+        return sum(await asyncio.gather(*started))
 
-    async def _drain(self, dest: str, group: list[OutboxMessage], gate: asyncio.Semaphore,
-                     now: float) -> int:
+    async def _claim(self, now: float) -> list[asyncio.Task]:
+        """Claim what is due and start each destination's own task (or queue the message
+        behind the one already running): a slow or rate-limited destination holds up nothing
+        else, and the loop never waits for a send."""
+        self._pass_now = now  # what the store records (tests pass their own time)
+        started = []
+        for message in await asyncio.to_thread(self.deliveries.claim, self.platform, now):
+            dest = self.destination(message)
+            self._queues.setdefault(dest, []).append(message)
+            if dest not in self._draining:
+                self._draining[dest] = asyncio.ensure_future(self._drain(dest))
+                started.append(self._draining[dest])
+        return started
+
+    async def _drain(self, dest: str) -> int:
         delivered = 0
-        async with gate:
-            for index, message in enumerate(group):
-                wait = self._not_before.get(dest, 0.0) - self.clock()
-                if wait > self.pacing.pass_budget:  # the rest waits for its turn, unclaimed
-                    await self._postpone(group[index:], self._not_before[dest])
-                    break
-                if wait > 0:
-                    await asyncio.sleep(wait)
-                delivered += await self._send_one(dest, message)
+        try:
+            async with self._gate:
+                queue = self._queues[dest]
+                while queue:
+                    wait = self._not_before.get(dest, 0.0) - self.clock()
+                    if wait > self.pacing.pass_budget:  # the rest waits for its turn, unclaimed
+                        await self._postpone(queue, self._not_before[dest])
+                        queue.clear()
+                        break
+                    if wait > 0:
+                        await asyncio.sleep(wait)
+                    delivered += await self._send_one(dest, queue.pop(0))
+        finally:
+            self._draining.pop(dest, None)
+            if not self._queues.get(dest):
+                self._queues.pop(dest, None)
         return delivered
 
     async def _send_one(self, dest: str, message: OutboxMessage) -> int:
@@ -101,7 +116,7 @@ class OutboxWorker:
         while not stop.is_set():
             self.wake.clear()
             try:
-                await self.deliver_due()
+                await self._claim(self.clock())
             except Exception:  # e.g. the database briefly unavailable: keep the loop alive
                 log.exception("%s outbox delivery pass failed; trying again shortly",
                               self.platform)
@@ -110,6 +125,8 @@ class OutboxWorker:
                                             return_when=asyncio.FIRST_COMPLETED)
             for task in pending:
                 task.cancel()
+        for task in list(self._draining.values()):  # claimed: due again after the lease
+            task.cancel()
         log.info("%s outbox delivery stopped", self.platform)
 
 

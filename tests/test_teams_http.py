@@ -43,8 +43,10 @@ async def until(condition, timeout: float = 10.0) -> None:
 class Served:
     """The aiohttp app with Teams mounted, a client for it, and the fake connector."""
 
-    def __init__(self, settings: TeamsSettings, conversation=None, fail: int = 0):
+    def __init__(self, settings: TeamsSettings, conversation=None, fail: int = 0,
+                 interval: float = 3600.0):
         self.settings = settings
+        self.interval = interval
         self.conversation = conversation or make_conversation()
         self.connector = FakeConnector(fail=fail)
 
@@ -52,7 +54,7 @@ class Served:
         await self.connector.start()
         app = web.Application()
         # The app's own delivery loop would race the test's explicit deliver_due calls.
-        self._interval, teams_app.OUTBOX_INTERVAL = teams_app.OUTBOX_INTERVAL, 3600.0
+        self._interval, teams_app.OUTBOX_INTERVAL = teams_app.OUTBOX_INTERVAL, self.interval
         assert teams_app.mount(app, self.conversation, settings=self.settings)
         self.endpoint = app[teams_app.TEAMS]
         self.client = TestClient(TestServer(app))

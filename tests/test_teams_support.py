@@ -156,6 +156,11 @@ class FakeConnector:
         self.received: list[dict] = []
         self.updated: list[dict] = []
         self.fail = fail  # answer this many sends with 503 first (an outage)
+        self.statuses: list[int] = []  # then these, in order (429 comes with Retry-After: 1)
+        self.latency = 0.0  # seconds before each answer (Teams is not instant)
+        self.hang: set[str] = set()  # conversations whose sends hang until stop()
+        self.refused: list[dict] = []  # what was answered 413 (over 28 KB) or 429
+        self._release = asyncio.Event()
         self._event = asyncio.Event()
         self._runner: web.AppRunner | None = None
         self.url = ""
@@ -176,14 +181,29 @@ class FakeConnector:
         return self
 
     async def stop(self) -> None:
+        self._release.set()
         if self._runner:
             await self._runner.cleanup()
 
     async def _post(self, request: web.Request) -> web.Response:
+        if request.match_info["conversation"].split(";")[0] in self.hang:
+            await self._release.wait()
+        if self.latency:
+            await asyncio.sleep(self.latency)
         if self.fail > 0:
             self.fail -= 1
             return web.json_response({"error": {"code": "ServiceUnavailable"}}, status=503)
-        body = await request.json()
+        raw = await request.read()
+        if self.statuses:
+            status = self.statuses.pop(0)
+            self.refused.append({"status": status})
+            return web.json_response({"error": {"code": "Throttled" if status == 429 else
+                                                "InternalServerError"}}, status=status,
+                                     headers={"Retry-After": "1"} if status == 429 else None)
+        if len(raw) > 28 * 1024:  # Teams refuses an activity over 28 KB
+            self.refused.append({"status": 413, "size": len(raw)})
+            return web.json_response({"error": {"code": "MessageSizeTooBig"}}, status=413)
+        body = json.loads(raw)
         body["_path"] = request.path
         body["_auth"] = request.headers.get("Authorization")
         body["_at"] = time.monotonic()
