@@ -11,7 +11,38 @@ def register(sub, kb_sub) -> None:
     p = sub.add_parser("serve", help="run the web server (Teams /api/messages, Slack /slack/events)")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=_port, default=3978)
+    p.add_argument("--insecure-local", action="store_true",
+                   help="allow Teams local mode (no app registration, no authentication) on "
+                        "an address other than loopback: for a test network only")
     p.set_defaults(func=serve)
+
+
+def _refuses_bind(host: str, insecure_local: bool) -> str | None:
+    """Teams local mode accepts unauthenticated requests: only on loopback, unless asked."""
+    if insecure_local or _loopback(host):
+        return None
+    try:
+        from .teams.app import disabled
+        from .teams.bf import TeamsSettings
+    except ImportError:  # Teams not installed: nothing to protect
+        return None
+    if disabled() or not TeamsSettings.from_env().local_mode:
+        return None
+    return (f"protocol-bot serve: not started: Teams would run in local mode (no "
+            f"MICROSOFT_APP_ID, so requests are not authenticated) on {host}, which is not "
+            "loopback. Set the app registration (see the README), use --host 127.0.0.1, set "
+            "PROTOCOL_BOT_TEAMS=off, or add --insecure-local on a test network.")
+
+
+def _loopback(host: str) -> bool:
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _port(text: str) -> int:
@@ -29,6 +60,10 @@ def serve(args: argparse.Namespace) -> int:
 
     from .server import build_app
 
+    refused = _refuses_bind(args.host, args.insecure_local)
+    if refused:
+        print(refused, file=sys.stderr)
+        return 2
     logging.getLogger().setLevel(logging.INFO)
     try:
         conversation = Conversation.build(Config.from_env())

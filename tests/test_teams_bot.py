@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 import pytest
 from botbuilder.core.adapters import TestAdapter
@@ -13,7 +14,7 @@ from adapters.teams import cards
 from adapters.teams.bf import TeamsBot
 from adapters.teams.bot import TeamsLogic
 from protocol_bot.store import OutboxMessage
-from tests.test_teams_support import (DEPUTY, MO, PLAYGROUND_USER, action, as_user, cards_in,
+from tests.test_teams_support import (DEPUTY, MO, PLAYGROUND_USER, action, actions, as_user, cards_in,
                                       make_conversation, message, payload, submit, texts, walk)
 
 PARTY = "Can I ask an officer to help with party political work?"
@@ -286,8 +287,12 @@ def test_mo_lists_waiting_tickets_in_personal_chat_only():
     h = Harness()
     escalate(h)
     replies = h.send(message("tickets", user="29:mo-morgan"))
-    assert "1 ticket is waiting" in replies[0]["text"]
-    assert PARTY in texts(cards_in(replies[1])[0])
+    assert len(replies) == 1  # one card listing them, not one message each
+    [listing] = cards_in(replies[0])
+    assert "waiting" in texts(listing) and PARTY[:40] in texts(listing)
+    [opened] = [a for a in actions(listing) if a["title"] == "Open"][:1]
+    shown = only_card(h.send(submit(opened["data"], user="29:mo-morgan", activity_id="open-1")))
+    assert PARTY in texts(shown) and "Send answer" in json.dumps(shown)
     channel = h.send(as_user(message("tickets", base="message_channel_mention"), "29:mo-morgan"))
     assert "private" in channel[0]["text"]
 

@@ -64,3 +64,19 @@ def test_an_unrelated_question_is_answered_within_a_second_while_one_chat_hangs(
             assert time.monotonic() - started < 1.0
             assert replies_to(s.connector, "q-stuck") == []
     run(scenario())
+
+
+def test_local_mode_refuses_to_listen_beyond_loopback(tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("PROTOCOL_BOT_", "MICROSOFT_APP", "Microsoft", "SLACK_"))}
+    env["PROTOCOL_BOT_DB"] = str(tmp_path / "bot.db")
+    done = subprocess.run([str(Path(sys.executable).parent / "protocol-bot"), "serve", "--host",
+                           "0.0.0.0"], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert "local mode" in done.stderr and "--insecure-local" in done.stderr
+    assert "Traceback" not in done.stderr

@@ -20,7 +20,7 @@ REPLACE = "_replace"  # reply key: update the clicked card (activity id = replyT
 
 # Card verbs -> the conversation service's actions (ESCALATE only shows the context form).
 ACTIONS = {cards.ASK: "ask", cards.CONFIRM: "escalate", cards.MO_ASSIGN: "assign",
-           cards.MO_ANSWER: "answer", cards.MO_CLOSE: "close"}
+           cards.MO_ANSWER: "answer", cards.MO_CLOSE: "close", cards.MO_SHOW: "ticket"}
 
 
 def place_of(activity: dict) -> Place:
@@ -135,8 +135,7 @@ def render(reply: Reply, activity: dict, key: str) -> list[dict]:
             replies.append(_replacing(done, activity))
         return replies
     if reply.kind == "ticket_list":
-        return [cards.text_message(reply.text),
-                *(ticket_message(item, activity) for item in reply.items)]
+        return [cards.ticket_list_message(reply.text, [item.ticket for item in reply.items])]
     if reply.kind == "ticket_card":
         message = ticket_message(reply, activity)
         if reply.replaces_clicked:

@@ -30,7 +30,8 @@ FEEDBACK = "feedback"  # Helpful / Not helpful
 MO_ASSIGN = "mo_assign"
 MO_ANSWER = "mo_answer"
 MO_CLOSE = "mo_close"
-MO_VERBS = (MO_ASSIGN, MO_ANSWER, MO_CLOSE)
+MO_SHOW = "mo_show"  # a ticket in the list: its full card, to act on
+MO_VERBS = (MO_ASSIGN, MO_ANSWER, MO_CLOSE, MO_SHOW)
 
 # The question's idempotency key in submit data. Not "key": the Agents Playground's card
 # renderer fails on a data field called "key" (it assigns to it).
@@ -353,6 +354,22 @@ def mo_ticket_message(ticket_id: str, **kwargs) -> dict:
 
 
 # --- welcome -------------------------------------------------------------------------------------
+
+def ticket_list_message(headline: str, tickets: Sequence[Ticket]) -> dict:
+    """The waiting tickets in one card (one message, so no per-chat rate limit is met):
+    each with who asked, its status, the start of the question, and Open."""
+    body = [text(headline, weight="Bolder", size="Medium")]
+    for ticket in tickets:
+        asker = _asker_line({"platform": ticket.asker.platform, "user_id": ticket.asker.user_id,
+                             "display_name": ticket.asker.display_name})
+        status = ticket.status + (f" to {ticket.assignee}" if ticket.assignee else "")
+        body.append({"type": "Container", "separator": True, "spacing": "Medium", "items": [
+            text(f"{ticket.id} \u00b7 {literal(status)} \u00b7 {asker}", weight="Bolder"),
+            quote(literal(shorten_words(ticket.question, 40, 60)[0])),
+            {"type": "ActionSet", "actions": [submit("Open", MO_SHOW, ticket=ticket.id)]},
+        ]})
+    return message(card(body, fallback=headline), headline)
+
 
 def ticket_summary_message(ticket: Ticket) -> dict:
     """A ticket no longer waiting: its status, question and answer, no actions."""
