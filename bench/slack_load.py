@@ -1,12 +1,14 @@
 """Load check: N concurrent signed @mentions against `protocol-bot serve` on loopback, Slack faked.
 
-    .venv/bin/python bench/slack_load.py            # 200 mentions, then each redelivered once
-    .venv/bin/python bench/slack_load.py -n 500 --no-retries
+    .venv/bin/python bench/slack_load.py            # 200 mentions in one channel, each redelivered
+    .venv/bin/python bench/slack_load.py -n 500 --no-retries --no-rate-limit --fail 0
 
 Starts the fake Slack Web API (tests/slack_fake.py) and a real `protocol-bot serve` process
 (SQLite store in a temporary folder, shipped knowledge) pointed at it with SLACK_API_URL, fires
 the mentions at once, and prints p50/p99 time to Slack's ack (the HTTP response) and to the
-answer's chat.postMessage, and how many answers were lost or doubled. A script, not a test.
+answer's chat.postMessage, and how many answers were lost or doubled. The fake says no as
+Slack does: one message a second per channel after a burst of 3 (429 with Retry-After), and
+a share of chat.postMessage calls answered with HTTP 500. A script, not a test.
 """
 
 from __future__ import annotations
@@ -52,13 +54,18 @@ async def fire(session, url: str, data: dict, headers: dict | None = None) -> tu
         return started, time.monotonic(), resp.status
 
 
-async def main(n: int, retries: bool, settle: float) -> int:
+async def main(n: int, retries: bool, settle: float, rate_limit: bool, fail: int) -> int:
     async with FakeSlack() as fake:
+        if rate_limit:
+            fake.rate_limit(per_second=1.0, burst=3)
+        if fail:
+            fake.fail_http("chat.postMessage", 500, times=fail)
         port = free_port()
         with tempfile.TemporaryDirectory() as tmp:
             env = {**os.environ, "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET,
                    "SLACK_API_URL": fake.api_url, "PROTOCOL_BOT_DB": str(Path(tmp) / "bench.db"),
-                   "PROTOCOL_BOT_MONITORING_OFFICERS": "slack:U0MO00001"}
+                   "PROTOCOL_BOT_MONITORING_OFFICERS": "slack:U0MO00001",
+                   "PROTOCOL_BOT_TEAMS": "off"}
             server_log = open(Path(tmp) / "serve.log", "w+b")
             server = subprocess.Popen(
                 [sys.executable, "-m", "protocol_bot.cli", "serve", "--port", str(port)],
@@ -81,7 +88,8 @@ async def main(n: int, retries: bool, settle: float) -> int:
                     # Wait until every mention has its answer (or `settle` seconds pass).
                     deadline = time.monotonic() + settle
                     while time.monotonic() < deadline:
-                        if len({c.args.get("thread_ts") for c in fake.of("chat.postMessage")}) >= n:
+                        if len({c.args.get("thread_ts") for c in fake.of("chat.postMessage")
+                                if (c.result or {}).get("ok")}) >= n:
                             break
                         await asyncio.sleep(0.05)
                     await asyncio.sleep(0.5)  # anything doubled would arrive now
@@ -99,6 +107,8 @@ async def main(n: int, retries: bool, settle: float) -> int:
 
         posts: dict[str, list[float]] = {}
         for call in fake.of("chat.postMessage"):
+            if not (call.result or {}).get("ok"):
+                continue  # refused (429, 500): the bot must try again
             posts.setdefault(call.args.get("thread_ts"), []).append(call.at)
         ack_ms, answer_ms, lost, doubled = [], [], 0, 0
         for m, (started, acked, status) in zip(mentions, results):
@@ -112,8 +122,12 @@ async def main(n: int, retries: bool, settle: float) -> int:
         bad = sum(status != 200 for _, _, status in results + retried)
         over_3s = sum(ms > 3000 for ms in ack_ms)
 
-        print(f"{n} concurrent signed mentions to protocol-bot serve on loopback (fake Slack), "
-              f"{'each then redelivered once (X-Slack-Retry-Num: 1)' if retries else 'no retries'}")
+        print(f"{n} concurrent signed mentions in one channel to protocol-bot serve on loopback "
+              f"(fake Slack), "
+              f"{'each then redelivered once (X-Slack-Retry-Num: 1)' if retries else 'no retries'}"
+              f"; fake Slack {'rate-limits 1/s per channel (burst 3)' if rate_limit else 'never rate-limits'}"
+              f", {fail} HTTP 500s")
+        print(f"Slack said no: {fake.rate_limited} rate limits (429), {fail} server errors (500)")
         print(f"time to ack:           p50 {percentile(ack_ms, 50):7.1f} ms   "
               f"p99 {percentile(ack_ms, 99):7.1f} ms   max {max(ack_ms):7.1f} ms   over 3 s: {over_3s}")
         print(f"time to answer posted: p50 {percentile(answer_ms, 50):7.1f} ms   "
@@ -130,7 +144,11 @@ if __name__ == "__main__":
     parser.add_argument("-n", type=int, default=200, help="concurrent mentions (default 200)")
     parser.add_argument("--no-retries", dest="retries", action="store_false",
                         help="do not redeliver each mention")
-    parser.add_argument("--settle", type=float, default=30.0,
-                        help="seconds to wait for every answer (default 30)")
+    parser.add_argument("--settle", type=float, default=600.0,
+                        help="seconds to wait for every answer (default 600)")
+    parser.add_argument("--no-rate-limit", dest="rate_limit", action="store_false",
+                        help="the fake Slack never rate-limits")
+    parser.add_argument("--fail", type=int, default=10,
+                        help="chat.postMessage calls answered HTTP 500 (default 10)")
     args = parser.parse_args()
-    sys.exit(asyncio.run(main(args.n, args.retries, args.settle)))
+    sys.exit(asyncio.run(main(args.n, args.retries, args.settle, args.rate_limit, args.fail)))

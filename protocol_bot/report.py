@@ -92,6 +92,11 @@ def build_report(desk: Desk, now: float | None = None, days: int | None = None) 
         "tickets_by_status": by_status,
         "tickets_waiting": waiting,
         "undelivered_messages": list(undelivered.values()),
+        "undeliverable_messages": [
+            {"id": m.id, "platform": m.platform, "recipient": m.recipient, "kind": m.kind,
+             "ticket_id": m.ticket_id, "error": m.last_error} for m in store.given_up()],
+        "possible_duplicates": store.unknown_outcomes(),
+        "unanswered_recorded": store.pending_incoming(),
         "monitoring_officers_reachable": desk.reachable_mos(),
         "refused_attempts": dict(Counter(e.actor for e in refusals)),
         "recent_knowledge_changes": changes,
@@ -126,6 +131,16 @@ def render(report: dict) -> str:
         lines += [f"  {u['platform']}: {u['count']} (up to {u['max_attempts']} failed attempts"
                   + (f"; last error: {u['last_error']}" if u["last_error"] else "") + ")"
                   for u in report["undelivered_messages"]]
+    if report["undeliverable_messages"]:
+        lines += ["", "Messages that could not be delivered at all (the platform refused them):"]
+        lines += [f"  {u['platform']} message {u['id']} ({u['kind']}"
+                  + (f", {u['ticket_id']}" if u["ticket_id"] else "") + f") to {u['recipient']}: "
+                  f"{u['error']}" for u in report["undeliverable_messages"]]
+    if report["possible_duplicates"]:
+        lines += ["", f"Sends whose outcome was unknown (a timeout or a crash mid-send), so the "
+                      f"person may have seen them twice: {report['possible_duplicates']}"]
+    if report["unanswered_recorded"]:
+        lines += ["", f"Questions recorded but not answered yet: {report['unanswered_recorded']}"]
     unreachable = [mo for mo, ok in report["monitoring_officers_reachable"].items() if not ok]
     if unreachable:
         lines += ["", "Monitoring officers the bot cannot message yet (they should send the bot "

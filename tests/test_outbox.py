@@ -117,3 +117,40 @@ def test_run_outbox_delivers_until_stopped():
 
     asyncio.run(scenario())
     assert len(platform.received) == 1 and store.undelivered() == []
+
+
+def test_the_core_decides_what_a_refusal_means():
+    from protocol_bot.delivery import Refused, RetryLater, Undeliverable
+    from protocol_bot.report import build_report
+
+    store = SqliteStore(":memory:", clock=lambda: T0)
+    desk = Desk(store, None, frozenset({"slack:UMO"}))
+    deliveries = Deliveries(store, notify=desk.notify_mos)
+
+    def queued(kind="reply", reply_to=None):
+        store.enqueue(platform="slack", recipient="slack:UCLLR", kind=kind, ticket_id=None,
+                      reply_to=reply_to or {"channel": "C1", "thread_ts": "1.1"}, body={})
+        return [m for m in deliveries.claim("slack", T0 + 1000) if m.recipient == "slack:UCLLR"][-1]
+
+    # Rate limited: due again at Retry-After, the outcome known (no duplicate counted).
+    limited = queued()
+    deliveries.failed(limited, RetryLater("429", retry_after=7), T0)
+    [again] = [m for m in store.undelivered() if m.id == limited.id]
+    assert again.next_attempt_at == T0 + 7 and again.attempts == 1
+    # A timeout: retried, and counted as a possible duplicate.
+    deliveries.failed(again, RetryLater("timeout", outcome_unknown=True), T0)
+    assert store.unknown_outcomes() == 1
+    # A channel that refuses the bot: the asker's DM instead, and the MO is told.
+    refused = queued()
+    deliveries.failed(refused, Refused("not_in_channel", {"user": "UCLLR"}), T0)
+    [moved] = [m for m in store.undelivered() if m.id == refused.id]
+    assert moved.reply_to == {"user": "UCLLR"} and moved.next_attempt_at == T0
+    [notice] = [m for m in store.undelivered() if m.kind == "notice"]
+    assert notice.recipient == "slack:UMO" and "privately" in notice.body["text"]
+    # Nowhere to go: given up, never sent, and listed in the report.
+    hopeless = queued()
+    deliveries.failed(hopeless, Undeliverable("msg_too_long"), T0)
+    assert hopeless.id not in [m.id for m in store.undelivered()]
+    report = build_report(desk, now=T0)
+    assert [u["id"] for u in report["undeliverable_messages"]] == [hopeless.id]
+    assert report["possible_duplicates"] == 1
