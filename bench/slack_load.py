@@ -34,8 +34,10 @@ from tests.slack_fake import (BOT_TOKEN, SIGNING_SECRET, FakeSlack, event_body, 
                               payload, sign)
 
 
-def mention(i: int) -> dict:
+def mention(i: int, channels: int = 1) -> dict:
     data = payload("slack_app_mention")
+    if channels > 1:
+        data["event"]["channel"] = f"C0LOAD{i % channels:04d}"
     ts = f"{1767300000 + i}.{i:06d}"
     data["event"].update(ts=ts, event_ts=ts, text=f"<@U0BOT0001> {QUESTIONS[i % len(QUESTIONS)]}",
                          client_msg_id=f"load-{i}")
@@ -54,7 +56,8 @@ async def fire(session, url: str, data: dict, headers: dict | None = None) -> tu
         return started, time.monotonic(), resp.status
 
 
-async def main(n: int, retries: bool, settle: float, rate_limit: bool, fail: int) -> int:
+async def main(n: int, retries: bool, settle: float, rate_limit: bool, fail: int,
+               channels: int) -> int:
     async with FakeSlack() as fake:
         if rate_limit:
             fake.rate_limit(per_second=1.0, burst=3)
@@ -73,7 +76,7 @@ async def main(n: int, retries: bool, settle: float, rate_limit: bool, fail: int
             try:
                 await wait_healthy(f"http://127.0.0.1:{port}/healthz", server, "slack")
                 url = f"http://127.0.0.1:{port}/slack/events"
-                mentions = [mention(i) for i in range(n)]
+                mentions = [mention(i, channels) for i in range(n)]
                 connector = aiohttp.TCPConnector(limit=0)
                 async with aiohttp.ClientSession(connector=connector) as session:
                     began = time.monotonic()
@@ -122,7 +125,8 @@ async def main(n: int, retries: bool, settle: float, rate_limit: bool, fail: int
         bad = sum(status != 200 for _, _, status in results + retried)
         over_3s = sum(ms > 3000 for ms in ack_ms)
 
-        print(f"{n} concurrent signed mentions in one channel to protocol-bot serve on loopback "
+        where = "one channel" if channels == 1 else f"{channels} channels"
+        print(f"{n} concurrent signed mentions in {where} to protocol-bot serve on loopback "
               f"(fake Slack), "
               f"{'each then redelivered once (X-Slack-Retry-Num: 1)' if retries else 'no retries'}"
               f"; fake Slack {'rate-limits 1/s per channel (burst 3)' if rate_limit else 'never rate-limits'}"
@@ -150,5 +154,8 @@ if __name__ == "__main__":
                         help="the fake Slack never rate-limits")
     parser.add_argument("--fail", type=int, default=10,
                         help="chat.postMessage calls answered HTTP 500 (default 10)")
+    parser.add_argument("--channels", type=int, default=1,
+                        help="spread the mentions over this many channels (default 1)")
     args = parser.parse_args()
-    sys.exit(asyncio.run(main(args.n, args.retries, args.settle, args.rate_limit, args.fail)))
+    sys.exit(asyncio.run(main(args.n, args.retries, args.settle, args.rate_limit, args.fail,
+                              args.channels)))

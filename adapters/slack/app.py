@@ -14,6 +14,7 @@ from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.authorization import AuthorizeResult
+from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
 from protocol_bot.conversation import Conversation, Incoming, Reply
@@ -62,6 +63,8 @@ class SlackBot:
         self.settings = settings
         # The bot's own answering pool: bounded, and not the loop's default one.
         self.pool = pool or ThreadPoolExecutor(4, thread_name_prefix="slack-answer")
+        # Recording is short and must never wait behind answering: its own threads.
+        self.recorder = ThreadPoolExecutor(4, thread_name_prefix="slack-record")
         self.inbox = InboxWorker(conversation, "slack",
                                  functools.partial(recording.respond, conversation), self.pool,
                                  on_answered=lambda: self.outbox.wake.set())
@@ -133,6 +136,7 @@ class SlackBot:
         for task, stop in self._tasks:
             await stop_outbox(task, stop)
         self.pool.shutdown(wait=False, cancel_futures=True)
+        self.recorder.shutdown(wait=False, cancel_futures=True)
         if self._session:
             await self._session.close()
 
@@ -149,9 +153,17 @@ def mount(app: web.Application, conversation: Conversation, settings: SlackSetti
         return False
     slack = SlackBot(conversation, settings)
 
+    verifier = SignatureVerifier(settings.signing_secret)
+
     async def slack_events(request: web.Request) -> web.Response:
-        if not request.headers.get("X-Slack-Request-Timestamp", "").isdigit():
+        timestamp = request.headers.get("X-Slack-Request-Timestamp", "")
+        if not timestamp.isdigit():
             return web.Response(status=401, text="missing or malformed request timestamp")
+        raw = await request.read()
+        if not verifier.is_valid(raw, timestamp, request.headers.get("X-Slack-Signature", "")):
+            return web.Response(status=401, text="invalid request signature")
+        if await recording.record_event_quickly(slack, raw, request.headers):
+            return web.Response(status=200)
         bolt_response = await slack.bolt.async_dispatch(await to_bolt_request(request))
         return await to_aiohttp_response(bolt_response)
 

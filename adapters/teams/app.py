@@ -56,7 +56,7 @@ def mount(app: web.Application, conversation: Conversation, settings: TeamsSetti
 
     endpoint = TeamsEndpoint(logic, settings, record=record)
     outbox = OutboxWorker(conversation.deliveries, "teams", endpoint.send, destination,
-                          Pacing(interval=PACE_SECONDS, concurrency=16, send_timeout=20.0))
+                          Pacing(interval=PACE_SECONDS, concurrency=32, send_timeout=20.0))
     inbox.on_answered = outbox.wake.set
     app.router.add_post(MESSAGES_PATH, endpoint.handle)
     app[TEAMS] = endpoint

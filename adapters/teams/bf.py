@@ -170,7 +170,7 @@ class BotFrameworkThread:
         self.timeout = timeout
         self.loop = asyncio.new_event_loop()
         # Its own small pool for msrest's blocking sends, not the main loop's default one.
-        self.loop.set_default_executor(ThreadPoolExecutor(8, thread_name_prefix="botframework"))
+        self.loop.set_default_executor(ThreadPoolExecutor(32, thread_name_prefix="botframework"))
         self.thread = threading.Thread(target=self.loop.run_forever, name="botframework",
                                        daemon=True)
         self.thread.start()
