@@ -6,6 +6,8 @@ import argparse
 import logging
 import sys
 
+from .worker_loop import is_loopback_host
+
 
 def register(sub, kb_sub) -> None:
     p = sub.add_parser("serve", help="run the web server (Teams /api/messages, Slack /slack/events)")
@@ -19,7 +21,7 @@ def register(sub, kb_sub) -> None:
 
 def _refuses_bind(host: str, insecure_local: bool) -> str | None:
     """Teams local mode accepts unauthenticated requests: only on loopback, unless asked."""
-    if insecure_local or _loopback(host):
+    if insecure_local or is_loopback_host(host):
         return None
     try:
         from .teams.app import disabled
@@ -33,16 +35,6 @@ def _refuses_bind(host: str, insecure_local: bool) -> str | None:
             "loopback. Set the app registration (see the README), use --host 127.0.0.1, set "
             "PROTOCOL_BOT_TEAMS=off, or add --insecure-local on a test network.")
 
-
-def _loopback(host: str) -> bool:
-    import ipaddress
-
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _port(text: str) -> int:

@@ -10,6 +10,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 from protocol_bot.conversation import Conversation, Outgoing
 
+from .worker_loop import run_passes
+
 log = logging.getLogger(__name__)
 
 Respond = Callable[[dict], list[Outgoing]]
@@ -39,16 +41,9 @@ class InboxWorker:
     async def run(self, stop: asyncio.Event, interval: float = 1.0) -> None:
         """Answer as soon as something is recorded (woken), and every `interval` for what a
         crashed process left recorded but unanswered."""
-        while not stop.is_set():
-            self.wake.clear()
-            try:
-                while await self.answer_recorded():
-                    pass
-            except Exception:
-                log.exception("%s: answering recorded messages failed; trying again shortly",
-                              self.platform)
-            waits = {asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self.wake.wait())}
-            _, pending = await asyncio.wait(waits, timeout=interval,
-                                            return_when=asyncio.FIRST_COMPLETED)
-            for task in pending:
-                task.cancel()
+        async def answer_all() -> None:
+            while await self.answer_recorded():
+                pass
+
+        await run_passes(answer_all, stop, self.wake, interval,
+                         f"{self.platform}: answering recorded messages")

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from protocol_bot.delivery import Deliveries, RetryLater
 from protocol_bot.store import OutboxMessage
 
+from .worker_loop import run_passes
+
 log = logging.getLogger(__name__)
 
 Send = Callable[[OutboxMessage], Awaitable[None]]
@@ -113,18 +115,8 @@ class OutboxWorker:
     async def run(self, stop: asyncio.Event, interval: float = 1.0) -> None:
         """Deliver due messages until `stop` is set: every `interval`, or at once when woken."""
         log.info("%s outbox delivery started", self.platform)
-        while not stop.is_set():
-            self.wake.clear()
-            try:
-                await self._claim(self.clock())
-            except Exception:  # e.g. the database briefly unavailable: keep the loop alive
-                log.exception("%s outbox delivery pass failed; trying again shortly",
-                              self.platform)
-            waits = {asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self.wake.wait())}
-            _, pending = await asyncio.wait(waits, timeout=interval,
-                                            return_when=asyncio.FIRST_COMPLETED)
-            for task in pending:
-                task.cancel()
+        await run_passes(lambda: self._claim(self.clock()), stop, self.wake, interval,
+                         f"{self.platform} outbox delivery pass")
         for task in list(self._draining.values()):  # claimed: due again after the lease
             task.cancel()
         log.info("%s outbox delivery stopped", self.platform)

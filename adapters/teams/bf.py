@@ -10,7 +10,6 @@ to the Microsoft 365 Agents SDK replaces this file and nothing else).
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import logging
 import os
 import threading
@@ -26,6 +25,8 @@ from botbuilder.schema import Activity, ConversationReference
 
 from protocol_bot.delivery import Refused, RetryLater, Undeliverable
 from protocol_bot.store import OutboxMessage
+
+from adapters.worker_loop import is_loopback_host
 
 from .bot import REPLACE, TeamsLogic
 
@@ -193,12 +194,7 @@ def is_loopback_url(url: str | None) -> bool:
         host = urllib.parse.urlsplit(url or "").hostname or ""
     except ValueError:
         return False
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    return is_loopback_host(host)
 
 
 class TeamsEndpoint:

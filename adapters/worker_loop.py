@@ -1,0 +1,37 @@
+"""The loop every background worker runs: a pass now, then again when woken or after a while."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+from collections.abc import Awaitable, Callable
+
+log = logging.getLogger(__name__)
+
+
+async def run_passes(one_pass: Callable[[], Awaitable[object]], stop: asyncio.Event,
+                     wake: asyncio.Event, interval: float, name: str) -> None:
+    """Call `one_pass` until `stop` is set: every `interval` seconds, or at once when `wake`
+    is set. A failing pass (the database briefly unavailable, say) is logged and retried."""
+    while not stop.is_set():
+        wake.clear()
+        try:
+            await one_pass()
+        except Exception:
+            log.exception("%s failed; trying again shortly", name)
+        waits = {asyncio.ensure_future(stop.wait()), asyncio.ensure_future(wake.wait())}
+        _, pending = await asyncio.wait(waits, timeout=interval,
+                                        return_when=asyncio.FIRST_COMPLETED)
+        for task in pending:
+            task.cancel()
+
+
+def is_loopback_host(host: str) -> bool:
+    """'localhost', 127.0.0.0/8 or ::1: this machine only."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
