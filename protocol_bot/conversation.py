@@ -114,8 +114,11 @@ class Conversation:
               knowledge: LiveKnowledge | None = None) -> "Conversation":
         from .sqlite_store import open_store
 
+        from .desk import taught_hints
+
         store = store if store is not None else open_store(config)
-        knowledge = knowledge or LiveKnowledge.for_config(config)
+        knowledge = knowledge or LiveKnowledge.for_config(
+            config, hints=lambda: taught_hints(store))
         desk = Desk(store, knowledge, config.monitoring_officers,
                     log_keep_identity=config.log_keep_identity,
                     log_retention_days=config.log_retention_days)
