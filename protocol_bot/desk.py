@@ -114,7 +114,8 @@ class Desk:
             raise DeskError("An escalation needs an idempotency key (platform + message id).")
         body = {"ticket_id": None, "question": question, "context": context,
                 "asker": asker_dict(asker), "bot_refs": list(bot_refs),
-                "cited": self._labels(bot_refs)}
+                "cited": self._labels(bot_refs),
+                "considered": self._considered(question, bot_refs)}
         outbox = [{"platform": platform_of(mo), "recipient": mo,
                    "reply_to": self.store.get_reference(mo), "kind": "ticket_opened",
                    "body": body}
@@ -165,6 +166,8 @@ class Desk:
                                     "asker": asker_dict(ticket.asker),
                                     "bot_refs": list(ticket.bot_refs),
                                     "cited": self._labels(ticket.bot_refs),
+                                    "considered": self._considered(ticket.question,
+                                                                   ticket.bot_refs),
                                     "assigned_by": actor}})
         ticket = self._change(ticket_id, actor, "assigned", ("open", "assigned"),
                               "Reopen it first.", event="assigned", status="assigned",
@@ -393,7 +396,7 @@ class Desk:
                             + "\n".join(f"  {p}" for p in exc.problems)
                             + "\nFix them, then run `protocol-bot faq publish --as ...`.") from None
         except faq_doc.FaqWriteError as exc:
-            raise faq_doc.FaqWriteError(
+            raise faq_doc.FaqNotPublished(
                 f"The change is saved, but the FAQ file could not be written: {exc}. Free some "
                 "space or fix the folder's permissions, then run `protocol-bot faq publish "
                 "--as ...`.") from None
@@ -420,6 +423,12 @@ class Desk:
         if kb is not None:
             kb_changes.record_state(self.store, self.knowledge_dir, kb, actor=actor,
                                     source="save-faq")
+
+    def _considered(self, question: str, refs: Sequence[str]) -> list[list[str]]:
+        """The passages the bot considered, [key, label], for "This answers it" buttons."""
+        if self.knowledge is None:
+            return [[r, r] for r in refs if "#" in r]
+        return [list(pair) for pair in self.knowledge.considered(question, refs)]
 
     def _labels(self, refs: Sequence[str]) -> list[str]:
         """What the bot cited, as the MO reads it; refs stay as they are without knowledge."""

@@ -50,6 +50,10 @@ class FaqWriteError(OSError):
     """The FAQ file could not be written (full disk, read-only folder...); nothing was saved."""
 
 
+class FaqNotPublished(FaqWriteError):
+    """The change is committed in the store, but the FAQ file could not be written."""
+
+
 # Beside the FAQ file, hidden (the loader ignores it): what the bot last wrote there, so a hand
 # edit made since is noticed and taken in, never silently overwritten.
 WRITTEN_FILE = ".monitoring-officer-faq.written"

@@ -72,6 +72,19 @@ class LiveKnowledge:
         found = {key: self.citation(key) for key in keys}
         return [c.label() if c else key for key, c in found.items()]
 
+    def considered(self, question: str, keys=(), limit: int = 5) -> list[tuple[str, str]]:
+        """The passages the bot considered for a question, as ('document_id#ref', label):
+        what it cited (`keys`), then what it ranked highest (also when it declined)."""
+        found = [k for k in keys if self.citation(k) is not None]
+        try:
+            ranked = self._answerer.ranked_citations(question) if question.strip() else ()
+        except Exception:
+            log.exception("could not rank passages for a ticket card")
+            ranked = ()
+        found += [f"{c.document_id}#{c.ref}" for c in ranked]
+        keys = list(dict.fromkeys(found))[:limit]
+        return list(zip(keys, self.labels(keys)))
+
     def reload(self) -> list[Problem]:
         """Validate the knowledge directory and swap the index in. Returns the problems, if any.
 

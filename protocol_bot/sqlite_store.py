@@ -789,6 +789,27 @@ class SqliteStore:
                 return False
         return not busy
 
+def read_taught_hints(path: Path | str) -> dict[str, list[str]]:
+    """Taught questions by passage key, read-only (for `ask`, which never writes): {} when the
+    database is missing, older than the taught questions, or cannot be read."""
+    path = Path(path)
+    if not path.is_file():
+        return {}
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=2.0)
+        try:
+            rows = conn.execute("SELECT passage_key, question FROM taught_questions "
+                                "WHERE undone_at IS NULL ORDER BY id").fetchall()
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return {}
+    hints: dict[str, list[str]] = {}
+    for key, question in rows:
+        hints.setdefault(key, []).append(question)
+    return hints
+
+
 def open_store(config, *, create: bool = True) -> SqliteStore:
     """The store the configuration names (PROTOCOL_BOT_DB); `create`: a missing file may be
     created (commands that start the bot or open a ticket), else NoDatabase."""

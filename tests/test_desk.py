@@ -59,7 +59,8 @@ def test_escalate_notifies_each_mo_in_the_same_commit(desk):
                           "context": "It's for a ward newsletter",
                           "asker": {"platform": "slack", "user_id": "U1",
                                     "display_name": "Cllr Jones"},
-                          "bot_refs": ["mor-protocol-2026#2.3"], "cited": ["mor-protocol-2026#2.3"]}
+                          "bot_refs": ["mor-protocol-2026#2.3"], "cited": ["mor-protocol-2026#2.3"],
+                          "considered": [["mor-protocol-2026#2.3", "mor-protocol-2026#2.3"]]}
 
 
 def test_escalating_twice_with_one_key_gives_one_ticket_and_one_set_of_notices(desk):
