@@ -347,9 +347,7 @@ class Desk:
     def _apply_hints(self, actor: str) -> None:
         """Taught questions are merged into the index when it is built: rebuild it here, and
         ask running bots (other processes) to rebuild theirs."""
-        if self.knowledge is not None:
-            if getattr(self.knowledge, "hints", None) is None:
-                self.knowledge.hints = self.taught_hints
+        if self.knowledge is not None:  # its builder gave it the store's hints
             kb_changes.reload_live(self.knowledge, self.store, actor=actor, source="teach")
         if self.knowledge_dir is not None:
             from .watcher import request_reload

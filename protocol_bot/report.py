@@ -217,7 +217,7 @@ def build_report(desk: Desk, now: float | None = None, days: int | None = None) 
     cited_first: Counter[str] = Counter()
     for q in questions:
         keys = [kn.key_of(r) for r in q.refs]
-        cited_all.update(dict.fromkeys(keys))
+        cited_all.update(list(dict.fromkeys(keys)))
         if keys:
             cited_first[keys[0]] += 1
     most_cited = [{"ref": ref, "label": kn.label(ref), "cited": n, "cited_first": cited_first[ref]}

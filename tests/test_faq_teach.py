@@ -1,0 +1,355 @@
+"""Issue 12: FAQ entries the MO controls (in the store), teaching the bot from real questions,
+and the report: through Conversation.handle and the Desk on real SQLite files, and the CLI."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+import threading
+
+import pytest
+import yaml
+
+from protocol_bot.conversation import Incoming, Place
+from protocol_bot.desk import Desk, DeskError, taught_hints
+from protocol_bot.faq import FAQ_FILE
+from protocol_bot.live import LiveKnowledge
+from protocol_bot.models import Asker
+from protocol_bot.report import build_report, group_questions, render_csv
+from protocol_bot.sqlite_store import SqliteStore
+from tests.conversation_support import make_conversation
+
+MO = "slack:UMO"
+OTHER_MO = "slack:UMO2"
+ASKER = Asker("slack", "U1", "Cllr Jones")
+LEAFLETS = "Can I ask an officer to deliver my leaflets?"
+# Declined by the shipped knowledge; clause 3.2 (officers' workloads and pressures, no undue
+# pressure) is among the passages the bot considered, and answers it.
+WEEKEND = "Am I allowed to ring an officer on their mobile at the weekend?"
+RIGHT_CLAUSE = "mor-protocol-2026#3.2"
+
+
+def _faq_passages(knowledge_dir) -> dict:
+    path = knowledge_dir / FAQ_FILE
+    if not path.exists():
+        return {}
+    return {p["ref"]: p for p in yaml.safe_load(path.read_text())["passages"]}
+
+
+def _faq_cited(answer) -> list[str]:
+    return [c.ref for c in answer.citations if c.document_id == "mo-faq"]
+
+
+@pytest.fixture
+def db(tmp_path):
+    return tmp_path / "bot.db"
+
+
+def _desk(db, knowledge_dir, live=None) -> Desk:
+    store = SqliteStore(db)
+    return Desk(store, live, frozenset({MO, OTHER_MO, "cli:mo"}), knowledge_dir=knowledge_dir)
+
+
+# --- FAQ entries ---------------------------------------------------------------------------------
+
+def test_faq_race_the_refused_answer_is_never_published(db, knowledge_copy):
+    """Two MOs answer one ticket at once with Save as FAQ, each through its own connection to
+    one SQLite file: one is refused, and the FAQ published is always the one that was sent."""
+    opener = _desk(db, knowledge_copy)
+    for round_ in range(6):
+        ticket, _ = opener.escalate(ASKER, f"{LEAFLETS} (round {round_})",
+                                    idempotency_key=f"k{round_}")
+        desks = [_desk(db, knowledge_copy) for _ in range(2)]
+        start = threading.Barrier(2)
+        outcome: dict[str, str] = {}
+
+        def answer(desk, mo, text):
+            start.wait()
+            try:
+                desk.answer(ticket.id, mo, text, save_faq=True)
+                outcome[mo] = "sent"
+            except DeskError as exc:
+                outcome[mo] = f"refused: {exc}"
+
+        threads = [threading.Thread(target=answer, args=(d, mo, f"Answer by {mo}."))
+                   for d, mo in zip(desks, (MO, OTHER_MO))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        sent = [mo for mo, what in outcome.items() if what == "sent"]
+        assert len(sent) == 1, outcome
+        stored = opener.store.get_ticket(ticket.id)
+        assert stored.answer == f"Answer by {sent[0]}."
+        published = _faq_passages(knowledge_copy)[ticket.id]
+        assert published["text"] == f"Answer by {sent[0]}." and published["author"] == sent[0]
+        for d in desks:
+            d.store.close()
+
+
+def test_reopening_withdraws_the_faq_until_answered_again_and_keeps_the_variants(
+        db, knowledge_copy):
+    live = LiveKnowledge(knowledge_copy)
+    desk = _desk(db, knowledge_copy, live)
+    ticket, _ = desk.escalate(ASKER, LEAFLETS, idempotency_key="m1",
+                              bot_refs=("mor-protocol-2026#2.3",))
+    desk.answer(ticket.id, MO, "No: officers must not deliver political leaflets.",
+                save_faq=True, faq_questions=["Will officers hand out my ward leaflets?"])
+    assert _faq_cited(live.ask(LEAFLETS)) == [ticket.id]
+    [entry] = desk.store.faq_entries()
+    assert entry.related == ("mor-protocol-2026#2.3",)  # the clauses the bot had cited
+
+    desk.reopen(ticket.id, MO)
+    assert desk.store.faq_entries() == []
+    assert desk.store.faq_entries(include_withdrawn=True)[0].status == "withdrawn"
+    assert ticket.id not in _faq_passages(knowledge_copy)
+    assert _faq_cited(live.ask(LEAFLETS)) == []  # the running bot no longer answers from it
+    assert desk.store.get_ticket(ticket.id).events[-1]["faq"] == "withdrawn"
+
+    desk.answer(ticket.id, MO, "Correction: no, officers may not deliver any leaflets.",
+                save_faq=True, faq_questions=["Can staff post my flyers?"])
+    published = _faq_passages(knowledge_copy)[ticket.id]
+    assert published["questions"] == [LEAFLETS, "Will officers hand out my ward leaflets?",
+                                       "Can staff post my flyers?"]
+    assert published["text"] == "no, officers may not deliver any leaflets."  # no "Correction:"
+    assert published["related"] == ["mor-protocol-2026#2.3"]
+    assert _faq_cited(live.ask("Can staff post my flyers?")) == [ticket.id]
+
+
+def test_public_faq_text_is_separate_from_the_reply_and_editable(db, knowledge_copy):
+    desk = _desk(db, knowledge_copy)
+    ticket, _ = desk.escalate(ASKER, LEAFLETS, idempotency_key="m1")
+    desk.answer(ticket.id, MO, "Dear Cllr Jones, no - and thank you for checking first.",
+                save_faq=True, faq_text="No: officers must not deliver political leaflets.")
+    assert desk.store.get_ticket(ticket.id).answer.startswith("Dear Cllr Jones")
+    assert _faq_passages(knowledge_copy)[ticket.id]["text"] == (
+        "No: officers must not deliver political leaflets.")
+    desk.faq_edit(ticket.id, MO, "No. Clause 2.3: officers do no party-political work.")
+    assert _faq_passages(knowledge_copy)[ticket.id]["text"].startswith("No. Clause 2.3")
+    assert desk.store.get_ticket(ticket.id).answer.startswith("Dear Cllr Jones")
+    assert desk.store.audit_entries("kb.faq_edit")[0].actor == MO
+
+
+def test_a_hand_edit_of_the_faq_file_is_taken_in_not_overwritten(db, knowledge_copy):
+    desk = _desk(db, knowledge_copy)
+    first, _ = desk.escalate(ASKER, LEAFLETS, idempotency_key="m1")
+    desk.answer(first.id, MO, "No.", save_faq=True)
+    path = knowledge_copy / FAQ_FILE
+    data = yaml.safe_load(path.read_text())
+    data["passages"][0]["text"] = "No. (Edited by hand: see clause 2.3.)"
+    data["passages"].append({"ref": "by-hand", "heading": "Parking at the town hall",
+                             "type": "faq", "questions": ["Where do councillors park?"],
+                             "text": "In the members' car park."})
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+
+    second, _ = desk.escalate(ASKER, "Can an officer chair my ward surgery?",
+                              idempotency_key="m2")
+    desk.answer(second.id, MO, "No.", save_faq=True)
+    published = _faq_passages(knowledge_copy)
+    assert published[first.id]["text"] == "No. (Edited by hand: see clause 2.3.)"
+    assert published["by-hand"]["text"] == "In the members' car park."
+    assert second.id in published
+    assert desk.store.faq_entries()[0].text == "No. (Edited by hand: see clause 2.3.)"
+    assert desk.store.audit_entries("kb.faq_hand_edit")
+
+    # An entry deleted by hand is withdrawn, not put back.
+    data = yaml.safe_load(path.read_text())
+    data["passages"] = [p for p in data["passages"] if p["ref"] != first.id]
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    desk.faq_publish(MO)
+    assert first.id not in _faq_passages(knowledge_copy)
+    assert [e.id for e in desk.store.faq_entries()] == [second.id]
+
+
+def test_faq_list_and_withdraw_from_the_ticket_card(knowledge_copy):
+    conversation = make_conversation(mos=(MO,), knowledge_dir=knowledge_copy)
+    mo = Incoming(asker=Asker("slack", "UMO"), place=Place(is_private=True))
+    ticket, _ = conversation.desk.escalate(ASKER, LEAFLETS, idempotency_key="m1")
+    conversation.desk.answer(ticket.id, MO, "No.", save_faq=True)
+    card = conversation.ticket_card(conversation.desk.show(ticket.id, MO))
+    assert card.faq_status == "live"
+
+    [listed] = conversation.handle(Incoming(asker=mo.asker, place=mo.place, action="faq_list"))
+    assert ticket.id in listed.text and "live" in listed.text
+    said, card = conversation.handle(Incoming(asker=mo.asker, place=mo.place,
+                                              action="faq_withdraw", data={"ticket": ticket.id}))
+    assert "withdrawn" in said.text and card.kind == "ticket_card" and card.faq_status == "withdrawn"
+    assert _faq_cited(conversation.knowledge.ask(LEAFLETS)) == []
+    [refused] = conversation.handle(Incoming(asker=ASKER, place=mo.place,
+                                             action="faq_withdraw", data={"ticket": ticket.id}))
+    assert refused.kind == "refused"
+
+
+# --- teaching --------------------------------------------------------------------------------------
+
+def test_this_answers_it_on_a_declined_question_teaches_the_bot_and_can_be_undone(
+        knowledge_copy):
+    conversation = make_conversation(mos=(MO,), knowledge_dir=knowledge_copy)
+    asker = Incoming(asker=ASKER, place=Place(is_private=True), text=WEEKEND)
+    [declined] = conversation.handle(asker)
+    assert not declined.answer.answered
+    [opened] = conversation.handle(Incoming(asker=ASKER, place=asker.place, action="escalate",
+                                            data={"question": WEEKEND, "key": "e1"}))
+    ticket = opened.ticket
+    mo = Incoming(asker=Asker("slack", "UMO"), place=Place(is_private=True), action="ticket",
+                  data={"ticket": ticket.id})
+    [card] = conversation.handle(mo)
+    assert RIGHT_CLAUSE in [key for key, _ in card.considered]
+    assert dict(card.considered)[RIGHT_CLAUSE] == (
+        "Member/Officer Relations Protocol (2026), clause 3.2")
+
+    # Someone who is not an MO cannot teach.
+    [refused] = conversation.handle(Incoming(asker=ASKER, place=asker.place, action="teach",
+                                             data={"ticket": ticket.id, "key": RIGHT_CLAUSE}))
+    assert refused.kind == "refused"
+
+    [taught] = conversation.handle(Incoming(asker=mo.asker, place=mo.place, action="teach",
+                                            data={"ticket": ticket.id, "key": RIGHT_CLAUSE}))
+    assert taught.kind == "taught" and "clause 3.2" in taught.text
+    [answer] = conversation.handle(Incoming(asker=ASKER, place=asker.place, text=WEEKEND))
+    assert answer.answer.answered
+    assert (answer.answer.citations[0].document_id, answer.answer.citations[0].ref) == (
+        "mor-protocol-2026", "3.2")
+    audit = conversation.desk.store.audit_entries("kb.teach")[0]
+    assert audit.actor == MO and audit.target == RIGHT_CLAUSE
+
+    [undone] = conversation.handle(Incoming(asker=mo.asker, place=mo.place, action="untaught",
+                                            data={"taught": taught.taught_id}))
+    assert "no longer" in undone.text
+    assert not conversation.knowledge.ask(WEEKEND).answered
+    assert conversation.desk.store.audit_entries("kb.untaught")[0].actor == MO
+
+
+def test_teaching_an_unknown_passage_is_refused(knowledge_copy):
+    conversation = make_conversation(mos=(MO,), knowledge_dir=knowledge_copy)
+    with pytest.raises(DeskError, match="no passage"):
+        conversation.desk.teach(WEEKEND, "mor-protocol-2026:99.9", MO)
+
+
+# --- the CLI ---------------------------------------------------------------------------------------
+
+@pytest.fixture
+def cli_env(tmp_path, knowledge_copy):
+    env = {**os.environ, "PROTOCOL_BOT_DB": str(tmp_path / "bot.db"),
+           "PROTOCOL_BOT_MONITORING_OFFICERS": "cli:mo",
+           "PROTOCOL_BOT_KNOWLEDGE": str(knowledge_copy)}
+    env.pop("PROTOCOL_BOT_DEBUG", None)
+    return env
+
+
+def cli(env, *argv, stdin=None):
+    return subprocess.run([sys.executable, "-m", "protocol_bot.cli", *argv], env=env,
+                          capture_output=True, text=True, input=stdin, timeout=120)
+
+
+def test_cli_teach_a_declined_question_from_the_log_then_undo(cli_env, knowledge_copy):
+    # The bot declined the question today (logged), then the MO teaches it from the log.
+    store = SqliteStore(cli_env["PROTOCOL_BOT_DB"])
+    conversation = make_conversation(mos=("cli:mo",), knowledge_dir=knowledge_copy, store=store)
+    [declined] = conversation.handle(Incoming(asker=ASKER, place=Place(), text=WEEKEND))
+    assert not declined.answer.answered
+    store.close()
+
+    shown = cli(cli_env, "log", "show", "--declined", "--days", "1", "--as", "cli:mo", "--json")
+    assert shown.returncode == 0, shown.stderr
+    [row] = json.loads(shown.stdout)
+    assert row["question"] == WEEKEND and row["answered"] is False
+    assert cli(cli_env, "log", "show").returncode == 3  # question text: MOs only
+
+    taught = cli(cli_env, "kb", "teach", "--log", str(row["id"]), "--ref",
+                 "mor-protocol-2026:3.2", "--as", "cli:mo", "--json")
+    assert taught.returncode == 0, taught.stderr
+    taught_id = json.loads(taught.stdout)["id"]
+    asked = cli(cli_env, "ask", "--json", WEEKEND)
+    answer = json.loads(asked.stdout)
+    assert answer["answered"] and answer["citations"][0]["ref"] == "3.2"
+    # ... and a running bot's index has it (it reloads on the request `kb teach` leaves).
+    live = LiveKnowledge(knowledge_copy, hints=lambda: taught_hints(
+        SqliteStore(cli_env["PROTOCOL_BOT_DB"])))
+    assert live.ask(WEEKEND).citations[0].ref == "3.2"
+    assert (knowledge_copy / ".reload-requested").exists()
+
+    assert cli(cli_env, "kb", "teach", "--undo", str(taught_id), "--as", "cli:mo").returncode == 0
+    assert not json.loads(cli(cli_env, "ask", "--json", WEEKEND).stdout)["answered"]
+    assert cli(cli_env, "kb", "teach", "--undo", "999", "--as", "cli:mo").returncode == 4
+    assert cli(cli_env, "kb", "teach", WEEKEND, "--ref", "nope:1", "--as",
+               "cli:mo").returncode == 5
+    assert cli(cli_env, "kb", "teach", WEEKEND, "--as", "cli:mo").returncode == 2  # no --ref
+    assert cli(cli_env, "kb", "teach", WEEKEND, "--ref", "mor-protocol-2026:3.2",
+               "--as", "slack:USOMEONE").returncode == 3
+
+
+def test_cli_faq_list_withdraw_and_exit_statuses(cli_env, knowledge_copy):
+    opened = cli(cli_env, "tickets", "open", "--asker", "slack:U1", "--json", LEAFLETS)
+    ticket_id = json.loads(opened.stdout)["id"]
+    answered = cli(cli_env, "tickets", "answer", ticket_id, "--as", "cli:mo", "--text",
+                   "Dear Cllr, no.", "--save-faq", "--faq-text", "No: clause 2.3.")
+    assert answered.returncode == 0, answered.stderr
+    listed = json.loads(cli(cli_env, "faq", "list", "--as", "cli:mo", "--json").stdout)
+    assert [(e["id"], e["status"], e["text"]) for e in listed] == [
+        (ticket_id, "live", "No: clause 2.3.")]
+    assert cli(cli_env, "faq", "list").returncode == 3
+    assert cli(cli_env, "faq", "withdraw", "MO-0042", "--as", "cli:mo").returncode == 4
+    withdrawn = cli(cli_env, "faq", "withdraw", ticket_id, "--as", "cli:mo")
+    assert withdrawn.returncode == 0 and "withdrawn" in withdrawn.stdout
+    assert not (knowledge_copy / FAQ_FILE).exists()
+    assert cli(cli_env, "faq", "withdraw", ticket_id, "--as", "cli:mo").returncode == 5
+    assert cli(cli_env, "faq", "restore", ticket_id, "--as", "cli:mo").returncode == 0
+    assert ticket_id in _faq_passages(knowledge_copy)
+
+
+# --- the report ------------------------------------------------------------------------------------
+
+def test_rewordings_are_grouped_by_meaning_not_by_spelling():
+    from tests.conversation_support import shipped_knowledge
+
+    analyzer = shipped_knowledge().answerer.analyzer
+    questions = ["Can I ask an officer to deliver my leaflets?",
+                 "can officers deliver leaflets for me",
+                 "Could an officer deliver my leaflet?",
+                 "What time does the recycling centre open?",
+                 "When does the recycling centre open",
+                 "Can I be friends with an officer?"]
+    groups = group_questions(questions, lambda q: frozenset(analyzer.terms(q)))
+    assert groups == [[0, 1, 2], [3, 4], [5]]
+
+
+def test_report_and_csv_one_row_per_question_group(cli_env, knowledge_copy):
+    store = SqliteStore(cli_env["PROTOCOL_BOT_DB"])
+    conversation = make_conversation(mos=("cli:mo",), knowledge_dir=knowledge_copy, store=store)
+    place = Place()
+    for text in ("What time does the recycling centre open?",
+                 "when does the recycling centre open", WEEKEND,
+                 "Can I ask an officer to help with party political work?",
+                 "=can officers help with party political work?"):
+        conversation.handle(Incoming(asker=ASKER, place=place, text=text))
+    conversation.handle(Incoming(asker=ASKER, place=place, action="escalate",
+                                 data={"question": WEEKEND, "key": "e1"}))
+    report = build_report(conversation.desk)
+    groups = {g["question"]: g for g in report["question_groups"]}
+    recycling = next(g for g in report["question_groups"] if "recycling" in g["question"].lower())
+    assert recycling["asked"] == 2 and recycling["declined"] == 2
+    assert len(recycling["rewordings"]) == 2
+    assert groups[WEEKEND]["escalated"] == 1 and groups[WEEKEND]["declined"] == 1
+    cited = [p["label"] for p in report["most_cited"]]
+    assert "Member/Officer Relations Protocol (2026), clause 2.3" in cited
+    assert report["by_week"] and report["by_week"][0]["asked"] == 5
+    assert report["tickets_waiting"][0]["question"] == WEEKEND
+    store.close()
+
+    out = cli(cli_env, "report", "--csv", "--as", "cli:mo")
+    assert out.returncode == 0, out.stderr
+    rows = list(csv.DictReader(io.StringIO(out.stdout)))
+    assert len(rows) == len(report["question_groups"]) == 3  # recycling, weekend, party work
+    assert {r["question"] for r in rows} >= {WEEKEND}
+    party = next(r for r in rows if "party political" in r["question"])
+    assert party["asked"] == "2" and "clause 2.3" in party["first_cited"]
+    assert not any(r["rewordings"].startswith("=") for r in rows)  # no formula injection
+    assert cli(cli_env, "report", "--csv").returncode == 3
+    text = cli(cli_env, "report", "--as", "cli:mo").stdout
+    assert "Member/Officer Relations Protocol (2026), clause 2.3" in text
+    assert "Week by week" in text and WEEKEND in text
