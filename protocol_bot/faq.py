@@ -300,11 +300,24 @@ def check_entry(knowledge_dir: Path | str, store, entry: FaqEntry) -> None:
         text = _compose(loaded, [r for r in store.faq_entries() if r.id != entry.ref], known,
                         extra_entry=entry)
         _validate_with(knowledge_dir, text or "")
-        folder = path.parent if path.parent.exists() else knowledge_dir
-        if not os.access(folder, os.W_OK):
-            raise PermissionError(13, "Permission denied", str(folder))
+        _probe_write(path, text or "")
     except OSError as exc:
         raise _write_error(exc, path) from None
+
+
+def _probe_write(path: Path, text: str) -> None:
+    """Write (and sync) the text beside the FAQ file and remove it: a full disk or read-only
+    folder is found before anything is committed."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+    finally:
+        with suppress(FileNotFoundError):
+            os.unlink(tmp)
 
 
 def _write_error(exc: OSError, path: Path) -> FaqWriteError:
