@@ -184,6 +184,8 @@ def register(sub, kb_sub) -> None:
     p = lsub.add_parser("show", help="browse the question log, newest first")
     _as_option(p, "reading it (it shows questions)")
     p.add_argument("--declined", action="store_true", help="only the questions the bot declined")
+    p.add_argument("--not-helpful", action="store_true",
+                   help="only the answers someone marked not helpful")
     p.add_argument("--days", type=_days, help="only the last N days")
     _json_flag(p)
     p.set_defaults(func=_run(_log_show, mo="log.show"))
@@ -481,7 +483,8 @@ def _report(args: argparse.Namespace, desk: Desk) -> int:
 def _log_show(args: argparse.Namespace, desk: Desk) -> int:
     from .report import log_rows, render_log
 
-    rows = log_rows(desk, days=args.days, declined=args.declined)
+    rows = log_rows(desk, days=args.days, declined=args.declined,
+                    not_helpful=args.not_helpful)
     return _emit(args, rows, render_log(rows))
 
 

@@ -293,7 +293,8 @@ class Conversation:
         elif verb == "answer":
             ticket = self.desk.answer(ticket_id, actor, str(data.get("text") or ""),
                                       save_faq=_yes(data.get("save_faq")),
-                                      faq_questions=_refs(data.get("faq_questions")))
+                                      faq_questions=_refs(data.get("faq_questions")),
+                                      faq_text=str(data.get("faq_text") or "").strip() or None)
         elif verb == "reopen":
             ticket = self.desk.reopen(ticket_id, actor)
         else:

@@ -25,7 +25,9 @@ class LiveKnowledge:
         self.knowledge_dir = Path(knowledge_dir)
         self.hints = hints
         self._lock = threading.Lock()
-        self._answerer = Answerer(self._with_hints(load_knowledge(self.knowledge_dir)))
+        # The knowledge as the files hold it (change records compare files, not taught hints).
+        self.files_kb = load_knowledge(self.knowledge_dir)
+        self._answerer = Answerer(self._with_hints(self.files_kb))
         # Why the last reload was refused (empty once a reload succeeds): the bot is answering
         # from an older version than the files on disk. /healthz shows these.
         self.last_problems: list[Problem] = []
@@ -99,6 +101,7 @@ class LiveKnowledge:
         answerer = Answerer(self._with_hints(kb))
         with self._lock:
             self._answerer = answerer
+            self.files_kb = kb
             self.last_problems = []
         log.info("knowledge reloaded: %d passages", len(kb.passages))
         return []

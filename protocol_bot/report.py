@@ -448,7 +448,8 @@ def render(report: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def log_rows(desk: Desk, *, days: int | None = None, declined: bool = False) -> list[dict]:
+def log_rows(desk: Desk, *, days: int | None = None, declined: bool = False,
+             not_helpful: bool = False) -> list[dict]:
     """The question log for `log show`: newest first, refs labelled with document and edition."""
     store = desk.store
     since = store.now() - days * DAY_SECONDS if days else 0.0
@@ -459,7 +460,7 @@ def log_rows(desk: Desk, *, days: int | None = None, declined: bool = False) -> 
             feedback[f.log_id].append(f.helpful)
     rows = []
     for q in reversed(store.logged_questions(since)):
-        if declined and q.answered:
+        if (declined and q.answered) or (not_helpful and q.helpful is not False):
             continue
         rows.append({"id": q.id, "at": iso(q.at), "question": q.question,
                      "answered": q.answered, "cited": [kn.label(r) for r in q.refs],

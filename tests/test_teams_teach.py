@@ -65,8 +65,13 @@ def test_faq_answers_and_withdraw_on_the_teams_ticket_card(knowledge_copy):
                 and n["data"].get(cards.VERB) == cards.MO_ANSWER)
     replies = h.send(submit(send["data"], user="29:mo-morgan", reply_to_id="mo-card",
                             activity_id="answer-1", conversation=MO_CHAT,
-                            **{cards.ANSWER_INPUT: "No: clause 2.3.", cards.FAQ_TOGGLE: "true"}))
+                            **{cards.ANSWER_INPUT: "Dear Alex, no: clause 2.3.",
+                               cards.FAQ_TOGGLE: "true",
+                               cards.FAQ_TEXT_INPUT: "No: officers do no party-political work."}))
     assert "saved as an FAQ" in replies[0]["text"]
+    [entry] = h.store.faq_entries()  # the public text, apart from the reply to the asker
+    assert entry.text == "No: officers do no party-political work."
+    assert h.store.get_ticket(ticket.id).answer == "Dear Alex, no: clause 2.3."
     summary = cards_in(h.updated[0])[0]
     [withdraw] = submits(summary, cards.MO_FAQ_WITHDRAW)
 

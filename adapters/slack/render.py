@@ -464,6 +464,10 @@ def answer_view(ticket_id: str, question: str, metadata: str) -> dict:
              "label": plain("Other ways people ask this (one a line, for the FAQ)", 2000),
              "element": {"type": "plain_text_input", "action_id": "value", "multiline": True,
                          "max_length": 2000}},
+            {"type": "input", "block_id": "faq_text", "optional": True,
+             "label": plain("Public FAQ text, if not your answer (what everyone sees)", 2000),
+             "element": {"type": "plain_text_input", "action_id": "value", "multiline": True,
+                         "max_length": 3000}},
         ],
     }
 

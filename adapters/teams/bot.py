@@ -53,7 +53,8 @@ def incoming_of(activity: dict) -> Incoming | None:
               "log": data.get("log"), "key": data.get(cards.KEY_FIELD),
               "context": data.get(cards.CONTEXT_INPUT), "ticket": data.get("ticket"),
               "to": data.get(cards.ASSIGNEE_INPUT), "text": data.get(cards.ANSWER_INPUT),
-              "save_faq": data.get(cards.FAQ_TOGGLE)}
+              "save_faq": data.get(cards.FAQ_TOGGLE),
+              "faq_text": data.get(cards.FAQ_TEXT_INPUT)}
     if verb in (cards.MO_TEACH, cards.MO_UNTEACH):  # a passage's key, a taught question's id
         fields.update(key=data.get(cards.PASSAGE_KEY), taught=data.get("taught"))
     return Incoming(action=action, data={k: v for k, v in fields.items() if v is not None},

@@ -44,6 +44,7 @@ KEY_FIELD = "qkey"
 CONTEXT_INPUT = "context"
 ANSWER_INPUT = "answer"
 FAQ_TOGGLE = "save_faq"
+FAQ_TEXT_INPUT = "faq_text"
 ASSIGNEE_INPUT = "assignee"
 
 ASK_MO = wording.ASK_MO
@@ -303,6 +304,8 @@ def mo_ticket_card(ticket_id: str, *, question: str, asker: dict, context: str =
         {"type": "Input.Toggle", "id": FAQ_TOGGLE, "value": "false", "valueOn": "true",
          "valueOff": "false",
          "title": "Save as FAQ, so the bot answers this question itself next time"},
+        {"type": "Input.Text", "id": FAQ_TEXT_INPUT, "isMultiline": True, "maxLength": 4000,
+         "label": "Public FAQ text, if not your answer (what everyone sees)"},
     ], [submit("Send answer", MO_ANSWER, style="positive", ticket=ticket_id)])
     choices = [{"title": mo, "value": mo} for mo in monitoring_officers] or (
         [{"title": actor, "value": actor}] if actor else [])
