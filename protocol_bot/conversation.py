@@ -13,7 +13,8 @@ from .delivery import Deliveries
 from .desk import Desk, DeskError, NotPermitted, platform_of
 from .live import LiveKnowledge
 from .models import Answer, Asker, Citation, Ticket
-from .store import ConversationRefs, Events, Inbox, Store, TicketNotFound
+from .faq import FaqWriteError
+from .store import ConversationRefs, EntryNotFound, Events, Inbox, Store, TicketNotFound
 
 log = logging.getLogger(__name__)
 
@@ -169,7 +170,7 @@ class Conversation:
         except NotPermitted:
             return [Reply("refused", text=wording.NOT_MO.format(
                 principal=incoming.asker.principal))]
-        except (DeskError, TicketNotFound) as exc:
+        except (DeskError, TicketNotFound, EntryNotFound, FaqWriteError) as exc:
             return [Reply("error", text=str(exc).strip("'\""))]
         except Exception:  # never a traceback for the person; the log has it
             log.exception("could not handle %s", incoming.action or "a message")

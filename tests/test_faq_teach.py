@@ -165,6 +165,21 @@ def test_a_hand_edit_of_the_faq_file_is_taken_in_not_overwritten(db, knowledge_c
     assert [e.id for e in desk.store.faq_entries()] == [second.id]
 
 
+def test_an_unreadable_faq_file_is_never_overwritten(db, knowledge_copy):
+    desk = _desk(db, knowledge_copy)
+    first, _ = desk.escalate(ASKER, LEAFLETS, idempotency_key="m1")
+    desk.answer(first.id, MO, "No.", save_faq=True)
+    path = knowledge_copy / FAQ_FILE
+    broken = path.read_text() + "\n  - ref: [unclosed\n"
+    path.write_text(broken)
+    second, _ = desk.escalate(ASKER, "Can an officer chair my ward surgery?",
+                              idempotency_key="m2")
+    with pytest.raises(DeskError, match="cannot be read"):
+        desk.answer(second.id, MO, "No.", save_faq=True)
+    assert path.read_text() == broken
+    assert desk.store.get_ticket(second.id).status == "open"  # try again once it is fixed
+
+
 def test_faq_list_and_withdraw_from_the_ticket_card(knowledge_copy):
     conversation = make_conversation(mos=(MO,), knowledge_dir=knowledge_copy)
     mo = Incoming(asker=Asker("slack", "UMO"), place=Place(is_private=True))
@@ -182,6 +197,9 @@ def test_faq_list_and_withdraw_from_the_ticket_card(knowledge_copy):
     [refused] = conversation.handle(Incoming(asker=ASKER, place=mo.place,
                                              action="faq_withdraw", data={"ticket": ticket.id}))
     assert refused.kind == "refused"
+    [missing] = conversation.handle(Incoming(asker=mo.asker, place=mo.place,
+                                             action="untaught", data={"taught": 99}))
+    assert missing.kind == "error" and "99" in missing.text
 
 
 # --- teaching --------------------------------------------------------------------------------------
