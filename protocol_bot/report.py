@@ -64,7 +64,11 @@ class Knowledge:
         for key in self._passages:
             self._by_ref[key.rsplit("#", 1)[1]].append(key)
         self._docs = kb.documents if kb else {}
-        self._superseded = kb.superseded() if kb else {}
+        from .editions import is_protocol_lineage, successors
+
+        self._successor = successors(kb) if kb else {}
+        self._replaced = {d for d in self._successor
+                          if is_protocol_lineage(kb, d, self._successor)}
         self._positions = {p.key: i for i, p in enumerate(kb.passages)} if kb else {}
 
     def key_of(self, ref: str) -> str:
@@ -86,16 +90,16 @@ class Knowledge:
         doc = self._docs.get(passage.document_id)
         where = f"clause {passage.ref}" if passage.type == "clause" else passage.ref
         edition = doc.edition if doc else "?"
-        replaced = self.replaced_by(key)
-        if replaced:
-            edition += f", replaced by {replaced}"
+        newer = self.replaced_by(key)
+        if newer:  # as citations say it: a protocol is replaced, guidance superseded
+            word = "replaced" if passage.document_id in self._replaced else "superseded"
+            edition += f", {word} by {newer}"
         return f"{doc.title if doc else passage.document_id} ({edition}), {where}"
 
     def replaced_by(self, ref: str) -> str | None:
         key = self.key_of(ref)
         doc_id = key.rpartition("#")[0]
-        doc = self._docs.get(doc_id)
-        newer = (doc.superseded_by if doc else None) or self._superseded.get(doc_id)
+        newer = self._successor.get(doc_id)
         if not newer:
             return None
         return self._docs[newer].edition if newer in self._docs else newer

@@ -234,6 +234,8 @@ def test_this_answers_it_on_a_declined_question_teaches_the_bot_and_can_be_undon
         "mor-protocol-2026", "3.2")
     audit = conversation.desk.store.audit_entries("kb.teach")[0]
     assert audit.actor == MO and audit.target == RIGHT_CLAUSE
+    [used] = build_report(conversation.desk)["taught_questions"]
+    assert used["used"] == 1 and used["passage"].endswith("clause 3.2")
 
     [undone] = conversation.handle(Incoming(asker=mo.asker, place=mo.place, action="untaught",
                                             data={"taught": taught.taught_id}))
@@ -371,3 +373,28 @@ def test_report_and_csv_one_row_per_question_group(cli_env, knowledge_copy):
     text = cli(cli_env, "report", "--as", "cli:mo").stdout
     assert "Member/Officer Relations Protocol (2026), clause 2.3" in text
     assert "Week by week" in text and WEEKEND in text
+
+
+def test_report_flags_low_confidence_and_superseded_answers_and_counts_faq_use():
+    from protocol_bot.models import Answer, Citation, Escalation
+    from tests.conversation_support import shipped_knowledge
+
+    desk = Desk(SqliteStore(":memory:"), shipped_knowledge(), frozenset({MO}))
+
+    def logged(question, *keys):
+        cites = tuple(Citation(k.split("#")[0], "", "", k.split("#")[1], "", "", 1.0)
+                      for k in keys)
+        desk.record_question(None, Answer(question, True, "lead", cites,
+                                          Escalation(True, "available")))
+
+    logged("Can I ask an officer to help with party political work?", "mor-protocol-2026#2.3")
+    logged("Are tea and biscuits provided at committee meetings?", "mor-protocol-2026#2.3")
+    logged("What is a workbook foreword for?", "lga-workbook-2012#Foreword (1)")
+    report = build_report(desk)
+    low = [r["question"] for r in report["low_confidence_answers"]]
+    assert low == ["Are tea and biscuits provided at committee meetings?"]
+    [old] = report["answers_citing_superseded"]
+    assert old["cited"] == ["Effective member and officer relations: Councillor workbook "
+                            "(2012, superseded by 2024), Foreword (1)"]
+    assert report["most_cited"][0]["label"] == (
+        "Member/Officer Relations Protocol (2026), clause 2.3")
