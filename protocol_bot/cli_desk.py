@@ -417,8 +417,33 @@ def _simple(name: str) -> Callable[[argparse.Namespace, Desk], int]:
         ticket = getattr(desk, name)(args.ticket_id, args.actor)
         done = {"show": "", "close": "closed", "reopen": "reopened"}[name]
         prefix = f"Ticket {ticket.id} {done}.\n\n" if done else ""
-        return _emit(args, ticket_to_dict(ticket), prefix + _describe(ticket))
+        text = prefix + _describe(ticket)
+        if name == "show" and not args.json:
+            text += _teaching_hint(desk, ticket)
+        return _emit(args, ticket_to_dict(ticket), text)
     return command
+
+
+def _teaching_hint(desk: Desk, ticket: Ticket) -> str:
+    """The FAQ entry's state and the passages the bot considered, with the command that
+    teaches the bot this question for one of them."""
+    lines = []
+    faq = next((r for r in desk.store.faq_entries(include_withdrawn=True)
+                if r.id == ticket.id), None)
+    if faq is not None:
+        lines.append(f"FAQ entry: {faq.status} (protocol-bot faq list --as ...)")
+    try:
+        from .live import LiveKnowledge
+
+        considered = LiveKnowledge(desk.knowledge_dir).considered(ticket.question,
+                                                                   ticket.bot_refs)
+    except Exception:  # the knowledge base has problems: `kb check` says which
+        considered = []
+    if considered:
+        lines.append("Passages the bot considered (if one answers it: protocol-bot kb teach "
+                     f"--ticket {ticket.id} --ref DOCUMENT_ID:REF --as ...):")
+        lines += [f"  {key.replace('#', ':', 1)}  {label}" for key, label in considered]
+    return "\n" + "\n".join(lines) if lines else ""
 
 
 def _assign(args: argparse.Namespace, desk: Desk) -> int:

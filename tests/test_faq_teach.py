@@ -398,3 +398,19 @@ def test_report_flags_low_confidence_and_superseded_answers_and_counts_faq_use()
                             "(2012, superseded by 2024), Foreword (1)"]
     assert report["most_cited"][0]["label"] == (
         "Member/Officer Relations Protocol (2026), clause 2.3")
+
+
+def test_cli_teach_from_a_ticket_shown_with_the_passages_considered(cli_env):
+    opened = cli(cli_env, "tickets", "open", "--asker", "slack:U1", "--json", WEEKEND)
+    ticket_id = json.loads(opened.stdout)["id"]
+    shown = cli(cli_env, "tickets", "show", ticket_id, "--as", "cli:mo")
+    assert "mor-protocol-2026:3.2  Member/Officer Relations Protocol (2026), clause 3.2" \
+        in shown.stdout
+    taught = cli(cli_env, "kb", "teach", "--ticket", ticket_id, "--ref", "mor-protocol-2026:3.2",
+                 "--as", "cli:mo")
+    assert taught.returncode == 0 and "Taught #1" in taught.stdout
+    again = cli(cli_env, "kb", "teach", "--ticket", ticket_id, "--ref",
+                "mor-protocol-2026:3.2", "--as", "cli:mo")
+    assert again.returncode == 0 and "Already taught #1" in again.stdout
+    answer = json.loads(cli(cli_env, "ask", "--json", WEEKEND).stdout)
+    assert answer["citations"][0]["ref"] == "3.2"
