@@ -6,6 +6,7 @@ import csv
 import datetime as dt
 import io
 import logging
+import math
 import statistics
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
@@ -131,35 +132,41 @@ def similarity(a: frozenset[str], b: frozenset[str]) -> float:
 
 def group_questions(questions: Sequence[str], terms: Callable[[str], frozenset[str]],
                     threshold: float = SAME_QUESTION) -> list[list[int]]:
-    """Rewordings grouped: questions whose analysed terms overlap by `threshold` (Jaccard) are
-    linked, and linked questions form one group (single linkage). Indices, in first-asked
-    order."""
+    """Rewordings grouped, as indices in first-asked order. Each question joins the group whose
+    first question it is most similar to (Jaccard similarity of their analysed terms, at least
+    `threshold`), or starts a group: comparing with the group's first question, not with any
+    member, keeps a chain of small changes from drifting into another question.
+
+    Prefix filtering keeps this near linear: with each question's terms ordered rarest first,
+    two sets with Jaccard >= t must share one of the first |A| - ceil(t|A|) + 1 terms of each,
+    so only those are indexed and looked up (common words such as "officer" rarely are)."""
     sets = [terms(q) for q in questions]
-    parent = list(range(len(questions)))
+    frequency = Counter(t for words in set(sets) for t in words)
 
-    def root(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
+    def prefix(words: frozenset[str]) -> list[str]:
+        ordered = sorted(words, key=lambda t: (frequency[t], t))
+        return ordered[:len(ordered) - math.ceil(threshold * len(ordered)) + 1]
 
-    seen: dict[frozenset[str], int] = {}
-    postings: dict[str, list[int]] = defaultdict(list)
+    groups: list[list[int]] = []
+    group_of: dict[frozenset[str], int] = {}  # the same meaning: the same group at once
+    leaders: dict[str, list[int]] = defaultdict(list)  # prefix term -> groups whose leader has it
     for i, words in enumerate(sets):
-        if words in seen:  # identical meaning: one group at once
-            parent[root(i)] = root(seen[words])
+        if words in group_of:
+            groups[group_of[words]].append(i)
             continue
-        seen[words] = i
-        candidates = {j for w in words for j in postings[w]}
-        for j in candidates:
-            if similarity(words, sets[j]) >= threshold:
-                parent[root(i)] = root(j)
-        for w in words:
-            postings[w].append(i)
-    groups: dict[int, list[int]] = defaultdict(list)
-    for i in range(len(questions)):
-        groups[root(i)].append(i)
-    return sorted(groups.values(), key=lambda g: g[0])
+        scored = [(similarity(words, sets[groups[g][0]]), -g)
+                  for g in {g for t in prefix(words) for g in leaders[t]}]
+        best = max(scored, default=(0.0, 0))
+        if best[0] >= threshold and words:
+            group = -best[1]
+        else:
+            group = len(groups)
+            groups.append([])
+            for t in prefix(words):
+                leaders[t].append(group)
+        groups[group].append(i)
+        group_of[words] = group
+    return groups
 
 
 def build_report(desk: Desk, now: float | None = None, days: int | None = None) -> dict:
