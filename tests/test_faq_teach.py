@@ -338,6 +338,13 @@ def test_rewordings_are_grouped_by_meaning_not_by_spelling():
     assert groups == [[0, 1, 2], [3, 4], [5]]
 
 
+def test_grouping_does_not_drift_along_a_chain_of_small_changes():
+    words = {"a": "w1 w2 w3 w4", "b": "w1 w2 w3 w5", "c": "w1 w2 w5 w6", "d": "w1 w5 w6 w7"}
+    groups = group_questions(list(words), lambda q: frozenset(words[q].split()))
+    # b is like a (3 of 5 words); c is like b but not like a; d is like c only
+    assert groups == [[0, 1], [2, 3]]
+
+
 def test_report_and_csv_one_row_per_question_group(cli_env, knowledge_copy):
     store = SqliteStore(cli_env["PROTOCOL_BOT_DB"])
     conversation = make_conversation(mos=("cli:mo",), knowledge_dir=knowledge_copy, store=store)
