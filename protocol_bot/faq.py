@@ -57,6 +57,7 @@ class FaqNotPublished(FaqWriteError):
 # Beside the FAQ file, hidden (the loader ignores it): what the bot last wrote there, so a hand
 # edit made since is noticed and taken in, never silently overwritten.
 WRITTEN_FILE = ".monitoring-officer-faq.written"
+EDIT_RETRIES = 3  # a file edited by hand while it is being written: start again this often
 # A leading word like this belongs to the reply to the asker, not to the public FAQ text.
 _PERSONAL_PREFIX = re.compile(r"^\s*(correction|corrected answer|update|updated answer)\s*[:\-–]\s*",
                               re.IGNORECASE)
@@ -342,21 +343,35 @@ def publish(knowledge_dir: Path | str, store) -> list[str]:
     if not knowledge_dir.is_dir():
         raise FaqRefused([Problem(str(knowledge_dir), 0, "", "is not a folder of knowledge "
                                   "files (check PROTOCOL_BOT_KNOWLEDGE).")])
+    notes: list[str] = []
     try:
         with _locked(knowledge_dir):
-            data, loaded = _read_file(path, _label(knowledge_dir))
-            notes = _adopt_hand_edits(path, loaded, data, store, _written(path))
-            records = store.faq_entries()
-            known = {r.id for r in store.faq_entries(include_withdrawn=True)}
-            text = _compose(loaded, records, known)
-            if text is None:
-                if data is not None:
-                    path.unlink()
-            else:
-                _validate_with(knowledge_dir, text)
-                if data is None or data.decode("utf-8", "replace") != text:
+            for _ in range(EDIT_RETRIES):
+                data, loaded = _read_file(path, _label(knowledge_dir))
+                notes += _adopt_hand_edits(path, loaded, data, store, _written(path))
+                records = store.faq_entries()
+                known = {r.id for r in store.faq_entries(include_withdrawn=True)}
+                text = _compose(loaded, records, known)
+                if text is not None:
+                    _validate_with(knowledge_dir, text)
+                if _current(path) != data:  # edited by hand while we worked: take that in too
+                    continue
+                if text is None:
+                    if data is not None:
+                        path.unlink()
+                elif data is None or data.decode("utf-8", "replace") != text:
                     _write_atomically(path, text)
-            _record_written(path, text, [FaqEntry.of(r).as_passage() for r in records])
+                _record_written(path, text, [FaqEntry.of(r).as_passage() for r in records])
+                return notes
     except OSError as exc:
         raise _write_error(exc, path) from None
-    return notes
+    raise FaqRefused([Problem(_label(knowledge_dir), 0, "", "kept changing while the bot was "
+                              "writing it, so it was left as it is. Save your edit, then run "
+                              "`protocol-bot faq publish --as ...`.")])
+
+
+def _current(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return None

@@ -165,6 +165,34 @@ def test_a_hand_edit_of_the_faq_file_is_taken_in_not_overwritten(db, knowledge_c
     assert [e.id for e in desk.store.faq_entries()] == [second.id]
 
 
+def test_a_hand_edit_made_during_a_save_is_not_lost(db, knowledge_copy, monkeypatch):
+    from protocol_bot import faq
+
+    desk = _desk(db, knowledge_copy)
+    first, _ = desk.escalate(ASKER, LEAFLETS, idempotency_key="m1")
+    desk.answer(first.id, MO, "No.", save_faq=True)
+    path = knowledge_copy / FAQ_FILE
+    validate = faq._validate_with
+    calls = []
+
+    def edit_while_validating(directory, text):
+        validate(directory, text)
+        calls.append(text)
+        if len(calls) == 2:  # 1: the check before the commit; 2: the write after it
+            data = yaml.safe_load(path.read_text())  # the MO saves a hand edit meanwhile
+            data["passages"][0]["text"] = "No: edited by hand during the save."
+            path.write_text(yaml.safe_dump(data, sort_keys=False))
+
+    monkeypatch.setattr(faq, "_validate_with", edit_while_validating)
+    second, _ = desk.escalate(ASKER, "Can an officer chair my ward surgery?",
+                              idempotency_key="m2")
+    desk.answer(second.id, MO, "No.", save_faq=True)
+    published = _faq_passages(knowledge_copy)
+    assert published[first.id]["text"] == "No: edited by hand during the save."
+    assert second.id in published
+    assert len(calls) == 3  # it started again with the edit taken in
+
+
 def test_an_unreadable_faq_file_is_never_overwritten(db, knowledge_copy):
     desk = _desk(db, knowledge_copy)
     first, _ = desk.escalate(ASKER, LEAFLETS, idempotency_key="m1")
