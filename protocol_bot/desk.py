@@ -227,6 +227,8 @@ class Desk:
 
     def reopen(self, ticket_id: str, actor: str) -> Ticket:
         self._require_mo(actor, "reopen", f"reopen ticket {ticket_id}", ticket_id)
+        if self.knowledge_dir is not None:
+            faq_doc.take_in_earlier(self.knowledge_dir, self.store)
         had_faq = any(r.id == self.store.get_ticket(ticket_id).id
                       for r in self.store.faq_entries())
         ticket = self._change(ticket_id, actor, "reopened", ("answered", "closed"),

@@ -206,6 +206,49 @@ def _adopt_hand_edits(path: Path, loaded: dict | None, data: bytes | None, store
     return notes
 
 
+def _import_earlier(loaded: dict | None, store) -> list[str]:
+    """A file written before FAQ entries were kept in the database: each entry whose ref is a
+    ticket becomes that ticket's entry (withdrawn if the ticket is no longer answered)."""
+    notes = []
+    known = {r.id for r in store.faq_entries(include_withdrawn=True)}
+    for passage in _passages_of(loaded):
+        ref = str(passage.get("ref") or "")
+        if ref in known or passage.get("type") != "faq":
+            continue
+        try:
+            ticket = store.get_ticket(ref)
+        except LookupError:
+            continue  # not a ticket's entry: kept in the file as it is
+        if ticket.id != ref:
+            continue
+        questions = [str(q).strip() for q in passage.get("questions") or [] if str(q).strip()]
+        store.update_ticket(ref, actor="protocol-bot", event="faq_imported", faq_entry={
+            "question": ticket.question, "text": str(passage.get("text") or "").strip(),
+            "variants": [q for q in questions if q != ticket.question.strip()],
+            "related": [str(r) for r in passage.get("related") or []],
+            "author": str(passage.get("author") or "unknown")})
+        if ticket.status != "answered":
+            store.change_faq(ref, status="withdrawn")
+        notes.append(f"{ref}: taken in from the FAQ file written by an earlier version")
+    return notes
+
+
+def take_in_earlier(knowledge_dir: Path | str, store) -> list[str]:
+    """Before a ticket changes: take in the entries of a file written by an earlier version
+    (one with no record of what the bot wrote), so that reopening withdraws them too."""
+    path = faq_path(Path(knowledge_dir))
+    if not path.is_file() or _written(path) is not None:
+        return []
+    with _locked(Path(knowledge_dir)):
+        if _written(path) is not None:
+            return []
+        try:
+            _, loaded = _read_file(path, _label(Path(knowledge_dir)))
+        except FaqRefused:
+            return []  # publishing says what is wrong with it
+        return _import_earlier(loaded, store)
+
+
 def _written(path: Path) -> dict | None:
     try:
         value = json.loads((path.parent / WRITTEN_FILE).read_text(encoding="utf-8"))
@@ -348,7 +391,10 @@ def publish(knowledge_dir: Path | str, store) -> list[str]:
         with _locked(knowledge_dir):
             for _ in range(EDIT_RETRIES):
                 data, loaded = _read_file(path, _label(knowledge_dir))
-                notes += _adopt_hand_edits(path, loaded, data, store, _written(path))
+                written = _written(path)
+                if written is None and data is not None:
+                    notes += _import_earlier(loaded, store)
+                notes += _adopt_hand_edits(path, loaded, data, store, written)
                 records = store.faq_entries()
                 known = {r.id for r in store.faq_entries(include_withdrawn=True)}
                 text = _compose(loaded, records, known)

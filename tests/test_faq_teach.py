@@ -193,6 +193,24 @@ def test_a_hand_edit_made_during_a_save_is_not_lost(db, knowledge_copy, monkeypa
     assert len(calls) == 3  # it started again with the edit taken in
 
 
+def test_an_faq_file_from_an_earlier_version_is_taken_into_the_store(db, knowledge_copy):
+    desk = _desk(db, knowledge_copy)
+    old, _ = desk.escalate(ASKER, LEAFLETS, idempotency_key="m1")
+    desk.answer(old.id, MO, "No.")
+    (knowledge_copy / "faq").mkdir(exist_ok=True)
+    (knowledge_copy / FAQ_FILE).write_text(yaml.safe_dump({
+        "document": {"id": "mo-faq", "title": "Monitoring Officer's answers",
+                     "publisher": "The Borough Council", "kind": "faq", "edition": "live"},
+        "passages": [{"ref": old.id, "heading": LEAFLETS, "type": "faq",
+                      "questions": [LEAFLETS, "Will officers hand out leaflets?"],
+                      "text": "No, never.", "author": MO, "related": ["2.3"]}]}))
+    desk.reopen(old.id, MO)  # reopening withdraws it, as for an entry saved today
+    [entry] = desk.store.faq_entries(include_withdrawn=True)
+    assert (entry.id, entry.status, entry.variants) == (
+        old.id, "withdrawn", ("Will officers hand out leaflets?",))
+    assert not (knowledge_copy / FAQ_FILE).exists()
+
+
 def test_an_unreadable_faq_file_is_never_overwritten(db, knowledge_copy):
     desk = _desk(db, knowledge_copy)
     first, _ = desk.escalate(ASKER, LEAFLETS, idempotency_key="m1")
