@@ -56,6 +56,49 @@ def _desk(db, knowledge_dir, live=None) -> Desk:
 
 # --- FAQ entries ---------------------------------------------------------------------------------
 
+def test_store_contract_for_faq_entries_and_taught_questions(tmp_path):
+    """What any store (SQLite now, PostgreSQL later) must do for FaqEntries and Teaching."""
+    from protocol_bot.store import EntryNotFound, InvalidTransition
+
+    store = SqliteStore(tmp_path / "contract.db")
+    ticket, _ = store.open_ticket(asker=ASKER, question=LEAFLETS, idempotency_key="k")
+    entry = {"question": LEAFLETS, "variants": ["v1", LEAFLETS], "text": "No.",
+             "related": ["mor-protocol-2026#2.3"], "author": MO}
+    store.update_ticket(ticket.id, actor=MO, event="answered", status="answered",
+                        allowed_from=("open",), faq_entry=entry)
+    [saved] = store.faq_entries()
+    assert (saved.id, saved.variants, saved.text, saved.related, saved.status) == (
+        ticket.id, ("v1",), "No.", ("mor-protocol-2026#2.3",), "live")
+    # A change that is not allowed changes no FAQ entry either (same transaction).
+    with pytest.raises(InvalidTransition):
+        store.update_ticket(ticket.id, actor=OTHER_MO, event="answered", status="answered",
+                            allowed_from=("open",), faq_entry={**entry, "text": "Yes."})
+    assert store.faq_entries()[0].text == "No."
+    store.update_ticket(ticket.id, actor=MO, event="reopened", status="open",
+                        allowed_from=("answered",), withdraw_faq=True)
+    assert store.faq_entries() == [] and store.faq_entries(True)[0].status == "withdrawn"
+    store.update_ticket(ticket.id, actor=MO, event="answered", status="answered",
+                        faq_entry={**entry, "variants": ["v2"], "text": "Still no."})
+    [again] = store.faq_entries()
+    assert again.variants == ("v1", "v2") and again.text == "Still no."  # variants kept
+    assert store.change_faq(ticket.id, text="Edited.").text == "Edited."
+    assert store.change_faq(ticket.id, status="withdrawn").status == "withdrawn"
+    with pytest.raises(EntryNotFound):
+        store.change_faq("MO-0099", status="withdrawn")
+
+    taught, created = store.teach(question="q?", passage_key="d#1", actor=MO, source="cli")
+    assert created and store.teach(question="q?", passage_key="d#1", actor=MO,
+                                   source="cli") == (taught, False)
+    assert store.taught_questions() == [taught]
+    undone = store.undo_teaching(taught.id, actor=OTHER_MO)
+    assert undone.undone_by == OTHER_MO and undone.undone_at is not None
+    assert store.taught_questions() == [] and store.taught_questions(True) == [undone]
+    assert store.teach(question="q?", passage_key="d#1", actor=MO, source="cli")[1] is True
+    with pytest.raises(EntryNotFound):
+        store.undo_teaching(999, actor=MO)
+    store.close()
+
+
 def test_faq_race_the_refused_answer_is_never_published(db, knowledge_copy):
     """Two MOs answer one ticket at once with Save as FAQ, each through its own connection to
     one SQLite file: one is refused, and the FAQ published is always the one that was sent."""
