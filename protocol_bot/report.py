@@ -354,8 +354,10 @@ CSV_COLUMNS = ("question", "rewordings", "asked", "answered", "declined", "escal
 
 
 def render_csv(report: dict) -> str:
-    """One row per question group, with a header row (for the Standards Committee)."""
+    """One row per question group, with a header row (for the Standards Committee). It starts
+    with a byte-order mark, so Excel reads it as UTF-8 (curly quotes, accents)."""
     out = io.StringIO()
+    out.write("\ufeff")
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
     for g in report["question_groups"]:

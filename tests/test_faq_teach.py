@@ -459,7 +459,8 @@ def test_report_and_csv_one_row_per_question_group(cli_env, knowledge_copy):
 
     out = cli(cli_env, "report", "--csv", "--as", "cli:mo")
     assert out.returncode == 0, out.stderr
-    rows = list(csv.DictReader(io.StringIO(out.stdout)))
+    assert out.stdout.startswith("\ufeffquestion,rewordings,asked,")  # Excel reads it as UTF-8
+    rows = list(csv.DictReader(io.StringIO(out.stdout.removeprefix("\ufeff"))))
     assert len(rows) == len(report["question_groups"]) == 3  # recycling, weekend, party work
     assert {r["question"] for r in rows} >= {WEEKEND}
     party = next(r for r in rows if "party political" in r["question"])
