@@ -257,8 +257,8 @@ def _written(path: Path) -> dict | None:
     return value if isinstance(value, dict) else None
 
 
-def _record_written(path: Path, text: str | None, passages: list[dict]) -> None:
-    record = {"sha": _sha(text.encode("utf-8")) if text is not None else None, "at": time.time(),
+def _record_written(path: Path, text: str | None, passages: list[dict], at: float) -> None:
+    record = {"sha": _sha(text.encode("utf-8")) if text is not None else None, "at": at,
               "passages": {str(p["ref"]): {"text": str(p.get("text") or "").strip(),
                                            "questions": [str(q).strip() for q in
                                                          p.get("questions") or []]}
@@ -407,7 +407,8 @@ def publish(knowledge_dir: Path | str, store) -> list[str]:
                         path.unlink()
                 elif data is None or data.decode("utf-8", "replace") != text:
                     _write_atomically(path, text)
-                _record_written(path, text, [FaqEntry.of(r).as_passage() for r in records])
+                _record_written(path, text, [FaqEntry.of(r).as_passage() for r in records],
+                                at=store.now())  # the store's clock, as entries' times are
                 return notes
     except OSError as exc:
         raise _write_error(exc, path) from None
