@@ -19,7 +19,7 @@ from protocol_bot.desk import Desk, DeskError, taught_hints
 from protocol_bot.faq import FAQ_FILE
 from protocol_bot.live import LiveKnowledge
 from protocol_bot.models import Asker
-from protocol_bot.report import build_report, group_questions, render_csv
+from protocol_bot.report import build_report, group_questions
 from protocol_bot.sqlite_store import SqliteStore
 from tests.conversation_support import make_conversation
 
