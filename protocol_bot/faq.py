@@ -59,8 +59,8 @@ class FaqNotPublished(FaqWriteError):
 WRITTEN_FILE = ".monitoring-officer-faq.written"
 EDIT_RETRIES = 3  # a file edited by hand while it is being written: start again this often
 # A leading word like this belongs to the reply to the asker, not to the public FAQ text.
-_PERSONAL_PREFIX = re.compile(r"^\s*(correction|corrected answer|update|updated answer)\s*[:\-–]\s*",
-                              re.IGNORECASE)
+_PERSONAL_PREFIX = re.compile(
+    r"^\s*(correction|corrected answer|update|updated answer)\s*[:\-–]\s*", re.IGNORECASE)
 
 
 def public_text(reply: str) -> str:

@@ -458,8 +458,9 @@ class SqliteStore:
         old = conn.execute("SELECT variants FROM faq_entries WHERE ticket_seq = ?",
                            (seq,)).fetchone()
         earlier = json.loads(old["variants"]) if old is not None else []
+        question = entry["question"].strip()
         variants = list(dict.fromkeys(v.strip() for v in [*earlier, *entry.get("variants", ())]
-                                      if v and v.strip() and v.strip() != entry["question"].strip()))
+                                      if v and v.strip() and v.strip() != question))
         conn.execute(
             "INSERT INTO faq_entries (ticket_seq, question, variants, text, related, author, "
             "status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 'live', ?, ?) "
