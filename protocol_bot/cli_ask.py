@@ -39,9 +39,21 @@ def register(sub, kb_sub) -> None:
     ev.set_defaults(func=run_eval)
 
 
+def _taught_hints():
+    """Questions the MO taught (`kb teach`), from the bot's database when there is one."""
+    import os
+
+    from .sqlite_store import read_taught_hints
+
+    db = os.environ.get("PROTOCOL_BOT_DB", "protocol-bot.db")
+    if "://" in db:
+        return None
+    return lambda: read_taught_hints(db)
+
+
 def load_live(directory: Path) -> LiveKnowledge | None:
     try:
-        return LiveKnowledge(directory)
+        return LiveKnowledge(directory, hints=_taught_hints())
     except KnowledgeError as exc:
         print(f"The knowledge base in {directory} has problems:", file=sys.stderr)
         for problem in exc.problems:

@@ -1,4 +1,5 @@
-"""The monitoring officer's commands: `tickets ...`, `kb reload`, `report`, `log purge`."""
+"""The monitoring officer's commands: `tickets ...`, `faq ...`, `kb reload`, `kb teach`,
+`report`, `log show`, `log purge`."""
 
 from __future__ import annotations
 
@@ -13,10 +14,10 @@ from collections.abc import Callable
 from .config import Config, ConfigError, check_principal, parse_days
 from .datadir import council_knowledge
 from .desk import Desk, DeskError, NotPermitted, parse_principal, ticket_to_dict
-from .faq import FaqWriteError
+from .faq import FaqNotPublished, FaqWriteError
 from .models import TICKET_STATUSES, Asker, Ticket
 from .sqlite_store import open_store
-from .store import StoreError, TicketNotFound
+from .store import EntryNotFound, StoreError, TicketNotFound
 
 # Exit statuses scripts can rely on (the README has the table).
 EXIT_PROBLEMS = 1
@@ -106,8 +107,59 @@ def register(sub, kb_sub) -> None:
                    help="also save the question and answer as a monitoring-officer FAQ entry")
     p.add_argument("--question", action="append", default=[], dest="variants", metavar="VARIANT",
                    help="another wording of the question, for the FAQ entry (repeatable)")
+    faq_text = p.add_mutually_exclusive_group()
+    faq_text.add_argument("--faq-text", help="the public FAQ text, if not the answer itself "
+                                             "(the answer is the personal reply to the asker)")
+    faq_text.add_argument("--faq-text-file", metavar="PATH",
+                          help="read the public FAQ text from a file (- for stdin)")
     _json_flag(p)
     p.set_defaults(func=_run(_answer, mo="tickets.answer", prepare=_prepare_answer))
+
+    faq = sub.add_parser("faq", help="the monitoring officer's FAQ answers")
+    faq.set_defaults(func=lambda args: (faq.print_help(), 2)[1])
+    fsub = faq.add_subparsers(dest="faq_command", metavar="FAQ_COMMAND")
+    p = fsub.add_parser("list", help="list the FAQ answers (live and withdrawn)")
+    _as_option(p, "listing them")
+    p.add_argument("--live", action="store_true", help="only the live ones")
+    _json_flag(p)
+    p.set_defaults(func=_run(_faq_list, mo="faq.list"))
+    for name, helptext in (("withdraw", "take an FAQ answer out of the bot's answers"),
+                           ("restore", "publish a withdrawn FAQ answer again")):
+        p = fsub.add_parser(name, help=helptext)
+        p.add_argument("entry_id", metavar="ID", help="the FAQ entry (its ticket id, MO-0042)")
+        _as_option(p, "acting")
+        _json_flag(p)
+        p.set_defaults(func=_run(_faq_change(name), mo=f"faq.{name}"))
+    p = fsub.add_parser("edit", help="change an FAQ answer's public text")
+    p.add_argument("entry_id", metavar="ID")
+    _as_option(p, "acting")
+    text = p.add_mutually_exclusive_group(required=True)
+    text.add_argument("--text", help="the public FAQ text")
+    text.add_argument("--text-file", metavar="PATH", help="read it from a file (- for stdin)")
+    _json_flag(p)
+    p.set_defaults(func=_run(_faq_edit, mo="faq.edit", prepare=_prepare_text))
+    p = fsub.add_parser("publish", help="write the FAQ file from the database again (after a "
+                                        "failed write)")
+    _as_option(p, "acting")
+    _json_flag(p)
+    p.set_defaults(func=_run(_faq_publish, mo="faq.publish"))
+
+    p = kb_sub.add_parser("teach", help="attach a question people asked to the passage that "
+                                        "answers it (a search hint, live at once)")
+    p.add_argument("question", nargs="?", help="the question as people asked it")
+    source = p.add_mutually_exclusive_group()
+    source.add_argument("--ticket", metavar="ID", help="take the question from a ticket")
+    source.add_argument("--log", type=int, metavar="N", dest="log_id",
+                        help="take the question from the question log (`log show` lists ids)")
+    source.add_argument("--undo", type=int, metavar="N",
+                        help="undo taught question N (`kb teach --list` shows them)")
+    source.add_argument("--list", action="store_true", dest="list_taught",
+                        help="list the taught questions")
+    p.add_argument("--ref", metavar="DOCUMENT_ID:REF",
+                   help="the passage that answers it, e.g. mor-protocol-2026:2.3")
+    _as_option(p, "teaching")
+    _json_flag(p)
+    p.set_defaults(func=_run(_teach, mo="kb.teach", prepare=_prepare_teach))
 
     p = kb_sub.add_parser("reload", help="validate the knowledge files and tell running bots "
                                          "to use them")
@@ -120,12 +172,24 @@ def register(sub, kb_sub) -> None:
     _as_option(p, "reading it (it shows ticket questions)")
     p.add_argument("--days", type=_days, help="only the last N days, 1 or more (default: "
                                               "everything kept)")
-    _json_flag(p)
+    output = p.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true", help="print one JSON value on stdout")
+    output.add_argument("--csv", action="store_true",
+                        help="print CSV on stdout: one row per question group, with a header")
     p.set_defaults(func=_run(_report, mo="report"))
 
     logp = sub.add_parser("log", help="the question log")
     logp.set_defaults(func=lambda args: (logp.print_help(), 2)[1])
     lsub = logp.add_subparsers(dest="log_command", metavar="LOG_COMMAND")
+    p = lsub.add_parser("show", help="browse the question log, newest first")
+    _as_option(p, "reading it (it shows questions)")
+    p.add_argument("--declined", action="store_true", help="only the questions the bot declined")
+    p.add_argument("--not-helpful", action="store_true",
+                   help="only the answers someone marked not helpful")
+    p.add_argument("--days", type=_days, help="only the last N days")
+    _json_flag(p)
+    p.set_defaults(func=_run(_log_show, mo="log.show"))
+
     p = lsub.add_parser("purge", help="delete entries older than the retention period")
     _json_flag(p)
     p.set_defaults(func=_run(_purge))
@@ -160,8 +224,13 @@ def _run(command: Callable[[argparse.Namespace, Desk], int], *, mo: str | None =
         except TicketNotFound as exc:
             return _fail(f"{exc.args[0] if exc.args else exc} Use `protocol-bot tickets list` "
                          "to see the tickets.", EXIT_NO_SUCH_TICKET)
+        except EntryNotFound as exc:
+            return _fail(f"{exc.args[0] if exc.args else exc} Use `protocol-bot faq list` or "
+                         "`protocol-bot kb teach --list` to see them.", EXIT_NO_SUCH_TICKET)
         except DeskError as exc:
             return _fail(str(exc), EXIT_REFUSED)
+        except FaqNotPublished as exc:
+            return _fail(str(exc), EXIT_PROBLEMS)
         except FaqWriteError as exc:
             return _fail(f"{exc} The ticket is still unanswered: free some space or fix the "
                          "folder's permissions, then answer it again.", EXIT_PROBLEMS)
@@ -221,6 +290,36 @@ def _prepare_answer(args: argparse.Namespace) -> None:
         args.text = _read_answer_file(args.text_file)
     if not args.text.strip():
         raise UsageError("the answer is empty: write the answer the asker should receive.")
+    if args.faq_text_file is not None:
+        args.faq_text = _read_answer_file(args.faq_text_file)
+    if args.faq_text is not None:
+        if not args.save_faq:
+            raise UsageError("--faq-text is the public text of an FAQ entry: add --save-faq.")
+        if not args.faq_text.strip():
+            raise UsageError("--faq-text is empty: leave it out to publish the answer itself.")
+
+
+def _prepare_text(args: argparse.Namespace) -> None:
+    if args.text is None:
+        args.text = _read_answer_file(args.text_file)
+    if not args.text.strip():
+        raise UsageError("the text is empty.")
+
+
+def _prepare_teach(args: argparse.Namespace) -> None:
+    if args.undo is not None or args.list_taught:
+        if args.question or args.ref:
+            raise UsageError("--undo and --list take no question or --ref.")
+        return
+    given = [x for x in (args.question, args.ticket, args.log_id) if x is not None]
+    if len(given) != 1:
+        raise UsageError("give the question (in quotes), or --ticket ID, or --log N; "
+                         "and --ref DOCUMENT_ID:REF.")
+    if args.question is not None and not args.question.strip():
+        raise UsageError("the question is empty.")
+    if not args.ref or not args.ref.strip():
+        raise UsageError("--ref DOCUMENT_ID:REF is needed: the passage that answers the "
+                         "question, e.g. mor-protocol-2026:2.3.")
 
 
 def _read_answer_file(name: str) -> str:
@@ -318,8 +417,33 @@ def _simple(name: str) -> Callable[[argparse.Namespace, Desk], int]:
         ticket = getattr(desk, name)(args.ticket_id, args.actor)
         done = {"show": "", "close": "closed", "reopen": "reopened"}[name]
         prefix = f"Ticket {ticket.id} {done}.\n\n" if done else ""
-        return _emit(args, ticket_to_dict(ticket), prefix + _describe(ticket))
+        text = prefix + _describe(ticket)
+        if name == "show" and not args.json:
+            text += _teaching_hint(desk, ticket)
+        return _emit(args, ticket_to_dict(ticket), text)
     return command
+
+
+def _teaching_hint(desk: Desk, ticket: Ticket) -> str:
+    """The FAQ entry's state and the passages the bot considered, with the command that
+    teaches the bot this question for one of them."""
+    lines = []
+    faq = next((r for r in desk.store.faq_entries(include_withdrawn=True)
+                if r.id == ticket.id), None)
+    if faq is not None:
+        lines.append(f"FAQ entry: {faq.status} (protocol-bot faq list --as ...)")
+    try:
+        from .live import LiveKnowledge
+
+        considered = LiveKnowledge(desk.knowledge_dir).considered(ticket.question,
+                                                                   ticket.bot_refs)
+    except Exception:  # the knowledge base has problems: `kb check` says which
+        considered = []
+    if considered:
+        lines.append("Passages the bot considered (if one answers it: protocol-bot kb teach "
+                     f"--ticket {ticket.id} --ref DOCUMENT_ID:REF --as ...):")
+        lines += [f"  {key.replace('#', ':', 1)}  {label}" for key, label in considered]
+    return "\n" + "\n".join(lines) if lines else ""
 
 
 def _assign(args: argparse.Namespace, desk: Desk) -> int:
@@ -331,7 +455,7 @@ def _assign(args: argparse.Namespace, desk: Desk) -> int:
 def _answer(args: argparse.Namespace, desk: Desk) -> int:
     text = args.text  # read (and checked) before the database was opened
     ticket = desk.answer(args.ticket_id, args.actor, text, save_faq=args.save_faq,
-                         faq_questions=tuple(args.variants))
+                         faq_questions=tuple(args.variants), faq_text=args.faq_text)
     note = f"Ticket {ticket.id} answered; the answer will be delivered to {ticket.asker.principal}."
     if args.save_faq:
         note += "\nSaved as a monitoring-officer FAQ entry; running bots answer from it now."
@@ -372,10 +496,100 @@ def _reload(args: argparse.Namespace, desk: Desk) -> int:
 
 
 def _report(args: argparse.Namespace, desk: Desk) -> int:
-    from .report import build_report, render
+    from .report import build_report, render, render_csv
 
     report = build_report(desk, days=args.days)
+    if args.csv:
+        sys.stdout.write(render_csv(report))
+        return 0
     return _emit(args, report, render(report))
+
+
+def _log_show(args: argparse.Namespace, desk: Desk) -> int:
+    from .report import log_rows, render_log
+
+    rows = log_rows(desk, days=args.days, declined=args.declined,
+                    not_helpful=args.not_helpful)
+    return _emit(args, rows, render_log(rows))
+
+
+def _faq_dict(record) -> dict:
+    return {"id": record.id, "status": record.status, "question": record.question,
+            "variants": list(record.variants), "text": record.text,
+            "related": list(record.related), "author": record.author}
+
+
+def _faq_describe(record) -> str:
+    lines = [f"{record.id}  {record.status}  by {record.author}",
+             f"  Question: {record.question}"]
+    lines += [f"  Also:     {v}" for v in record.variants]
+    lines.append(f"  FAQ text: {record.text}")
+    if record.related:
+        lines.append(f"  Bot had cited: {', '.join(record.related)}")
+    return "\n".join(lines)
+
+
+def _faq_list(args: argparse.Namespace, desk: Desk) -> int:
+    records = desk.faq_entries(args.actor, include_withdrawn=not args.live)
+    return _emit(args, [_faq_dict(r) for r in records],
+                 "\n".join(_faq_describe(r) for r in records) or "No FAQ answers yet.")
+
+
+def _faq_change(name: str) -> Callable[[argparse.Namespace, Desk], int]:
+    def command(args: argparse.Namespace, desk: Desk) -> int:
+        record = getattr(desk, f"faq_{name}")(args.entry_id, args.actor)
+        done = {"withdraw": "withdrawn: the bot no longer answers from it",
+                "restore": "live again"}[name]
+        return _emit(args, _faq_dict(record),
+                     f"FAQ answer {record.id} {done}.\n\n{_faq_describe(record)}")
+    return command
+
+
+def _faq_edit(args: argparse.Namespace, desk: Desk) -> int:
+    record = desk.faq_edit(args.entry_id, args.actor, args.text)
+    return _emit(args, _faq_dict(record), f"FAQ answer {record.id} changed.\n\n"
+                                          f"{_faq_describe(record)}")
+
+
+def _faq_publish(args: argparse.Namespace, desk: Desk) -> int:
+    notes = desk.faq_publish(args.actor)
+    return _emit(args, {"published": True, "hand_edits": notes},
+                 "\n".join(["FAQ file written from the database.", *notes]))
+
+
+def _taught_dict(taught) -> dict:
+    return {"id": taught.id, "question": taught.question, "passage": taught.passage_key,
+            "source": taught.source, "taught_by": taught.taught_by,
+            "undone": taught.undone_at is not None}
+
+
+def _teach(args: argparse.Namespace, desk: Desk) -> int:
+    if args.list_taught:
+        taught = desk.taught_questions(args.actor, include_undone=True)
+        rows = [f"#{t.id:<4} {'undone' if t.undone_at else 'in use':<7} {t.passage_key}  "
+                f"{t.question}  ({t.source}, by {t.taught_by})" for t in taught]
+        return _emit(args, [_taught_dict(t) for t in taught],
+                     "\n".join(rows) or "No questions taught yet.")
+    if args.undo is not None:
+        taught = desk.untaught(args.undo, args.actor)
+        return _emit(args, _taught_dict(taught),
+                     f"Undone #{taught.id}: \u201c{taught.question}\u201d is no longer a hint "
+                     f"for {taught.passage_key}. Running bots use this within a few seconds.")
+    question, source = args.question, "cli"
+    if args.ticket is not None:
+        ticket = desk.show(args.ticket, args.actor)
+        question, source = ticket.question, f"ticket {ticket.id}"
+    elif args.log_id is not None:
+        found = [q for q in desk.store.logged_questions() if q.id == args.log_id]
+        if not found:
+            raise EntryNotFound(f"There is no question {args.log_id} in the log.")
+        question, source = found[0].question, f"log {args.log_id}"
+    taught, created = desk.teach(question, args.ref, args.actor, source=source)
+    note = ("Taught" if created else "Already taught") + (
+        f" #{taught.id}: \u201c{taught.question}\u201d is now a hint for {taught.passage_key}. "
+        f"Running bots use it within a few seconds; undo with `protocol-bot kb teach --undo "
+        f"{taught.id} --as {args.actor}`.")
+    return _emit(args, {**_taught_dict(taught), "created": created}, note)
 
 
 def _purge(args: argparse.Namespace, desk: Desk) -> int:

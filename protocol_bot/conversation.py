@@ -13,13 +13,15 @@ from .delivery import Deliveries
 from .desk import Desk, DeskError, NotPermitted, platform_of
 from .live import LiveKnowledge
 from .models import Answer, Asker, Citation, Ticket
-from .store import ConversationRefs, Events, Inbox, Store, TicketNotFound
+from .faq import FaqWriteError
+from .store import ConversationRefs, EntryNotFound, Events, Inbox, Store, TicketNotFound
 
 log = logging.getLogger(__name__)
 
 WAITING = ("open", "assigned")
 MAX_LISTED = 10
 MO_ACTIONS = ("assign", "answer", "close", "reopen")
+CONSIDERED = 5  # passages offered on a ticket card with "This answers it"
 
 
 @dataclass(frozen=True)
@@ -41,7 +43,8 @@ class Incoming:
     event_key: str = ""  # the platform's own id for this event: a redelivery acts once
     text: str = ""
     action: str | None = None  # ask, helpful, not_helpful, escalate, ticket, tickets, passage,
-    #                            assign, answer, close, reopen
+    #                            assign, answer, close, reopen, teach, untaught, faq_list,
+    #                            faq_withdraw
     data: Mapping[str, object] = field(default_factory=dict)
 
 
@@ -50,6 +53,7 @@ class Reply:
     """What to send back; adapters only render it.
 
     kind: answer | help | text | ticket_opened | ticket_card | ticket_list | passage |
+    taught (a question taught to a passage; `taught_id` undoes it) |
     refused (not a monitoring officer) | error (the request cannot be done; `text` says why)
     """
 
@@ -64,6 +68,11 @@ class Reply:
     choices: tuple[str, ...] = ()  # monitoring officers a ticket can be assigned to
     cited: tuple[str, ...] = ()  # a ticket: what the bot had cited, as the MO reads it
     items: tuple["Reply", ...] = ()  # a ticket list: one ticket_card each
+    # a ticket: the passages the bot considered, ('document_id#ref', label), for the MO's
+    # "This answers it" buttons; and its FAQ entry's status ("live", "withdrawn" or "")
+    considered: tuple[tuple[str, str], ...] = ()
+    faq_status: str = ""
+    taught_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -114,8 +123,11 @@ class Conversation:
               knowledge: LiveKnowledge | None = None) -> "Conversation":
         from .sqlite_store import open_store
 
+        from .desk import taught_hints
+
         store = store if store is not None else open_store(config)
-        knowledge = knowledge or LiveKnowledge.for_config(config)
+        knowledge = knowledge or LiveKnowledge.for_config(
+            config, hints=lambda: taught_hints(store))
         desk = Desk(store, knowledge, config.monitoring_officers,
                     log_keep_identity=config.log_keep_identity,
                     log_retention_days=config.log_retention_days)
@@ -159,7 +171,7 @@ class Conversation:
         except NotPermitted:
             return [Reply("refused", text=wording.NOT_MO.format(
                 principal=incoming.asker.principal))]
-        except (DeskError, TicketNotFound) as exc:
+        except (DeskError, TicketNotFound, EntryNotFound, FaqWriteError) as exc:
             return [Reply("error", text=str(exc).strip("'\""))]
         except Exception:  # never a traceback for the person; the log has it
             log.exception("could not handle %s", incoming.action or "a message")
@@ -186,6 +198,15 @@ class Conversation:
             return self.act_on_ticket(incoming, action)
         if action == "passage":
             return [self.passage(str(data.get("key") or ""))]
+        if action == "teach":
+            return [self.teach(incoming)]
+        if action == "untaught":
+            return [self.untaught(incoming)]
+        if action == "faq_list":
+            return [text_reply(wording.faq_list(self.desk.faq_entries(
+                incoming.asker.principal, include_withdrawn=True)))]
+        if action == "faq_withdraw":
+            return self.faq_withdraw(incoming)
         log.warning("unknown action %r", action)
         return [text_reply(wording.UNKNOWN_ACTION)]
 
@@ -282,7 +303,8 @@ class Conversation:
         elif verb == "answer":
             ticket = self.desk.answer(ticket_id, actor, str(data.get("text") or ""),
                                       save_faq=_yes(data.get("save_faq")),
-                                      faq_questions=_refs(data.get("faq_questions")))
+                                      faq_questions=_refs(data.get("faq_questions")),
+                                      faq_text=str(data.get("faq_text") or "").strip() or None)
         elif verb == "reopen":
             ticket = self.desk.reopen(ticket_id, actor)
         else:
@@ -295,9 +317,40 @@ class Conversation:
 
     def ticket_card(self, ticket: Ticket, *, asker: Asker | None = None,
                     replaces_clicked: bool = False) -> Reply:
+        faq = next((r.status for r in self.desk.store.faq_entries(include_withdrawn=True)
+                    if r.id == ticket.id), "")
         return Reply("ticket_card", ticket=ticket, replaces_clicked=replaces_clicked,
                      choices=self._choices(asker or ticket.asker),
-                     cited=tuple(self.knowledge.labels(ticket.bot_refs)))
+                     cited=tuple(self.knowledge.labels(ticket.bot_refs)),
+                     considered=tuple(self.knowledge.considered(ticket.question, ticket.bot_refs,
+                                                                limit=CONSIDERED)),
+                     faq_status=faq)
+
+    # --- teaching the bot and managing FAQ answers -------------------------------------------
+    def teach(self, incoming: Incoming) -> Reply:
+        """"This answers it" on a ticket card: the ticket's question becomes a hint of the
+        passage (a key the card offered), live at once. Button data holds no question text."""
+        actor, data = incoming.asker.principal, incoming.data
+        ticket = self.desk.show(str(data.get("ticket") or ""), actor)
+        key = str(data.get("key") or "")
+        taught, created = self.desk.teach(ticket.question, key, actor,
+                                          source=f"ticket {ticket.id}")
+        label = (self.knowledge.labels([key]) or [key])[0]
+        return Reply("taught", text=wording.taught(taught.question, label, created, taught.id),
+                     ticket=ticket, taught_id=taught.id)
+
+    def untaught(self, incoming: Incoming) -> Reply:
+        taught = self.desk.untaught(str(incoming.data.get("taught") or ""),
+                                    incoming.asker.principal)
+        label = (self.knowledge.labels([taught.passage_key]) or [taught.passage_key])[0]
+        return text_reply(wording.untaught(taught.question, label, taught.id))
+
+    def faq_withdraw(self, incoming: Incoming) -> list[Reply]:
+        actor = incoming.asker.principal
+        record = self.desk.faq_withdraw(str(incoming.data.get("ticket") or ""), actor)
+        ticket = self.desk.show(record.id, actor)
+        return [text_reply(wording.faq_withdrawn(record.id)),
+                self.ticket_card(ticket, asker=incoming.asker, replaces_clicked=True)]
 
     def _choices(self, asker: Asker) -> tuple[str, ...]:
         """The MOs a ticket can be assigned to from this platform."""

@@ -7,12 +7,14 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 
+from . import faq as faq_doc
 from . import kb_changes
-from .faq import FaqEntry, FaqRefused, save_faq_entry
+from .faq import FaqEntry, FaqRefused
 from .models import TICKET_STATUSES, Answer, Asker, Ticket
 from .question_log import cited_refs, normalise, retention_cutoff
 from .live import LiveKnowledge
-from .store import InvalidTransition, Store
+from .store import (EntryNotFound, FaqRecord, InvalidTransition, Store, TaughtQuestion,
+                    TicketNotFound)
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +63,14 @@ def clause_ref(ref: str) -> str:
     return ref.rsplit("#", 1)[-1].strip()
 
 
+def taught_hints(store) -> dict[str, list[str]]:
+    """Taught questions as extra `questions:` hints, by passage key."""
+    hints: dict[str, list[str]] = {}
+    for taught in store.taught_questions():
+        hints.setdefault(taught.passage_key, []).append(taught.question)
+    return hints
+
+
 class Desk:
     """Everything the platforms and the CLI do with tickets, in one place with one set of rules."""
 
@@ -104,7 +114,8 @@ class Desk:
             raise DeskError("An escalation needs an idempotency key (platform + message id).")
         body = {"ticket_id": None, "question": question, "context": context,
                 "asker": asker_dict(asker), "bot_refs": list(bot_refs),
-                "cited": self._labels(bot_refs)}
+                "cited": self._labels(bot_refs),
+                "considered": self._considered(question, bot_refs)}
         outbox = [{"platform": platform_of(mo), "recipient": mo,
                    "reply_to": self.store.get_reference(mo), "kind": "ticket_opened",
                    "body": body}
@@ -155,6 +166,8 @@ class Desk:
                                     "asker": asker_dict(ticket.asker),
                                     "bot_refs": list(ticket.bot_refs),
                                     "cited": self._labels(ticket.bot_refs),
+                                    "considered": self._considered(ticket.question,
+                                                                   ticket.bot_refs),
                                     "assigned_by": actor}})
         ticket = self._change(ticket_id, actor, "assigned", ("open", "assigned"),
                               "Reopen it first.", event="assigned", status="assigned",
@@ -163,11 +176,14 @@ class Desk:
         return ticket
 
     def answer(self, ticket_id: str, actor: str, text: str, *, save_faq: bool = False,
-               faq_questions: Sequence[str] = ()) -> Ticket:
+               faq_questions: Sequence[str] = (), faq_text: str | None = None) -> Ticket:
         """Record the answer and queue it to the asker; optionally save it as an FAQ entry too.
 
-        The FAQ entry is written (and validated) before the answer is recorded, so a refused
-        entry leaves the ticket unanswered and the MO can simply try again.
+        The FAQ entry is checked first (a refused entry leaves the ticket unanswered), then
+        committed with the answer in one transaction that also checks the ticket's state, and
+        only then is the FAQ document written from the store: a refused answer is never
+        published. `faq_text` is the public FAQ text (default: the reply, without a leading
+        "Correction:").
         """
         self._require_mo(actor, "answer", f"answer ticket {ticket_id}", ticket_id)
         if not text.strip():
@@ -176,8 +192,10 @@ class Desk:
         if ticket.status not in ("open", "assigned"):
             raise DeskError(f"{ticket.id} is {ticket.status}, so it cannot be answered. "
                             f"Reopen it to send a new answer.")
+        entry = None
         if save_faq:
-            self._save_faq(ticket, actor, text, faq_questions)
+            entry = self._check_faq(ticket, actor, faq_text or faq_doc.public_text(text) or text,
+                                    faq_questions)
         outbox = []
         if ticket.asker.platform not in UNDELIVERED_PLATFORMS:
             outbox.append({"platform": ticket.asker.platform, "recipient": ticket.asker.principal,
@@ -187,11 +205,17 @@ class Desk:
         ticket = self._change(ticket_id, actor, "answered", ("open", "assigned"),
                               "Reopen it to send a new answer.", event="answered",
                               status="answered", answer=text, outbox=outbox,
-                              detail={"faq": True} if save_faq else None)
+                              detail={"faq": True} if save_faq else None,
+                              faq_entry=entry and {"question": entry.question,
+                                                   "variants": entry.variants,
+                                                   "text": entry.answer,
+                                                   "related": entry.related, "author": actor})
         log.info("ticket %s answered (%d message(s) queued, faq=%s)", ticket.id, len(outbox),
                  save_faq)
         if save_faq:
-            self._apply_knowledge(actor)
+            self.store.record_audit(actor=actor, action="kb.faq", target=ticket.id,
+                                    detail={"file": str(faq_doc.faq_path(self.knowledge_dir))})
+            self._publish(actor)
         return ticket
 
     def close(self, ticket_id: str, actor: str) -> Ticket:
@@ -203,29 +227,186 @@ class Desk:
 
     def reopen(self, ticket_id: str, actor: str) -> Ticket:
         self._require_mo(actor, "reopen", f"reopen ticket {ticket_id}", ticket_id)
+        if self.knowledge_dir is not None:
+            faq_doc.take_in_earlier(self.knowledge_dir, self.store)
+        had_faq = any(r.id == self.store.get_ticket(ticket_id).id
+                      for r in self.store.faq_entries())
         ticket = self._change(ticket_id, actor, "reopened", ("answered", "closed"),
                               "Only answered or closed tickets can be reopened.",
-                              event="reopened", status="open")
+                              event="reopened", status="open", withdraw_faq=True,
+                              detail={"faq": "withdrawn"} if had_faq else None)
         log.info("ticket %s reopened", ticket.id)
+        if had_faq:  # its FAQ answer is withdrawn until the ticket is answered again
+            self.store.record_audit(actor=actor, action="kb.faq_withdraw", target=ticket.id,
+                                    detail={"reason": "ticket reopened"})
+            self._publish(actor)
         return ticket
 
+    # --- FAQ entries ------------------------------------------------------------------------------
+    def faq_entries(self, actor: str, include_withdrawn: bool = False) -> list[FaqRecord]:
+        self._require_mo(actor, "faq_list", "list the FAQ entries")
+        return self.store.faq_entries(include_withdrawn=include_withdrawn)
+
+    def _faq_entry(self, entry_id: str) -> FaqRecord:
+        try:
+            wanted = self.store.get_ticket(entry_id).id
+        except TicketNotFound:
+            wanted = entry_id.strip().upper()
+        for record in self.store.faq_entries(include_withdrawn=True):
+            if record.id == wanted:
+                return record
+        raise EntryNotFound(f"There is no FAQ entry {entry_id}.")
+
+    def faq_withdraw(self, entry_id: str, actor: str) -> FaqRecord:
+        """Take an FAQ answer out of the bot's answers (answering the ticket again with
+        --save-faq, or `faq restore`, puts it back)."""
+        self._require_mo(actor, "faq_withdraw", f"withdraw FAQ entry {entry_id}", entry_id)
+        record = self._faq_entry(entry_id)
+        if record.status == "withdrawn":
+            raise DeskError(f"FAQ entry {record.id} is already withdrawn.")
+        record = self.store.change_faq(record.id, status="withdrawn")
+        self.store.record_audit(actor=actor, action="kb.faq_withdraw", target=record.id)
+        self._publish(actor)
+        return record
+
+    def faq_restore(self, entry_id: str, actor: str) -> FaqRecord:
+        self._require_mo(actor, "faq_restore", f"restore FAQ entry {entry_id}", entry_id)
+        record = self._faq_entry(entry_id)
+        if self.store.get_ticket(record.id).status != "answered":
+            raise DeskError(f"{record.id} is not answered, so its FAQ entry cannot be restored: "
+                            "answer the ticket again with Save as FAQ.")
+        record = self.store.change_faq(record.id, status="live")
+        self.store.record_audit(actor=actor, action="kb.faq_restore", target=record.id)
+        self._publish(actor)
+        return record
+
+    def faq_edit(self, entry_id: str, actor: str, text: str) -> FaqRecord:
+        """Change an entry's public FAQ text (the reply the asker got is not changed)."""
+        self._require_mo(actor, "faq_edit", f"edit FAQ entry {entry_id}", entry_id)
+        if not text.strip():
+            raise DeskError("The FAQ text is empty: write the answer everyone should see.")
+        record = self._faq_entry(entry_id)
+        self._check(FaqEntry(
+            ref=record.id, question=record.question, variants=record.variants,
+            answer=text.strip(), author=record.author, date=dt.date.today(),
+            related=record.related), actor)
+        record = self.store.change_faq(record.id, text=text.strip())
+        self.store.record_audit(actor=actor, action="kb.faq_edit", target=record.id)
+        self._publish(actor)
+        return record
+
+    def faq_publish(self, actor: str) -> list[str]:
+        """Write the FAQ document from the store again (after a failed write)."""
+        self._require_mo(actor, "faq_publish", "publish the FAQ entries")
+        return self._publish(actor)
+
+    # --- teaching the bot -------------------------------------------------------------------------
+    def _passage_exists(self, key: str) -> bool:
+        if self.knowledge is not None:
+            return self.knowledge.citation(key) is not None
+        kb, _ = kb_changes.validate(self.knowledge_dir) if self.knowledge_dir else (None, [])
+        return kb is not None and any(p.key == key for p in kb.passages)
+
+    def teach(self, question: str, passage_key: str, actor: str, *,
+              source: str = "cli") -> tuple[TaughtQuestion, bool]:
+        """Attach a question people asked to the passage that answers it, as a search hint:
+        live at once, audited, reversible (`untaught`)."""
+        self._require_mo(actor, "kb_teach", "teach the bot")
+        question = " ".join(question.split())
+        if not question:
+            raise DeskError("There is no question to teach.")
+        passage_key = passage_key.strip()
+        if "#" not in passage_key and ":" in passage_key:  # DOC_ID:REF, as typed
+            passage_key = passage_key.replace(":", "#", 1)
+        if not self._passage_exists(passage_key):
+            raise DeskError(f"There is no passage {passage_key} in the knowledge base (give it "
+                            "as DOCUMENT_ID:REF, e.g. mor-protocol-2026:2.3).")
+        taught, created = self.store.teach(question=question, passage_key=passage_key,
+                                           actor=actor, source=source)
+        if created:
+            self.store.record_audit(actor=actor, action="kb.teach", target=passage_key,
+                                    detail={"taught": taught.id, "source": source})
+            self._apply_hints(actor)
+        return taught, created
+
+    def untaught(self, taught_id, actor: str) -> TaughtQuestion:
+        self._require_mo(actor, "kb_teach", "undo a taught question")
+        if not str(taught_id).strip().isdigit():
+            raise EntryNotFound(f"'{taught_id}' is not a taught question's number.")
+        taught = self.store.undo_teaching(int(str(taught_id).strip()), actor=actor)
+        self.store.record_audit(actor=actor, action="kb.untaught", target=taught.passage_key,
+                                detail={"taught": taught.id})
+        self._apply_hints(actor)
+        return taught
+
+    def taught_questions(self, actor: str, include_undone: bool = False) -> list[TaughtQuestion]:
+        self._require_mo(actor, "kb_teach", "list the taught questions")
+        return self.store.taught_questions(include_undone=include_undone)
+
+    def taught_hints(self) -> dict[str, list[str]]:
+        return taught_hints(self.store)
+
+    def _apply_hints(self, actor: str) -> None:
+        """Taught questions are merged into the index when it is built: rebuild it here, and
+        ask running bots (other processes) to rebuild theirs."""
+        if self.knowledge is not None:  # its builder gave it the store's hints
+            kb_changes.reload_live(self.knowledge, self.store, actor=actor, source="teach")
+        if self.knowledge_dir is not None:
+            from .watcher import request_reload
+            try:
+                request_reload(self.knowledge_dir, actor)
+            except OSError as exc:
+                log.warning("running bots could not be told of a taught question: %s", exc)
+
     # --- keeping the knowledge current ------------------------------------------------------------
-    def _save_faq(self, ticket: Ticket, actor: str, text: str, variants: Sequence[str]) -> None:
+    def _check_faq(self, ticket: Ticket, actor: str, text: str,
+                   variants: Sequence[str]) -> FaqEntry:
         if self.knowledge_dir is None:
             raise DeskError("The answer cannot be saved as an FAQ: no knowledge folder is set "
                             "(PROTOCOL_BOT_KNOWLEDGE).")
-        entry = FaqEntry(ref=ticket.id, question=ticket.question, variants=tuple(variants),
-                         answer=text, author=actor, date=dt.date.today(),
-                         related=tuple(dict.fromkeys(clause_ref(r) for r in ticket.bot_refs)))
+        earlier = next((r.variants for r in self.store.faq_entries(include_withdrawn=True)
+                        if r.id == ticket.id), ())
+        entry = FaqEntry(ref=ticket.id, question=ticket.question,
+                         variants=tuple(dict.fromkeys([*earlier, *variants])),
+                         answer=text.strip(), author=actor, date=dt.date.today(),
+                         related=tuple(dict.fromkeys(r for r in ticket.bot_refs if r)))
+        self._check(entry, actor)
+        return entry
+
+    def _check(self, entry: FaqEntry, actor: str) -> None:
         try:
-            path = save_faq_entry(self.knowledge_dir, entry)
+            faq_doc.check_entry(self.knowledge_dir, self.store, entry)
         except FaqRefused as exc:
-            self.store.record_audit(actor=actor, action="kb.faq", target=ticket.id,
+            self.store.record_audit(actor=actor, action="kb.faq", target=entry.ref,
                                     outcome="refused",
                                     detail={"problems": [str(p) for p in exc.problems[:50]]})
             raise DeskError(str(exc)) from None
-        self.store.record_audit(actor=actor, action="kb.faq", target=ticket.id,
-                                detail={"file": str(path)})
+
+    def _publish(self, actor: str) -> list[str]:
+        """Write the FAQ document from the store (after the commit) and answer from it."""
+        if self.knowledge_dir is None:
+            return []
+        try:
+            notes = faq_doc.publish(self.knowledge_dir, self.store)
+        except FaqRefused as exc:
+            self.store.record_audit(actor=actor, action="kb.faq_publish", outcome="refused",
+                                    detail={"problems": [str(p) for p in exc.problems[:50]]})
+            raise DeskError("The change is saved, but the FAQ file was not rewritten because "
+                            "the knowledge base would have problems:\n"
+                            + "\n".join(f"  {p}" for p in exc.problems)
+                            + "\nFix them, then run `protocol-bot faq publish --as ...`.") from None
+        except faq_doc.FaqWriteError as exc:
+            raise faq_doc.FaqNotPublished(
+                f"The change is saved, but the FAQ file could not be written: {exc}. Free some "
+                "space or fix the folder's permissions, then run `protocol-bot faq publish "
+                "--as ...`.") from None
+        if notes:
+            self.store.record_audit(actor=actor, action="kb.faq_hand_edit",
+                                    target=str(faq_doc.faq_path(self.knowledge_dir)),
+                                    detail={"notes": notes})
+            log.warning("FAQ file: %d hand edit(s) taken in", len(notes))
+        self._apply_knowledge(actor)
+        return notes
 
     def _apply_knowledge(self, actor: str) -> None:
         """Swap the live index now (no restart); in a CLI process, just record the change —
@@ -234,7 +415,7 @@ class Desk:
             problems, _ = kb_changes.reload_live(self.knowledge, self.store, actor=actor,
                                                  source="save-faq")
             if problems:  # validated a moment ago, so only a concurrent bad edit gets here
-                raise DeskError("The FAQ entry was saved and the answer sent, but the knowledge "
+                raise DeskError("The FAQ entry was saved, but the knowledge "
                                 "base now has problems, so the bot is still answering from the "
                                 "previous version:\n" + "\n".join(f"  {p}" for p in problems))
             return
@@ -242,6 +423,12 @@ class Desk:
         if kb is not None:
             kb_changes.record_state(self.store, self.knowledge_dir, kb, actor=actor,
                                     source="save-faq")
+
+    def _considered(self, question: str, refs: Sequence[str]) -> list[list[str]]:
+        """The passages the bot considered, [key, label], for "This answers it" buttons."""
+        if self.knowledge is None:
+            return [[r, r] for r in refs if "#" in r]
+        return [list(pair) for pair in self.knowledge.considered(question, refs)]
 
     def _labels(self, refs: Sequence[str]) -> list[str]:
         """What the bot cited, as the MO reads it; refs stay as they are without knowledge."""

@@ -139,5 +139,5 @@ def reload_live(knowledge, store: Audit | None, *, actor: str,
     if problems:
         record_refusal(store, problems, actor=actor, source=source)
         return problems, None
-    kb = knowledge.answerer.kb
+    kb = getattr(knowledge, "files_kb", None) or knowledge.answerer.kb  # without taught hints
     return [], record_state(store, knowledge.knowledge_dir, kb, actor=actor, source=source)

@@ -17,9 +17,9 @@ from pathlib import Path
 
 from .config import ConfigError
 from .models import Asker, Ticket
-from .store import (CLAIM_LEASE_SECONDS, AuditEntry, Feedback, InvalidTransition,
-                    LoggedQuestion, OutboxMessage, StoreError, TicketNotFound, backoff_seconds,
-                    ticket_id_for)
+from .store import (CLAIM_LEASE_SECONDS, AuditEntry, EntryNotFound, FaqRecord, Feedback,
+                    InvalidTransition, LoggedQuestion, OutboxMessage, StoreError, TaughtQuestion,
+                    TicketNotFound, backoff_seconds, ticket_id_for)
 
 log = logging.getLogger(__name__)
 
@@ -121,6 +121,27 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX inbox_due ON inbox (platform, done_at, due_at)",
         "ALTER TABLE outbox ADD COLUMN unknown_outcomes INTEGER NOT NULL DEFAULT 0",
         "ALTER TABLE outbox ADD COLUMN given_up_at REAL",
+    ),
+    (  # 5: the MOs' FAQ entries (changed with their ticket) and taught questions
+        """CREATE TABLE faq_entries (
+            ticket_seq INTEGER PRIMARY KEY REFERENCES tickets (seq),
+            question TEXT NOT NULL,
+            variants TEXT NOT NULL DEFAULT '[]',
+            text TEXT NOT NULL,
+            related TEXT NOT NULL DEFAULT '[]',
+            author TEXT NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('live', 'withdrawn')),
+            created_at REAL NOT NULL,
+            updated_at REAL NOT NULL)""",
+        """CREATE TABLE taught_questions (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            question TEXT NOT NULL,
+            passage_key TEXT NOT NULL,
+            source TEXT NOT NULL DEFAULT '',
+            taught_by TEXT NOT NULL,
+            at REAL NOT NULL,
+            undone_by TEXT,
+            undone_at REAL)""",
     ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -408,7 +429,8 @@ class SqliteStore:
     def update_ticket(self, ticket_id: str, *, actor: str, event: str, status: str | None = None,
                       assignee: str | None = None, answer: str | None = None,
                       outbox: Sequence[dict] = (), allowed_from: Sequence[str] | None = None,
-                      detail: dict | None = None) -> Ticket:
+                      detail: dict | None = None, faq_entry: dict | None = None,
+                      withdraw_faq: bool = False) -> Ticket:
         seq = seq_of(ticket_id)
         now = self.now()
         stamp = iso(now)
@@ -423,7 +445,107 @@ class SqliteStore:
             self._event(conn, seq, stamp, actor, event, detail)
             for message in outbox:
                 self._enqueue(conn, message, current.id, now)
+            if faq_entry is not None:
+                self._save_faq(conn, seq, faq_entry, now)
+            if withdraw_faq:
+                conn.execute("UPDATE faq_entries SET status = 'withdrawn', updated_at = ? "
+                             "WHERE ticket_seq = ? AND status = 'live'", (now, seq))
             return self._ticket(conn, seq)
+
+    # --- FAQ entries ------------------------------------------------------------------------------
+    @staticmethod
+    def _save_faq(conn, seq: int, entry: dict, now: float) -> None:
+        old = conn.execute("SELECT variants FROM faq_entries WHERE ticket_seq = ?",
+                           (seq,)).fetchone()
+        earlier = json.loads(old["variants"]) if old is not None else []
+        question = entry["question"].strip()
+        variants = list(dict.fromkeys(v.strip() for v in [*earlier, *entry.get("variants", ())]
+                                      if v and v.strip() and v.strip() != question))
+        conn.execute(
+            "INSERT INTO faq_entries (ticket_seq, question, variants, text, related, author, "
+            "status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 'live', ?, ?) "
+            "ON CONFLICT (ticket_seq) DO UPDATE SET question = excluded.question, "
+            "variants = excluded.variants, text = excluded.text, related = excluded.related, "
+            "author = excluded.author, status = 'live', updated_at = excluded.updated_at",
+            (seq, entry["question"], json.dumps(variants), entry["text"],
+             json.dumps(list(entry.get("related", ()))), entry["author"], now, now))
+
+    @staticmethod
+    def _faq(row: sqlite3.Row) -> FaqRecord:
+        return FaqRecord(id=ticket_id_for(row["ticket_seq"]), question=row["question"],
+                         variants=tuple(json.loads(row["variants"])), text=row["text"],
+                         related=tuple(json.loads(row["related"])), author=row["author"],
+                         status=row["status"], created_at=row["created_at"],
+                         updated_at=row["updated_at"])
+
+    def faq_entries(self, include_withdrawn: bool = False) -> list[FaqRecord]:
+        with self._read() as conn:
+            rows = conn.execute("SELECT * FROM faq_entries" +
+                                ("" if include_withdrawn else " WHERE status = 'live'") +
+                                " ORDER BY ticket_seq").fetchall()
+        return [self._faq(r) for r in rows]
+
+    def change_faq(self, entry_id: str, *, status: str | None = None, text: str | None = None,
+                   variants: Sequence[str] | None = None) -> FaqRecord:
+        try:
+            seq = seq_of(entry_id)
+        except TicketNotFound:
+            raise EntryNotFound(f"'{entry_id}' is not an FAQ entry id (they look like "
+                                "MO-0042).") from None
+        with self._write() as conn:
+            row = conn.execute("SELECT * FROM faq_entries WHERE ticket_seq = ?", (seq,)).fetchone()
+            if row is None:
+                raise EntryNotFound(f"There is no FAQ entry {ticket_id_for(seq)}.")
+            conn.execute(
+                "UPDATE faq_entries SET status = ?, text = ?, variants = ?, updated_at = ? "
+                "WHERE ticket_seq = ?",
+                (status or row["status"], row["text"] if text is None else text,
+                 row["variants"] if variants is None else json.dumps(list(variants)),
+                 self.now(), seq))
+            return self._faq(conn.execute("SELECT * FROM faq_entries WHERE ticket_seq = ?",
+                                          (seq,)).fetchone())
+
+    # --- taught questions -------------------------------------------------------------------------
+    @staticmethod
+    def _taught(row: sqlite3.Row) -> TaughtQuestion:
+        return TaughtQuestion(id=row["id"], question=row["question"],
+                              passage_key=row["passage_key"], source=row["source"],
+                              taught_by=row["taught_by"], at=row["at"],
+                              undone_by=row["undone_by"], undone_at=row["undone_at"])
+
+    def teach(self, *, question: str, passage_key: str, actor: str,
+              source: str) -> tuple[TaughtQuestion, bool]:
+        with self._write() as conn:
+            row = conn.execute("SELECT * FROM taught_questions WHERE question = ? AND "
+                               "passage_key = ? AND undone_at IS NULL",
+                               (question, passage_key)).fetchone()
+            if row is not None:
+                return self._taught(row), False
+            cur = conn.execute("INSERT INTO taught_questions (question, passage_key, source, "
+                               "taught_by, at) VALUES (?, ?, ?, ?, ?)",
+                               (question, passage_key, source, actor, self.now()))
+            row = conn.execute("SELECT * FROM taught_questions WHERE id = ?",
+                               (cur.lastrowid,)).fetchone()
+            return self._taught(row), True
+
+    def undo_teaching(self, taught_id: int, *, actor: str) -> TaughtQuestion:
+        with self._write() as conn:
+            row = conn.execute("SELECT * FROM taught_questions WHERE id = ?",
+                               (int(taught_id),)).fetchone()
+            if row is None:
+                raise EntryNotFound(f"There is no taught question {taught_id}.")
+            if row["undone_at"] is None:
+                conn.execute("UPDATE taught_questions SET undone_by = ?, undone_at = ? "
+                             "WHERE id = ?", (actor, self.now(), row["id"]))
+            return self._taught(conn.execute("SELECT * FROM taught_questions WHERE id = ?",
+                                             (row["id"],)).fetchone())
+
+    def taught_questions(self, include_undone: bool = False) -> list[TaughtQuestion]:
+        with self._read() as conn:
+            rows = conn.execute("SELECT * FROM taught_questions" +
+                                ("" if include_undone else " WHERE undone_at IS NULL") +
+                                " ORDER BY id").fetchall()
+        return [self._taught(r) for r in rows]
 
     # --- outbox -----------------------------------------------------------------------------------
     @staticmethod
@@ -673,6 +795,27 @@ class SqliteStore:
                 log.warning("WAL checkpoint of %s failed: %s", self.path, exc)
                 return False
         return not busy
+
+def read_taught_hints(path: Path | str) -> dict[str, list[str]]:
+    """Taught questions by passage key, read-only (for `ask`, which never writes): {} when the
+    database is missing, older than the taught questions, or cannot be read."""
+    path = Path(path)
+    if not path.is_file():
+        return {}
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=2.0)
+        try:
+            rows = conn.execute("SELECT passage_key, question FROM taught_questions "
+                                "WHERE undone_at IS NULL ORDER BY id").fetchall()
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return {}
+    hints: dict[str, list[str]] = {}
+    for key, question in rows:
+        hints.setdefault(key, []).append(question)
+    return hints
+
 
 def open_store(config, *, create: bool = True) -> SqliteStore:
     """The store the configuration names (PROTOCOL_BOT_DB); `create`: a missing file may be

@@ -62,6 +62,10 @@ class TicketNotFound(LookupError):
     pass
 
 
+class EntryNotFound(LookupError):
+    """No FAQ entry or taught question with that id."""
+
+
 class InvalidTransition(ValueError):
     """The ticket is not in a status the change can be made from (checked inside the write)."""
 
@@ -114,6 +118,35 @@ class Feedback:
     asker: str | None
 
 
+@dataclass(frozen=True)
+class FaqRecord:
+    """A monitoring officer's FAQ entry, kept with the ticket it answers (one per ticket)."""
+
+    id: str  # the ticket's id, e.g. MO-0042: also the passage ref in the FAQ document
+    question: str  # the asker's question
+    variants: tuple[str, ...]  # other wordings, kept across re-saves
+    text: str  # the public FAQ text (not the personal reply to the asker)
+    related: tuple[str, ...]  # passage keys ('document_id#ref') the bot had cited
+    author: str
+    status: str  # "live" (published) or "withdrawn"
+    created_at: float
+    updated_at: float
+
+
+@dataclass(frozen=True)
+class TaughtQuestion:
+    """A question people really asked, attached by an MO to the passage that answers it."""
+
+    id: int
+    question: str
+    passage_key: str  # 'document_id#ref'
+    source: str  # where it came from: "ticket MO-0042", "log 17", "feedback 3", "cli"
+    taught_by: str
+    at: float
+    undone_by: str | None = None
+    undone_at: float | None = None
+
+
 class Tickets(Protocol):
     """Escalation tickets and their history. Every write is committed before it returns, so a
     caller may tell a person that a ticket exists as soon as `open_ticket` has returned."""
@@ -136,8 +169,13 @@ class Tickets(Protocol):
     def update_ticket(self, ticket_id: str, *, actor: str, event: str, status: str | None = None,
                       assignee: str | None = None, answer: str | None = None,
                       outbox: Sequence[dict] = (), allowed_from: Sequence[str] | None = None,
-                      detail: dict | None = None) -> Ticket:
+                      detail: dict | None = None, faq_entry: dict | None = None,
+                      withdraw_faq: bool = False) -> Ticket:
         """Change a ticket, record the event, and enqueue `outbox` messages in the same commit.
+
+        In the same commit too (only if the change is allowed): `faq_entry` (question, variants,
+        text, related, author) becomes the ticket's live FAQ entry, its variants added to the
+        earlier ones; `withdraw_faq` withdraws the ticket's entry, if it has one.
 
         Each outbox dict has platform, recipient, reply_to, kind, body (ticket_id is filled in).
         `allowed_from`: the statuses the change may be made from, checked inside the write
@@ -265,7 +303,36 @@ class Audit(Protocol):
         """Store `value` under `key` and return what was there, in one write (knowledge state)."""
 
 
-class Store(Tickets, Outbox, Inbox, Events, ConversationRefs, QuestionLog, Audit, Protocol):
+class FaqEntries(Protocol):
+    """The MOs' FAQ entries. They change with their ticket (update_ticket); the FAQ document the
+    index reads is written from them after the commit."""
+
+    def faq_entries(self, include_withdrawn: bool = False) -> list[FaqRecord]:
+        """Entries in ticket order; only live ones unless `include_withdrawn`."""
+
+    def change_faq(self, entry_id: str, *, status: str | None = None, text: str | None = None,
+                   variants: Sequence[str] | None = None) -> FaqRecord:
+        """Set an entry's status ("live"/"withdrawn"), public text and/or variants (replaced).
+        EntryNotFound when there is none."""
+
+
+class Teaching(Protocol):
+    """Questions people asked, taught to the passages that answer them (search hints)."""
+
+    def teach(self, *, question: str, passage_key: str, actor: str,
+              source: str) -> tuple[TaughtQuestion, bool]:
+        """Attach `question` to the passage; bool: newly taught (the same question already
+        taught to that passage, and not undone, is returned as it is)."""
+
+    def undo_teaching(self, taught_id: int, *, actor: str) -> TaughtQuestion:
+        """Undo one taught question (kept, marked undone). EntryNotFound when there is none."""
+
+    def taught_questions(self, include_undone: bool = False) -> list[TaughtQuestion]:
+        """Taught questions, oldest first; only those in force unless `include_undone`."""
+
+
+class Store(Tickets, Outbox, Inbox, Events, ConversationRefs, QuestionLog, Audit, FaqEntries,
+            Teaching, Protocol):
     """Every concern in one database: SqliteStore (one file, or ":memory:" in tests).
     Raises StoreError when the database cannot be used."""
 

@@ -78,5 +78,32 @@ def ticket_done(verb: str, ticket_id: str, *, assignee: str | None = None, asker
             said += " It is saved as an FAQ, so the bot now answers this question itself."
         return said
     if verb == "reopen":
-        return f"{ticket_id} is open again."
+        return f"{ticket_id} is open again; its FAQ answer, if it had one, is withdrawn until " \
+               "you answer it again."
     return f"{ticket_id} is closed."
+
+
+def taught(question: str, label: str, created: bool, taught_id: int) -> str:
+    if not created:
+        return f"Already taught (#{taught_id}): \u201c{question}\u201d is answered from {label}."
+    return (f"Taught (#{taught_id}): \u201c{question}\u201d is now answered from {label}. "
+            f"Undo with the button, or `protocol-bot kb teach --undo {taught_id} --as ...`.")
+
+
+def untaught(question: str, label: str, taught_id: int) -> str:
+    return f"Undone (#{taught_id}): \u201c{question}\u201d is no longer a hint for {label}."
+
+
+def faq_withdrawn(entry_id: str) -> str:
+    return (f"FAQ answer {entry_id} is withdrawn: the bot no longer answers from it. Answering "
+            f"{entry_id} again with \u201cSave as FAQ\u201d publishes it again.")
+
+
+def faq_list(entries) -> str:
+    if not entries:
+        return "There are no FAQ answers yet."
+    lines = [f"{len(entries)} FAQ answer(s):"]
+    for e in entries:
+        text = e.text if len(e.text) <= 120 else e.text[:119] + "\u2026"
+        lines.append(f"{e.id} ({e.status}): {e.question} \u2014 {text}")
+    return "\n".join(lines)

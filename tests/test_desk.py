@@ -59,7 +59,8 @@ def test_escalate_notifies_each_mo_in_the_same_commit(desk):
                           "context": "It's for a ward newsletter",
                           "asker": {"platform": "slack", "user_id": "U1",
                                     "display_name": "Cllr Jones"},
-                          "bot_refs": ["mor-protocol-2026#2.3"], "cited": ["mor-protocol-2026#2.3"]}
+                          "bot_refs": ["mor-protocol-2026#2.3"], "cited": ["mor-protocol-2026#2.3"],
+                          "considered": [["mor-protocol-2026#2.3", "mor-protocol-2026#2.3"]]}
 
 
 def test_escalating_twice_with_one_key_gives_one_ticket_and_one_set_of_notices(desk):
@@ -166,8 +167,9 @@ def test_question_log_keeps_identity_only_when_configured(clock):
     log_id = anonymous.record_question(ASKER, _answer("Can I?", refs=("2.3", "3.1")))
     anonymous.feedback(log_id, ASKER, "Can I?", ["2.3"], helpful=False)
     [q] = anonymous.store.logged_questions()
-    assert (q.question, q.answered, q.refs, q.asker, q.helpful) == ("Can I?", True,
-                                                                    ("2.3", "3.1"), None, False)
+    # what was cited, with its document: a bare "2.3" is ambiguous across documents
+    assert (q.question, q.answered, q.refs, q.asker, q.helpful) == (
+        "Can I?", True, ("mor-protocol-2026#2.3", "mor-protocol-2026#3.1"), None, False)
     assert anonymous.store.feedback_entries()[0].asker is None
     identified = Desk(SqliteStore(":memory:", clock=clock), None, MOS, log_keep_identity=True)
     identified.record_question(ASKER, _answer())
@@ -209,7 +211,9 @@ def test_report_shows_what_to_improve(desk, clock):
     report = build_report(desk)
     top = report["most_declined_or_escalated"][0]
     assert (top["declined"], top["escalated"]) == (2, 1)
-    assert report["passages_not_helpful"] == [{"ref": "4.1", "not_helpful": 2, "helpful": 0}]
+    # an old bare ref, with no knowledge base to resolve it, says so rather than guess
+    assert report["passages_not_helpful"] == [{"ref": "4.1", "not_helpful": 2, "helpful": 0,
+                                               "label": "ref 4.1 (document not recorded)"}]
     by_status = {s["status"]: s for s in report["tickets_by_status"]}
     assert by_status["open"]["count"] == 1 and by_status["open"]["oldest_days"] == 3.0
     assert report["tickets_waiting"][0]["id"] == "MO-0001"

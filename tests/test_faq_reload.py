@@ -69,7 +69,7 @@ def test_save_as_faq_changes_the_next_answer(desk, live, knowledge_copy):
     assert passage["ref"] == ticket.id and passage["heading"] == LEAFLETS
     assert passage["type"] == "faq" and passage["text"] == answer
     assert passage["questions"] == [LEAFLETS, "Will officers hand out my ward leaflets?"]
-    assert passage["author"] == "slack:UMO" and passage["related"] == ["2.3"]
+    assert passage["author"] == "slack:UMO" and passage["related"] == ["mor-protocol-2026#2.3"]
     changes = desk.store.audit_entries("kb.changed")
     assert changes and changes[0].actor == "slack:UMO"
 

@@ -153,7 +153,8 @@ def test_ticket_card_shows_question_asker_refs_and_the_three_actions():
                      for b in card["blocks"] if b["type"] in ("section", "context"))
     assert "*MO-0042*" in text and "<@U0ASKER01> (Sam Jones)" in text
     assert "&lt;!channel&gt;" in text and "About the leaflet" in text and "2.3" in text
-    assert [b["text"]["text"] for b in buttons(card["blocks"])] == ["Assign", "Answer", "Close"]
+    assert [b["text"]["text"] for b in buttons(card["blocks"])] == ["Assign", "Answer", "Close",
+                                                                   "FAQ answers"]
     assert card["text"].startswith("MO-0042")
 
 

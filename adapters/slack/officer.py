@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from functools import partial
 
 from slack_bolt.async_app import AsyncApp
@@ -12,7 +13,7 @@ from protocol_bot.conversation import Reply
 
 from . import render
 from .messaging import open_view, send_dm, tell
-from .events import action_incoming, view_input
+from .events import action_incoming, unpack_value, view_input
 
 log = logging.getLogger(__name__)
 
@@ -111,9 +112,10 @@ async def on_answer_submitted(slack, ack, body, view, client):
     save_faq = "save_faq" in (view_input(view, "save_faq", "value") or [])
     variants = [line.strip() for line in view_input(view, "faq_questions", "value").splitlines()
                 if line.strip()]
+    faq_text = (view_input(view, "faq_text", "value") or "").strip()
     work = asyncio.ensure_future(slack.handle(action_incoming(
         body, "answer", {"ticket": meta.get("t", ""), "text": text, "save_faq": save_faq,
-                         "faq_questions": variants})))
+                         "faq_questions": variants, "faq_text": faq_text})))
     done, _ = await asyncio.wait({work}, timeout=ANSWER_WAIT_SECONDS)
     if not done:  # saving the FAQ is taking a while: close the modal, report by DM
         await ack()
@@ -140,6 +142,41 @@ async def on_close(slack, ack, body, action, client, respond):
     await refresh(slack, client, where_clicked(body), card, body["user"]["id"])
 
 
+async def on_teach(slack, ack, body, action, client, respond):
+    """"This answers it": the ticket's question becomes a hint of the passage, at once."""
+    await ack()
+    value = unpack_value(action.get("value"))
+    [reply] = await slack.handle(action_incoming(
+        body, "teach", {"ticket": value.get("t", ""), "key": value.get("k", "")}))
+    if reply.kind == "taught":
+        await send_dm(client, body["user"]["id"], render.taught_message(reply.text,
+                                                                        reply.taught_id))
+    else:
+        await tell(body, client, respond, reply.text)
+
+
+async def on_untaught(slack, ack, body, action, client, respond):
+    await ack()
+    [reply] = await slack.handle(action_incoming(body, "untaught",
+                                                 {"taught": action.get("value", "")}))
+    await tell(body, client, respond, reply.text)
+
+
+async def on_faq_list(slack, ack, body, action, client, respond):
+    await ack()
+    [reply] = await slack.handle(action_incoming(body, "faq_list"))
+    await send_dm(client, body["user"]["id"], render.notice(reply.text))
+
+
+async def on_faq_withdraw(slack, ack, body, action, client, respond):
+    await ack()
+    said, card = outcome(await slack.handle(action_incoming(
+        body, "faq_withdraw", {"ticket": action.get("value", "")})))
+    await tell(body, client, respond, said.text)
+    if card is not None:
+        await refresh(slack, client, where_clicked(body), card, body["user"]["id"])
+
+
 async def on_home(slack, event, client):
     if event.get("tab", "home") == "home":
         await publish_home(slack, client, event["user"])
@@ -152,3 +189,7 @@ def register(bolt: AsyncApp, slack) -> None:
     bolt.view(render.ANSWER_VIEW)(partial(on_answer_submitted, slack))
     bolt.action(render.TICKET_CLOSE)(partial(on_close, slack))
     bolt.event("app_home_opened")(partial(on_home, slack))
+    bolt.action(re.compile(f"^{render.TICKET_TEACH}:"))(partial(on_teach, slack))
+    bolt.action(render.TICKET_UNTEACH)(partial(on_untaught, slack))
+    bolt.action(render.FAQ_LIST)(partial(on_faq_list, slack))
+    bolt.action(render.FAQ_WITHDRAW)(partial(on_faq_withdraw, slack))

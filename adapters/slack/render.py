@@ -30,6 +30,13 @@ FULL_TEXT = "full_text"
 TICKET_ASSIGN = "ticket_assign"
 TICKET_ANSWER = "ticket_answer"
 TICKET_CLOSE = "ticket_close"
+# "This answers it" buttons carry TICKET_TEACH plus their position (action ids must differ
+# within a block); the listener matches the prefix.
+TICKET_TEACH = "ticket_teach"
+TICKET_UNTEACH = "ticket_untaught"
+FAQ_LIST = "faq_list"
+FAQ_WITHDRAW = "faq_withdraw"
+CONSIDERED_BLOCK = "ticket-considered"
 ESCALATE_VIEW = "escalate_modal"
 ASSIGN_VIEW = "ticket_assign_modal"
 ANSWER_VIEW = "ticket_answer_modal"
@@ -247,6 +254,8 @@ def reply_message(reply: Reply, *, shareable: bool = False, shared_by: str | Non
         return help_message()
     if reply.kind == "ticket_card":
         return ticket_card(card_body(reply), actionable=reply.ticket.status != "closed")
+    if reply.kind == "taught":
+        return taught_message(reply.text, reply.taught_id)
     if reply.kind == "ticket_list":
         blocks = [section(escape(reply.text))] + ticket_list_blocks([i.ticket for i in reply.items])
         return message(escape(reply.text), blocks)
@@ -259,7 +268,8 @@ def card_body(reply: Reply) -> dict:
     return {"ticket_id": ticket.id, "question": ticket.question, "context": ticket.context,
             "asker": {"platform": ticket.asker.platform, "user_id": ticket.asker.user_id,
                       "display_name": ticket.asker.display_name},
-            "cited": list(reply.cited)}
+            "cited": list(reply.cited), "considered": [list(p) for p in reply.considered],
+            "faq": reply.faq_status}
 
 
 # --- escalation: the asker's modal -----------------------------------------------------------
@@ -315,6 +325,44 @@ def ticket_buttons(ticket_id: str) -> list[dict]:
     ]
 
 
+def faq_buttons(ticket_id: str, body: dict) -> list[dict]:
+    buttons = [button("FAQ answers", FAQ_LIST, ticket_id)]
+    if body.get("faq") == "live":
+        buttons.append(button("Withdraw FAQ answer", FAQ_WITHDRAW, ticket_id, confirm={
+            "title": plain("Withdraw this FAQ answer?", 100),
+            "text": plain("The bot stops answering from it. Answering the ticket again with "
+                          "Save as FAQ publishes it again.", 300),
+            "confirm": plain("Withdraw", 30), "deny": plain("Keep it", 30)}))
+    return buttons
+
+
+def teach_blocks(ticket_id: str, considered) -> list[dict]:
+    """The passages the bot considered, each with "This answers it" (the button's value holds
+    the ticket id and the passage key, never the question)."""
+    rows = []
+    for number, pair in enumerate(considered):
+        key, label = (list(pair) + ["", ""])[:2]
+        if not key:
+            continue
+        try:
+            value = pack_value({"t": ticket_id, "k": key})
+        except ValueError:  # a key too long for a button: not offered
+            continue
+        rows.append(section(escape(shorten(label or key, 300)),
+                            accessory=button("This answers it", f"{TICKET_TEACH}:{number}", value)))
+    if not rows:
+        return []
+    return [context("*Passages the bot considered.* \u201cThis answers it\u201d teaches the bot "
+                    "this question for that passage."), *rows]
+
+
+def taught_message(words: str, taught_id: int | None) -> dict:
+    blocks = [section(escape(words))]
+    if taught_id is not None:
+        blocks.append(actions(button("Undo", TICKET_UNTEACH, str(taught_id))))
+    return message(escape(words), blocks)
+
+
 def principal_mention(principal: str) -> str:
     """'slack:U123' as a mention; other platforms' principals as escaped text."""
     platform, _, user = (principal or "").partition(":")
@@ -356,7 +404,9 @@ def ticket_card(body: dict, *, status: str | None = None, actionable: bool = Tru
     if status:
         blocks.append(context(status))
     if actionable:
-        blocks.append(actions(*ticket_buttons(ticket_id), block_id="ticket-actions"))
+        blocks.append(actions(*ticket_buttons(ticket_id), *faq_buttons(ticket_id, body),
+                              block_id="ticket-actions"))
+        blocks += teach_blocks(ticket_id, body.get("considered") or ())
     text = (f"{ticket_id}: a question for the monitoring officer: "
             f"{escape(shorten(body.get('question', ''), 500))}")
     return message(text, blocks)
@@ -422,6 +472,10 @@ def answer_view(ticket_id: str, question: str, metadata: str) -> dict:
              "label": plain("Other ways people ask this (one a line, for the FAQ)", 2000),
              "element": {"type": "plain_text_input", "action_id": "value", "multiline": True,
                          "max_length": 2000}},
+            {"type": "input", "block_id": "faq_text", "optional": True,
+             "label": plain("Public FAQ text, if not your answer (what everyone sees)", 2000),
+             "element": {"type": "plain_text_input", "action_id": "value", "multiline": True,
+                         "max_length": 3000}},
         ],
     }
 

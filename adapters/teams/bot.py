@@ -20,7 +20,9 @@ REPLACE = "_replace"  # reply key: update the clicked card (activity id = replyT
 
 # Card verbs -> the conversation service's actions (ESCALATE only shows the context form).
 ACTIONS = {cards.ASK: "ask", cards.CONFIRM: "escalate", cards.MO_ASSIGN: "assign",
-           cards.MO_ANSWER: "answer", cards.MO_CLOSE: "close", cards.MO_SHOW: "ticket"}
+           cards.MO_ANSWER: "answer", cards.MO_CLOSE: "close", cards.MO_SHOW: "ticket",
+           cards.MO_TEACH: "teach", cards.MO_UNTEACH: "untaught", cards.MO_FAQ_LIST: "faq_list",
+           cards.MO_FAQ_WITHDRAW: "faq_withdraw"}
 
 
 def place_of(activity: dict) -> Place:
@@ -51,7 +53,10 @@ def incoming_of(activity: dict) -> Incoming | None:
               "log": data.get("log"), "key": data.get(cards.KEY_FIELD),
               "context": data.get(cards.CONTEXT_INPUT), "ticket": data.get("ticket"),
               "to": data.get(cards.ASSIGNEE_INPUT), "text": data.get(cards.ANSWER_INPUT),
-              "save_faq": data.get(cards.FAQ_TOGGLE)}
+              "save_faq": data.get(cards.FAQ_TOGGLE),
+              "faq_text": data.get(cards.FAQ_TEXT_INPUT)}
+    if verb in (cards.MO_TEACH, cards.MO_UNTEACH):  # a passage's key, a taught question's id
+        fields.update(key=data.get(cards.PASSAGE_KEY), taught=data.get("taught"))
     return Incoming(action=action, data={k: v for k, v in fields.items() if v is not None},
                     **base)
 
@@ -103,6 +108,7 @@ class TeamsLogic:
                 ticket_id, question=str(body.get("question") or ""),
                 asker=body.get("asker") or {}, context=str(body.get("context") or ""),
                 bot_refs=body.get("cited") or body.get("bot_refs") or [],
+                considered=body.get("considered") or [],
                 status="assigned" if assigned else "open",
                 assignee=message.recipient if assigned else None,
                 monitoring_officers=self._mos(), actor=message.recipient, headline=headline)
@@ -136,6 +142,8 @@ def render(reply: Reply, activity: dict, key: str) -> list[dict]:
         return replies
     if reply.kind == "ticket_list":
         return [cards.ticket_list_message(reply.text, [item.ticket for item in reply.items])]
+    if reply.kind == "taught":
+        return [cards.taught_message(reply.text, reply.taught_id)]
     if reply.kind == "ticket_card":
         message = ticket_message(reply, activity)
         if reply.replaces_clicked:
@@ -154,8 +162,10 @@ def ticket_message(reply: Reply, activity: dict) -> dict:
                    "display_name": ticket.asker.display_name},
             context=ticket.context, bot_refs=list(reply.cited), status=ticket.status,
             assignee=ticket.assignee, monitoring_officers=list(reply.choices),
-            actor=act.principal_of(activity), headline=f"Ticket {ticket.id}")
-    return cards.ticket_summary_message(ticket)
+            actor=act.principal_of(activity), headline=f"Ticket {ticket.id}",
+            considered=reply.considered, faq_status=reply.faq_status)
+    return cards.ticket_summary_message(ticket, considered=reply.considered,
+                                        faq_status=reply.faq_status)
 
 
 def _replacing(message: dict, activity: dict) -> dict:

@@ -31,7 +31,12 @@ MO_ASSIGN = "mo_assign"
 MO_ANSWER = "mo_answer"
 MO_CLOSE = "mo_close"
 MO_SHOW = "mo_show"  # a ticket in the list: its full card, to act on
+MO_TEACH = "mo_teach"  # "This answers it" on a passage the bot considered
+MO_UNTEACH = "mo_untaught"  # Undo a taught question
+MO_FAQ_LIST = "mo_faq_list"
+MO_FAQ_WITHDRAW = "mo_faq_withdraw"
 MO_VERBS = (MO_ASSIGN, MO_ANSWER, MO_CLOSE, MO_SHOW)
+PASSAGE_KEY = "passage"  # a passage's 'document_id#ref' in submit data (not "key": see below)
 
 # The question's idempotency key in submit data. Not "key": the Agents Playground's card
 # renderer fails on a data field called "key" (it assigns to it).
@@ -41,6 +46,7 @@ KEY_FIELD = "qkey"
 CONTEXT_INPUT = "context"
 ANSWER_INPUT = "answer"
 FAQ_TOGGLE = "save_faq"
+FAQ_TEXT_INPUT = "faq_text"
 ASSIGNEE_INPUT = "assignee"
 
 ASK_MO = wording.ASK_MO
@@ -298,9 +304,11 @@ def _asker_line(asker: dict) -> str:
 def mo_ticket_card(ticket_id: str, *, question: str, asker: dict, context: str = "",
                    bot_refs: Iterable[str] = (), status: str = "open",
                    assignee: str | None = None, monitoring_officers: Sequence[str] = (),
-                   actor: str | None = None, headline: str | None = None) -> dict:
+                   actor: str | None = None, headline: str | None = None,
+                   considered: Iterable[Sequence[str]] = (), faq_status: str = "") -> dict:
     """A ticket for the MO: the question, who asked, what the bot answered, and Assign / Answer
-    (with "save as FAQ") / Close."""
+    (with "save as FAQ") / Close; the passages the bot considered, each with "This answers
+    it"; and the FAQ answers."""
     refs = [r for r in bot_refs if r]
     headline = headline or f"New question for the monitoring officer: {ticket_id}"
     facts = [{"title": "Ticket", "value": ticket_id},
@@ -323,6 +331,8 @@ def mo_ticket_card(ticket_id: str, *, question: str, asker: dict, context: str =
         answered = "The bot could not answer this from the protocol."
         body.append(text(f"What the bot answered: {answered}", isSubtle=True))
 
+    body += teach_blocks(ticket_id, considered)
+
     answer_card = card([
         {"type": "Input.Text", "id": ANSWER_INPUT, "isMultiline": True, "maxLength": 4000,
          "label": "Your answer (sent to the asker)", "isRequired": True,
@@ -330,6 +340,8 @@ def mo_ticket_card(ticket_id: str, *, question: str, asker: dict, context: str =
         {"type": "Input.Toggle", "id": FAQ_TOGGLE, "value": "false", "valueOn": "true",
          "valueOff": "false",
          "title": "Save as FAQ, so the bot answers this question itself next time"},
+        {"type": "Input.Text", "id": FAQ_TEXT_INPUT, "isMultiline": True, "maxLength": 4000,
+         "label": "Public FAQ text, if not your answer (what everyone sees)"},
     ], [submit("Send answer", MO_ANSWER, style="positive", ticket=ticket_id)])
     choices = [{"title": mo, "value": mo} for mo in monitoring_officers] or (
         [{"title": actor, "value": actor}] if actor else [])
@@ -342,10 +354,42 @@ def mo_ticket_card(ticket_id: str, *, question: str, asker: dict, context: str =
         {"type": "Action.ShowCard", "title": "Answer", "card": answer_card},
         {"type": "Action.ShowCard", "title": "Assign", "card": assign_card},
         submit("Close", MO_CLOSE, ticket=ticket_id),
+        *faq_actions(ticket_id, faq_status),
     ]
     summary = (f"{headline}. {_asker_line(asker)} asked: \u201c{question[:1000]}\u201d. "
                f"{answered}")
     return card(body, actions, fallback=summary)
+
+
+def teach_blocks(ticket_id: str, considered: Iterable[Sequence[str]]) -> list[dict]:
+    """Each passage the bot considered, with "This answers it": the ticket's question becomes a
+    search hint of that passage. The data holds the ticket id and passage key, never text."""
+    considered = [(key, label) for key, label in considered if key]
+    if not considered:
+        return []
+    blocks = [text("Passages the bot considered (\u201cThis answers it\u201d teaches the bot "
+                   "this question):", weight="Bolder", spacing="Medium")]
+    for key, label in considered:
+        blocks.append({"type": "ColumnSet", "columns": [
+            {"type": "Column", "width": "stretch", "items": [text(label, isSubtle=True)]},
+            {"type": "Column", "width": "auto", "items": [{"type": "ActionSet", "actions": [
+                submit("This answers it", MO_TEACH, ticket=ticket_id, **{PASSAGE_KEY: key})]}]},
+        ]})
+    return blocks
+
+
+def faq_actions(ticket_id: str, faq_status: str) -> list[dict]:
+    actions = [submit("FAQ answers", MO_FAQ_LIST)]
+    if faq_status == "live":
+        actions.append(submit("Withdraw FAQ answer", MO_FAQ_WITHDRAW, ticket=ticket_id))
+    return actions
+
+
+def taught_message(words: str, taught_id: int | None) -> dict:
+    """What the MO is told after "This answers it", with Undo."""
+    actions = [submit("Undo", MO_UNTEACH, taught=taught_id)] if taught_id is not None else []
+    content = card([text(words)], actions, fallback=words)
+    return message(content, words)
 
 
 def mo_ticket_message(ticket_id: str, **kwargs) -> dict:
@@ -371,12 +415,16 @@ def ticket_list_message(headline: str, tickets: Sequence[Ticket]) -> dict:
     return message(card(body, fallback=headline), headline)
 
 
-def ticket_summary_message(ticket: Ticket) -> dict:
-    """A ticket no longer waiting: its status, question and answer, no actions."""
+def ticket_summary_message(ticket: Ticket, *, considered: Iterable[Sequence[str]] = (),
+                           faq_status: str = "") -> dict:
+    """A ticket no longer waiting: its status, question and answer; the passages to teach and
+    the FAQ answer's actions."""
     title = f"Ticket {ticket.id}: {ticket.status}"
+    actions = faq_actions(ticket.id, faq_status) if (considered or faq_status) else []
     content = card([text(title, weight="Bolder", size="Medium"), quote(literal(ticket.question)),
                     *([text("Answer:", weight="Bolder"), text(literal(ticket.answer))]
-                      if ticket.answer else [])], fallback=title)
+                      if ticket.answer else []),
+                    *teach_blocks(ticket.id, considered)], actions, fallback=title)
     return message(content, title)
 
 
