@@ -82,6 +82,10 @@ class Answer:
     notices: tuple[str, ...] = ()  # e.g. "the protocol's review date has passed"
     sensitive: bool = False  # bullying, harassment, complaints, grievances, whistleblowing
     truncated: bool = False
+    # "question": an answer (or decline) from the knowledge base; "about_bot": a fixed reply
+    # about the bot itself (who built it, what is logged); "ask_mo": the person asked for their
+    # question to go to the monitoring officer, so the escalation flow should start.
+    intent: str = "question"
 
     def to_dict(self) -> dict:
         return {
@@ -107,6 +111,7 @@ class Answer:
             "notices": list(self.notices),
             "sensitive": self.sensitive,
             "truncated": self.truncated,
+            "intent": self.intent,
         }
 
 
