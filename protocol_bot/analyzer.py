@@ -135,14 +135,9 @@ class Analyzer:
                 i += 1
         return out
 
-    def off_topic_terms(self, terms: list[str]) -> set[str]:
-        """The question's terms that belong to a topic the knowledge base does not cover."""
-        found: set[str] = set()
-        for phrase in self._off_topic:
-            size = len(phrase)
-            if any(tuple(terms[i:i + size]) == phrase for i in range(len(terms) - size + 1)):
-                found.update(phrase)
-        return found
+    def off_topic_phrases(self) -> list[tuple[str, ...]]:
+        """The MO's optional off-topic topics, as term sequences."""
+        return list(self._off_topic)
 
     def query_terms(self, text: str) -> tuple[list[str], list[str]]:
         """A question's own terms (unique, in order) and the related terms it suggests."""

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import decision
+from .about_bot import BotFacts, classify
 from .analyzer import Analyzer
-from .index import SearchIndex, word_pairs
+from .index import PAIR_WEIGHT, SearchIndex, word_pairs
 from .knowledge import KnowledgeBase
 from .models import Answer, Citation, Escalation, Passage
 
@@ -22,13 +25,19 @@ SUPERSEDED_WEIGHT = 0.8
 
 # A further citation must be at least this share of the best one's score to be shown.
 FOLLOWER_SHARE = 0.3
-# Confidence is decided from bounded evidence, never from a raw BM25 score alone (BM25 scores
-# are not comparable across questions). Answered only when the best passage covers at least
-# MIN_COVERAGE of the idf-weighted question words the knowledge base knows, under
-# MAX_UNKNOWN_SHARE of the question's words are unknown to it, no off-topic word (synonyms.yaml)
-# goes unmatched. Calibrated with `protocol-bot eval` (see README).
-MIN_COVERAGE = 0.25
-MAX_UNKNOWN_SHARE = 0.5
+# Whether to answer is decided by decision.Model from bounded features (see decision.py and
+# README, "How it finds answers"), never from a raw BM25 score.
+# Related words ("leaflet" suggests "party political") count this much.
+RELATED_WEIGHT = 0.5
+# In a long message, the sentences around the question count this much (or CONTEXT_WEIGHT_VAGUE
+# when the question itself is vague: "what should I do?").
+CONTEXT_WEIGHT = 0.35
+CONTEXT_WEIGHT_VAGUE = 0.8
+# Pseudo-relevance feedback: words shared by the first pass's best passages widen the question.
+FEEDBACK_PASSAGES = 3
+FEEDBACK_TERMS = 8
+FEEDBACK_WEIGHT = 0.1
+CANDIDATES = 30
 # Two passages whose term sets overlap this much say the same thing (Jaccard).
 SAME_TEXT = 0.55
 SUCCESSOR_PROBES = 8
@@ -60,13 +69,66 @@ class EmptyQuestion(ValueError):
     pass
 
 
+_QUESTION_START = re.compile(
+    r"^(what|whats|how|hows|can|could|should|shall|may|might|must|is|are|am|was|were|do|does|did|"
+    r"who|whom|whose|when|where|why|which|will|would|has|have|any|if|i need to know|i want to know|"
+    r"i'?d like to know|i'?m wondering|i wonder|wondering|please (advise|tell|explain|confirm)|"
+    r"tell me|explain|advice|any advice|help)\b", re.I)
+_SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+|\n+")
+
+
+def split_message(message: str) -> tuple[str, str]:
+    """The question inside a message, and the context around it ("" when it is all question).
+
+    The question is the sentences that end in '?' or open like a question; in a message of one
+    sentence, or with no such sentence, the whole message is the question.
+    """
+    sentences = [s.strip() for s in _SENTENCE_SPLIT.split(message) if s.strip()]
+    if len(sentences) < 2:
+        return message, ""
+    asked = [s for s in sentences if s.endswith("?")]
+    if not asked:
+        asked = [s for s in sentences if _QUESTION_START.match(s)]
+    if not asked or len(asked) == len(sentences):
+        return message, ""
+    return " ".join(asked), " ".join(s for s in sentences if s not in asked)
+
+
+@dataclass
+class Query:
+    """A question as the index sees it."""
+
+    focus: str  # the question inside the message
+    context: str  # the rest of the message
+    weights: dict[str, float]  # term -> weight: the question's own words 1, context less
+    extra: list[str]  # related words and feedback words, at RELATED_WEIGHT / FEEDBACK_WEIGHT
+    pairs: list[str]
+    named: set[str] = field(default_factory=set)
+    feedback: list[str] = field(default_factory=list)
+
+    @property
+    def terms(self) -> list[str]:
+        return list(self.weights)
+
+    def weighted(self) -> list[tuple[float, str]]:
+        return ([(w, t) for t, w in self.weights.items()]
+                + [(RELATED_WEIGHT, t) for t in self.extra]
+                + [(FEEDBACK_WEIGHT, t) for t in self.feedback]
+                + [(PAIR_WEIGHT, p) for p in dict.fromkeys(self.pairs)])
+
+
 class Answerer:
     """Built once per knowledge base; `answer` is pure and safe to call from many threads."""
 
-    def __init__(self, kb: KnowledgeBase):
+    def __init__(self, kb: KnowledgeBase, facts: BotFacts = BotFacts(), *, _built=None):
         self.kb = kb
-        self.analyzer = Analyzer(kb.synonyms)
-        self.index = SearchIndex(kb.passages, self.analyzer)
+        self.facts = facts
+        self.model = decision.Model.load()
+        if _built is not None:  # from the index cache (index_cache.py)
+            self.analyzer, self.index, self._successor = _built
+        else:
+            self.analyzer = Analyzer(kb.synonyms)
+            self.index = SearchIndex(kb.passages, self.analyzer)
         superseded = kb.superseded()
         self._weights = np.asarray([
             AUTHORITY.get(kb.documents[p.document_id].kind, 1.0)
@@ -79,8 +141,16 @@ class Answerer:
         self._exercises = np.asarray([p.type == "exercise" for p in kb.passages], dtype=bool)
         # What a passage says (heading and text, not its search hints): to tell editions apart.
         self._content = self.index.content_terms
-        self._successor = self._find_successors(superseded)
+        if _built is None:
+            self._successor = self._find_successors(superseded)
         self._successor_docs = frozenset(superseded)
+        # The MO's optional off-topic list counts only for topics no passage mentions.
+        self._off_topic = [phrase for phrase in self.analyzer.off_topic_phrases()
+                           if not self.index.mentioned(phrase)]
+
+    def built(self):
+        """What the index cache stores."""
+        return self.analyzer, self.index, self._successor
 
     def _find_successors(self, superseded: dict[str, str]) -> dict[int, int]:
         """Superseded passage -> the current edition's passage that says the same thing."""
@@ -92,7 +162,7 @@ class Answerer:
                 continue
             # Only passages sharing one of this passage's rarest words can say the same thing.
             rare = sorted(self._content[old], key=self.index.idf, reverse=True)[:SUCCESSOR_PROBES]
-            hits = self.index.search(rare, limit=SUCCESSOR_PROBES)
+            hits = self.index.search([(1.0, t) for t in rare], limit=SUCCESSOR_PROBES)
             candidates = [h.position for h in hits if passages[h.position].document_id == new_doc]
             best = max(candidates, default=None, key=lambda new: self._similarity(old, new))
             if best is not None and self._similarity(old, best) >= SAME_TEXT:
@@ -111,9 +181,17 @@ class Answerer:
         truncated = len(question) > MAX_QUESTION_CHARS
         if truncated:
             question = question[:MAX_QUESTION_CHARS]
-        terms, chosen = self._search(question)
+        special = classify(question, self.facts)
+        if special:
+            intent, lead = special
+            return Answer(question=question, answered=False, lead=lead, citations=(),
+                          escalation=Escalation(offered=True, reason="asked" if intent == "ask_mo"
+                                                else "about_bot", prominent=intent == "ask_mo"),
+                          truncated=truncated, intent=intent)
+        query, chosen, _ = self._search(question)
+        terms = query.terms
         sensitive = bool(SENSITIVE_TERMS & set(terms))
-        answered = bool(chosen) and self.confident(question, terms, chosen[0][1])
+        answered = bool(chosen) and self._decide(question, query, chosen)[1]
         citations = tuple(self._cite(position, score) for score, position in chosen) if answered else ()
         notices = self._notices(citations, today or dt.date.today())
         if truncated:
@@ -122,6 +200,10 @@ class Answerer:
         if answered:
             lead = f"{citations[0].label()}: \u201c{self.key_sentence(citations[0].text, terms)}\u201d"
             reason = "sensitive" if sensitive else "available"
+        elif _SMALL_TALK.match(question):
+            lead = ("You're welcome. " if re.search(r"thank|cheers", question, re.I) else "") + \
+                "Ask me about how councillors and officers work together."
+            reason = "not_found"
         else:
             lead = NOT_FOUND + " You can ask the monitoring officer."
             reason = "not_found"
@@ -129,32 +211,67 @@ class Answerer:
             lead = f"{SENSITIVE_LEAD} {lead}"
         return Answer(question=question, answered=answered, lead=lead, citations=citations,
                       escalation=Escalation(offered=True, reason=reason,
-                                            prominent=not answered or sensitive),
+                                            prominent=(not answered and not _SMALL_TALK.match(question))
+                                            or sensitive),
                       notices=notices, sensitive=sensitive, truncated=truncated)
 
     def ranked_citations(self, question: str) -> tuple[Citation, ...]:
         """The citations the bot would give if it were confident (for evaluation)."""
-        _, chosen = self._search(question[:MAX_QUESTION_CHARS])
+        _, chosen, _ = self._search(question[:MAX_QUESTION_CHARS])
         return tuple(self._cite(p, s) for s, p in chosen)
 
-    def _search(self, question: str) -> tuple[list[str], list[tuple[float, int]]]:
-        """The question's terms and the chosen (score, passage position) pairs, best first."""
-        terms, extra = self.analyzer.query_terms(question)
-        about_exercise = bool(_ABOUT_EXERCISE.search(question))
-        weights = self._weights
+    def query(self, question: str) -> Query:
+        focus, context = split_message(question)
+        own, extra = self.analyzer.query_terms(focus)
+        weights = dict.fromkeys(own, 1.0)
+        if context:
+            informative = sum(decision.rarity(t) for t in own if self.index.knows(t))
+            share = CONTEXT_WEIGHT if informative >= 1.0 else CONTEXT_WEIGHT_VAGUE
+            context_own, context_extra = self.analyzer.query_terms(context)
+            for t in context_own:
+                weights.setdefault(t, share)
+            extra += [t for t in context_extra if t not in extra]
         named, naming_terms = self._named_documents(question)
         if named:
-            terms = [t for t in terms if t not in naming_terms] or terms
-            weights = weights * np.where(np.isin(self._doc_ids, list(named)), NAMED_WEIGHT, 1.0)
-        hits = self.index.search(terms, extra, exclude=None if about_exercise else self._exercises,
-                                 pairs=word_pairs(self.analyzer.terms(question)))
+            kept = {t: w for t, w in weights.items() if t not in naming_terms}
+            weights = kept or weights
+        extra = [t for t in extra if t not in weights]
+        return Query(focus=focus, context=context, weights=weights, extra=extra,
+                     pairs=word_pairs(self.analyzer.terms(focus)), named=named)
+
+    def _search(self, question: str) -> tuple[Query, list[tuple[float, int]], list[tuple[float, int]]]:
+        """The query, the chosen (score, passage position) pairs best first, and the ranking."""
+        query = self.query(question)
+        about_exercise = bool(_ABOUT_EXERCISE.search(question))
+        weights = self._weights
+        if query.named:
+            weights = weights * np.where(np.isin(self._doc_ids, list(query.named)), NAMED_WEIGHT, 1.0)
+        exclude = None if about_exercise else self._exercises
+        hits = self.index.search(query.weighted(), exclude=exclude, limit=CANDIDATES)
+        if FEEDBACK_WEIGHT and hits:
+            query.feedback = self._feedback(query, [h.position for h in hits[:FEEDBACK_PASSAGES]])
+            if query.feedback:
+                hits = self.index.search(query.weighted(), exclude=exclude, limit=CANDIDATES)
         ranked = sorted(((h.relevance * float(weights[h.position]), h.position) for h in hits),
                         key=lambda sp: -sp[0])
         # Someone asking about "the 2012 workbook" wants that edition's words, not its successor's.
         words = set(re.findall(r"\w+", question.lower()))
         named = {doc_id for doc_id in self._successor_docs
                  if self.kb.documents[doc_id].edition.lower() in words}
-        return terms, self._choose(ranked, keep=named)
+        return query, self._choose(ranked, keep=named), ranked
+
+    def _feedback(self, query: Query, top: list[int]) -> list[str]:
+        """Words the best passages share (pseudo-relevance feedback): what the question is about,
+        in the knowledge base's own words ("lean on" -> the passage's "undue pressure")."""
+        counts: dict[str, int] = {}
+        for position in top:
+            for t in self._content[position]:
+                counts[t] = counts.get(t, 0) + 1
+        asked = set(query.weights) | set(query.extra)
+        scored = [(c * self.index.idf(t), t) for t, c in counts.items()
+                  if c >= 2 and t not in asked]
+        scored.sort(reverse=True)
+        return [t for _, t in scored[:FEEDBACK_TERMS]]
 
     def key_sentence(self, text: str, terms: list[str]) -> str:
         """The passage's sentence (or list item) that best matches the question, word for word.
@@ -174,16 +291,85 @@ class Answerer:
             best = best[:LEAD_CHARS].rsplit(" ", 1)[0] + " ..."
         return best
 
-    def confident(self, question: str, terms: list[str], position: int) -> bool:
-        """Is the best passage really an answer to the question? (see MIN_COVERAGE)"""
-        known = [t for t in terms if self.index.knows(t)]
+    def features(self, question: str, query: Query, chosen: list[tuple[float, int]]) -> dict[str, float]:
+        """The decision's inputs for the best passage (see decision.py)."""
+        score, position = chosen[0]
+        covered_terms = self.index.terms[position]
+        # Informative weight of each question word: general-English rarity x its weight here.
+        info = {t: decision.rarity(t) * w for t, w in query.weights.items()}
+        total = sum(info.values()) or 1.0
+        covered = sum(v for t, v in info.items() if t in covered_terms)
+        unknown = sum(v for t, v in info.items() if not self.index.knows(t))
+        uncovered = [decision.rarity(t) for t, w in query.weights.items()
+                     if t not in covered_terms and w >= 0.99]
+        idf_w = {t: self.index.idf(t) * w for t, w in query.weights.items() if self.index.knows(t)}
+        idf_total = sum(idf_w.values())
+        reach = self.index.reach([(w, t) for t, w in query.weights.items()]) or 1.0
+        raw = float(self.index.passage_postings.scores(
+            [(w, t) for t, w in query.weights.items()])[position])
+        second = chosen[1][0] if len(chosen) > 1 else 0.0
+        fact = decision.asks_for_fact(query.focus) and not decision.STATES_FACT.search(
+            self.kb.passages[position].text)
+        return {
+            "cover_rare": covered / total,
+            "cover_idf": (sum(v for t, v in idf_w.items() if t in covered_terms) / idf_total
+                          if idf_total else 0.0),
+            "unknown_rare": unknown / total,
+            "max_uncovered": max(uncovered, default=0.0),
+            "reach": min(2.0, raw / reach),
+            "margin": (score - second) / score if score else 0.0,
+            "fact_gap": 1.0 if fact else 0.0,
+            "informative_words": min(1.0, sum(decision.rarity(t) for t, w in query.weights.items()
+                                              if w >= 0.99) / 4),
+        }
+
+    def _decide(self, question: str, query: Query, chosen: list[tuple[float, int]]
+                ) -> tuple[dict[str, float], bool, float, str]:
+        """(features, answer?, probability, why)."""
         if _SMALL_TALK.match(question):
-            return False
-        if not known or len(known) < len(terms) * (1 - MAX_UNKNOWN_SHARE):
-            return False
-        if self.analyzer.off_topic_terms(self.analyzer.terms(question)) - self._content[position]:
-            return False
-        return self.coverage(known, position) >= MIN_COVERAGE
+            return {}, False, 0.0, "small talk"
+        if not query.weights:
+            return {}, False, 0.0, "no searchable words"
+        terms = self.analyzer.terms(question)
+        listed = [" ".join(p) for p in self._off_topic
+                  if any(tuple(terms[i:i + len(p)]) == p for i in range(len(terms) - len(p) + 1))]
+        features = self.features(question, query, chosen)
+        p, ok = self.model.decide(features)
+        if listed:
+            return features, False, p, f"off-topic list: {', '.join(listed)}"
+        return features, ok, p, "model"
+
+    def explain(self, question: str) -> dict:
+        """Why the bot answers or declines: the question's words, each feature, the decision,
+        and the passages considered with their scores."""
+        question = (question or "").strip()[:MAX_QUESTION_CHARS]
+        special = classify(question, self.facts)
+        out: dict = {"question": question}
+        if special:
+            out.update(intent=special[0], answered=False, decision=f"fixed reply ({special[0]})",
+                       reply=special[1])
+            return out
+        query, chosen, ranked = self._search(question)
+        out.update(intent="question", focus=query.focus, context=query.context,
+                   terms=[{"term": t, "weight": w, "known": self.index.knows(t),
+                           "idf": round(self.index.idf(t), 3),
+                           "english_zipf": decision.zipf(t), "rarity": round(decision.rarity(t), 3)}
+                          for t, w in query.weights.items()],
+                   related=query.extra, feedback=query.feedback)
+        if chosen:
+            features, ok, p, why = self._decide(question, query, chosen)
+            contributions = self.model.contributions(features) if features else {}
+            out.update(features={k: round(v, 3) for k, v in features.items()},
+                       contributions={k: round(v, 3) for k, v in contributions.items()},
+                       bias=self.model.bias, probability=round(p, 3),
+                       threshold=self.model.threshold, answered=ok, decision=why)
+        else:
+            out.update(answered=False, decision="no passage shares a word with the question")
+        chosen_positions = {p for _, p in chosen}
+        out["passages"] = [{"passage": self.kb.passages[p].key, "heading": self.kb.passages[p].heading,
+                            "score": round(s, 3), "cited": p in chosen_positions}
+                           for s, p in ranked[:10]]
+        return out
 
     def coverage(self, terms: list[str], position: int) -> float:
         """Share of the terms' idf weight that the passage contains."""

@@ -117,24 +117,21 @@ class SearchIndex:
     def idf(self, term: str) -> float:
         return self.passage_postings.idf.get(term, self.unknown_idf)
 
+    def mentioned(self, phrase: tuple[str, ...]) -> bool:
+        """Does any passage contain every word of the phrase?"""
+        return any(all(t in terms for t in phrase) for terms in self.terms)
+
     def knows(self, term: str) -> bool:
         return term in self.passage_postings.idf
 
-    def search(self, terms: list[str], extra: list[str] = (), extra_weight: float = 0.5,
-               exclude: np.ndarray | None = None, limit: int = 30,
-               pairs: list[str] = ()) -> list[Hit]:
-        """The best `limit` hits for the (unique) terms, best first.
+    def search(self, weighted: list[tuple[float, str]], exclude: np.ndarray | None = None,
+               limit: int = 30) -> list[Hit]:
+        """The best `limit` hits for the (weight, term) pairs, best first.
 
-        `extra` terms (suggested by related words) count at `extra_weight`; passages marked
-        in the boolean array `exclude` are left out.
+        Terms are unigrams or word pairs ("a>b"); passages marked in the boolean array
+        `exclude` are left out.
         """
-        weighted = ([(1.0, t) for t in terms] + [(extra_weight, t) for t in extra]
-                    + [(PAIR_WEIGHT, p) for p in dict.fromkeys(pairs)])
-        scores = self.passage_postings.scores(weighted)
-        if self.hint_postings is not None:
-            best_hint = np.zeros(len(self.passages))
-            np.maximum.at(best_hint, self._hint_owner, self.hint_postings.scores(weighted))
-            scores += HINT_WEIGHT * best_hint
+        scores = self.scores(weighted)
         if exclude is not None:
             scores[exclude] = 0.0
         candidates = np.flatnonzero(scores)
@@ -142,3 +139,17 @@ class SearchIndex:
             candidates = candidates[np.argpartition(-scores[candidates], limit)[:limit]]
         order = candidates[np.argsort(-scores[candidates], kind="stable")]
         return [Hit(int(c), float(scores[c])) for c in order]
+
+    def scores(self, weighted: list[tuple[float, str]]) -> np.ndarray:
+        """Every passage's score: its words, plus HINT_WEIGHT times its best-matching hint."""
+        scores = self.passage_postings.scores(weighted)
+        if self.hint_postings is not None:
+            best_hint = np.zeros(len(self.passages))
+            np.maximum.at(best_hint, self._hint_owner, self.hint_postings.scores(weighted))
+            scores += HINT_WEIGHT * best_hint
+        return scores
+
+    def reach(self, weighted: list[tuple[float, str]]) -> float:
+        """What a passage of average length holding each unigram once would score."""
+        k1 = self.passage_postings.bm25.k1
+        return sum(w * self.idf(t) for w, t in weighted if ">" not in t) * (k1 + 1) / (1 + k1)

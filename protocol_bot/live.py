@@ -6,6 +6,7 @@ import logging
 import threading
 from pathlib import Path
 
+from .about_bot import BotFacts
 from .answering import Answerer
 from .knowledge import KnowledgeError, Problem, load_knowledge
 from .models import Answer
@@ -14,12 +15,22 @@ log = logging.getLogger(__name__)
 
 
 class LiveKnowledge:
-    """Holds the last good index; a broken edit is refused and the old index keeps answering."""
+    """Holds the last good index; a broken edit is refused and the old index keeps answering.
 
-    def __init__(self, knowledge_dir: Path):
+    `cache_dir`, when given, is where the built index is cached (see index_cache.py).
+    """
+
+    def __init__(self, knowledge_dir: Path, facts: BotFacts = BotFacts(),
+                 cache_dir: Path | None = None):
         self.knowledge_dir = Path(knowledge_dir)
+        self.facts = facts
+        self.cache_dir = cache_dir
         self._lock = threading.Lock()
-        self._answerer = Answerer(load_knowledge(self.knowledge_dir))
+        self._answerer = self._build(load_knowledge(self.knowledge_dir))
+
+    def _build(self, kb) -> Answerer:
+        from .index_cache import load_answerer
+        return load_answerer(kb, self.facts, self.cache_dir)
 
     @property
     def answerer(self) -> Answerer:
@@ -38,7 +49,7 @@ class LiveKnowledge:
         except KnowledgeError as exc:
             log.warning("knowledge reload refused: %d problem(s)", len(exc.problems))
             return list(exc.problems)
-        answerer = Answerer(kb)
+        answerer = self._build(kb)
         with self._lock:
             self._answerer = answerer
         log.info("knowledge reloaded: %d passages", len(kb.passages))

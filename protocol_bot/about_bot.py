@@ -1,0 +1,102 @@
+"""Messages about the bot itself, and requests to pass a question to the monitoring officer.
+
+These are not questions for the knowledge base: "who built you?", "is this chat saved?",
+"can the MO see what I asked?" get a short, fixed, accurate reply (the privacy ones say what the
+deployment really logs, from BotFacts), and "please pass this to the MO" starts the escalation
+flow. Recognised by a few explicit patterns, so the reply is predictable and easy to audit.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class BotFacts:
+    """What this deployment does with questions (from PROTOCOL_BOT_LOG_RETENTION_DAYS and
+    PROTOCOL_BOT_LOG_IDENTITY)."""
+
+    log_retention_days: int = 90
+    logs_identity: bool = False
+
+
+_YOU = r"(you|u|this bot|the bot|this (chat ?)?bot|protocol[- ]?bot|this (thing|tool|service|app))"
+
+# Who made it, what it is, how it works, what it can do.
+_IDENTITY = re.compile(
+    r"\b(who (built|made|created|wrote|designed|programmed|developed|runs|owns|maintains) " + _YOU
+    + r"|are " + _YOU + r" (a |an )?(bot|robot|human|real|person|ai|chat ?gpt|computer|machine)"
+    r"|(what|who) are " + _YOU + r"\b|what (can|do) " + _YOU + r" (do|help|answer|know)"
+    r"|how (do|does) " + _YOU + r" (work|find|know|decide|get)"
+    r"|where do (you|your answers) (get|come)|what do you (run on|use)"
+    r"|(are|is) " + _YOU + r" (using |built on )?(chat ?gpt|an? (ai|llm|language model))"
+    r"|what is (this bot|protocol[- ]?bot)|what('?s| is) your (name|purpose))\b", re.I)
+
+# Privacy: is it saved, who sees it, does it remember.
+_PRIVACY = re.compile(
+    r"\b((is|are|will|does|do|was|were) (this|my|our|the|these) (chat|conversation|question|"
+    r"questions|messages?|enquir(y|ies)|query|queries)s? (to you |with you |here )?(being |get |gets )?"
+    r"(saved|stored|recorded|logged|kept|private|confidential|anonymous|monitored|read|seen|shared)"
+    r"|(can|could|will|does|do|would) (the )?(mo|monitoring officer|anyone|anybody|someone|my manager"
+    r"|officers?|the council|staff|they) (see|read|know|find out|look at|access|view) "
+    r"(what i (asked|typed|wrote|said)|my (questions?|chats?|conversations?|messages?)"
+    r"( (to|with) (you|the bot))?|who (asked|is asking)|the questions? (i|people)|(this|the|our) chat)"
+    r"|(can|could|do|will|would) " + _YOU + r" (remember|recall|store|save|keep|record|log|track)"
+    r"|do " + _YOU + r" (keep|store|save|log|record|retain)|(what|which) (data|information|details)"
+    r" (do|does|will) " + _YOU + r" (keep|store|hold|collect|log|record)"
+    r"|how long (are|is|do you keep) (my|the|these|our) (questions?|chats?|conversations?|messages?)"
+    r"|who (can|could) (see|read) (my|these|what i) |privacy (policy|notice)"
+    r"|remember what i (asked|said))", re.I)
+
+# "Please pass this on to the monitoring officer", "can you ask the MO for me?"
+_MO = r"(the )?(mo|monitoring officer|monitoring officers|legal( team)?|a (real )?(person|human))"
+_ASK_MO = re.compile(
+    r"\b((pass|send|forward|refer|escalate|hand|put|give|raise|take)( this| that| it| my (question|query"
+    r"|message|enquiry)| this (question|query|one|on))?( on| over| up)? (to|with) " + _MO +
+    r"|(can|could|would|will) you (ask|contact|check with|get|tell|message|email|notify) " + _MO +
+    r"|i('d| would) like (to )?(ask|speak to|talk to|raise (this|it) with|a reply from) " + _MO +
+    r"|(i want|i need|let me|can i|could i) (to )?(ask|speak to|talk to|escalate (this|it) to) " + _MO
+    + r"(\s+(about (this|it)|directly|please|now)|\s*[?.!]*$)"
+    r"|^\W*(escalate|ask the mo|ask the monitoring officer)\W*$"
+    r"|get (the )?(mo|monitoring officer) to (look|answer|reply|call|contact))", re.I)
+
+_SMALL = re.compile(r"^\W*(hi|hello|hey|hiya|good (morning|afternoon|evening))\W*(there|bot|all)?\W*$",
+                    re.I)
+
+ASK_MO_LEAD = "I can pass this to the monitoring officer."
+
+WHAT_I_DO = ("I'm protocol-bot: I answer questions about how councillors and officers work together "
+             "by quoting the council's Member/Officer Relations Protocol and the LGA's guidance, "
+             "with the clause I quote from. I don't give legal advice and I'm not a person: if I "
+             "can't find it, I offer to pass your question to the monitoring officer.")
+IDENTITY_REPLY = ("I'm protocol-bot, a search tool set up by the council's monitoring officer. I "
+                  "don't use AI or the internet: I find the passage of the Member/Officer Relations "
+                  "Protocol or the LGA guidance that matches your words and quote it, with the "
+                  "clause. If I can't find it, I offer to pass your question to the monitoring "
+                  "officer.")
+
+
+def privacy_reply(facts: BotFacts) -> str:
+    who = ("with your name or user id" if facts.logs_identity
+           else "without your name or user id")
+    return (f"Your questions are logged {who}, with whether I answered and which clauses I "
+            f"quoted, so the monitoring officer can improve the answers; entries are deleted after "
+            f"{facts.log_retention_days} days. I don't remember earlier conversations: each "
+            "question is answered on its own. If you ask for a question to go to the monitoring "
+            "officer, that ticket is kept with your name so they can reply.")
+
+
+def classify(message: str, facts: BotFacts) -> tuple[str, str] | None:
+    """("about_bot" | "ask_mo", reply) for a message about the bot or a request for the MO."""
+    text = " ".join(message.split())
+    if _ASK_MO.search(text):
+        return "ask_mo", ASK_MO_LEAD
+    if _PRIVACY.search(text):
+        return "about_bot", privacy_reply(facts)
+    if _IDENTITY.search(text):
+        return "about_bot", (WHAT_I_DO if re.search(r"\bwhat (can|do)\b|\bpurpose\b", text, re.I)
+                             else IDENTITY_REPLY)
+    if _SMALL.match(text):
+        return "about_bot", "Hello. " + WHAT_I_DO
+    return None

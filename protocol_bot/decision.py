@@ -1,0 +1,120 @@
+"""Whether to answer: a small logistic model over features that carry over to new questions.
+
+Each feature is a number between about 0 and 1 that a person can read:
+
+- how much of the question's *informative* weight the best passage covers, where a word's weight
+  is how rare it is in general English (protocol_bot/data/english_freq.txt, from wordfreq) - "the
+  quorum of the planning committee" is about "quorum", which no passage has;
+- the same share weighted by rarity in the knowledge base (idf), as BM25 sees it;
+- the share of the informative weight in words the knowledge base has never seen;
+- the rarest question word the passage leaves out;
+- the best score divided by the best the question could reach (every word matched once);
+- the margin between the best and the next passage;
+- whether the question asks for a fact (a date, a number, a name: "when is the next...", "how
+  many...", "who won...") that the passage does not state;
+- how many informative words the question has.
+
+The weights are fitted by `python -m protocol_bot.decision_fit` on the evaluation sets and stored in
+decision_weights.json beside it; the model answers when its probability reaches the threshold.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from .analyzer import stem
+
+HERE = Path(__file__).resolve().parent
+FREQ_FILE = HERE / "data" / "english_freq.txt"
+WEIGHTS_FILE = HERE / "decision_weights.json"
+
+FEATURES = ("cover_rare", "cover_idf", "unknown_rare", "max_uncovered", "reach", "margin",
+            "fact_gap", "informative_words")
+
+# General-English Zipf frequency at which a word stops telling what a question is about
+# ("time", "people", "good" are ~6; "officer" 4.6, "councillor" 3.6, "quorum" 2.4).
+COMMON_ZIPF = 6.0
+RARE_ZIPF = 2.0
+
+
+@lru_cache(maxsize=1)
+def _stem_zipf() -> dict[str, float]:
+    """Stem -> Zipf frequency of its commonest word form."""
+    out: dict[str, float] = {}
+    for line in FREQ_FILE.read_text(encoding="utf-8").splitlines():
+        if not line or line.startswith("#"):
+            continue
+        band, words = line.split("\t", 1)
+        zipf = int(band) / 10
+        for word in words.split():
+            s = stem(word)
+            if zipf > out.get(s, 0.0):
+                out[s] = zipf
+    return out
+
+
+def zipf(term: str) -> float:
+    """General-English frequency of a search term (a stem, or a folded synonym phrase a_b)."""
+    table = _stem_zipf()
+    if "_" in term:  # a synonym phrase ("monitor_offic"): as rare as its rarest word
+        return min((table.get(part, 0.0) for part in term.split("_") if part), default=0.0)
+    if term.isdigit() or term.startswith("s1"):
+        return 3.0
+    return table.get(term, 0.0)
+
+
+def rarity(term: str) -> float:
+    """0.05 for everyday words up to 1 for words rare in general English (or unseen in it)."""
+    return min(1.0, max(0.05, (COMMON_ZIPF - zipf(term)) / (COMMON_ZIPF - RARE_ZIPF)))
+
+
+# Questions that ask for a fact - a date, a number, a name, a rate - rather than for guidance.
+FACT_QUESTION = re.compile(
+    r"\b(when (is|was|are|will|does|do|did)( the)? (next|last|first|deadline|meeting|election|date)"
+    r"|when('?s| is) the\b|what (time|date|day)\b|which (day|date|room|ward|party)"
+    r"|how (many|much)\b|how long (is|are|does|do|will) (the|a|my|it)\b|what percentage"
+    r"|who (won|chairs|leads|sits on|got|was elected|is (the )?(current |new )?"
+    r"(chair|chairman|chairperson|leader|mayor|mp|member for|councillor for|cabinet member))"
+    r"|what (is|are|was|were)( the| our| my)? (current |latest |new )?(rate|rates|threshold|deadline|"
+    r"date|dates|amount|fee|fees|cost|salary|number|figure|quorum|limit|turnout|majority|population|"
+    r"budget|allowance|allowances|score|result|results|time|times|percentage|address|phone)\b)", re.I)
+# A passage that could state such a fact: a number, a date, an amount, a period.
+STATES_FACT = re.compile(
+    r"\d|£|%|\b(january|february|march|april|may|june|july|august|september|october|november|"
+    r"december|one|two|three|four|five|six|seven|eight|nine|ten|twelve|twenty|thirty|days?|weeks?|"
+    r"months?|years?|annual|annually|monthly|weekly)\b", re.I)
+
+
+def asks_for_fact(question: str) -> bool:
+    return bool(FACT_QUESTION.search(question))
+
+
+@dataclass(frozen=True)
+class Model:
+    weights: dict[str, float]
+    bias: float
+    threshold: float
+    note: str = ""
+
+    @classmethod
+    def load(cls, path: Path = WEIGHTS_FILE) -> "Model":
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        return cls(weights={k: float(v) for k, v in data["weights"].items()},
+                   bias=float(data["bias"]), threshold=float(data["threshold"]),
+                   note=str(data.get("note", "")))
+
+    def contributions(self, features: dict[str, float]) -> dict[str, float]:
+        return {name: self.weights.get(name, 0.0) * features[name] for name in FEATURES}
+
+    def probability(self, features: dict[str, float]) -> float:
+        z = self.bias + sum(self.contributions(features).values())
+        return 1 / (1 + math.exp(-max(-30.0, min(30.0, z))))
+
+    def decide(self, features: dict[str, float]) -> tuple[float, bool]:
+        p = self.probability(features)
+        return p, p >= self.threshold
