@@ -66,6 +66,12 @@ def stem(word: str) -> str:
     return _STEMMER.stemWord(word)
 
 
+def stem_all(words: list[str]) -> list[str]:
+    """stem() for many words at once (the stemmer's batch call)."""
+    folded = [_IZE.sub(r"is\1", SPELLINGS.get(w, w)) for w in words]
+    return _STEMMER.stemWords(folded)
+
+
 class Analyzer:
     """normalise -> words (hyphens split) -> drop stopwords -> stem -> fold synonym phrases.
 

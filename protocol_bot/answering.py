@@ -36,7 +36,7 @@ CONTEXT_WEIGHT_VAGUE = 0.8
 # Pseudo-relevance feedback: words shared by the first pass's best passages widen the question.
 FEEDBACK_PASSAGES = 3
 FEEDBACK_TERMS = 8
-FEEDBACK_WEIGHT = 0.1
+FEEDBACK_WEIGHT = 0.0
 CANDIDATES = 30
 # Two passages whose term sets overlap this much say the same thing (Jaccard).
 SAME_TEXT = 0.55
@@ -244,8 +244,9 @@ class Answerer:
         query = self.query(question)
         about_exercise = bool(_ABOUT_EXERCISE.search(question))
         weights = self._weights
-        if query.named:
-            weights = weights * np.where(np.isin(self._doc_ids, list(query.named)), NAMED_WEIGHT, 1.0)
+        if query.named:  # the named document comes first, whatever its kind
+            weights = np.where(np.isin(self._doc_ids, list(query.named)),
+                               NAMED_WEIGHT * max(AUTHORITY.values()), weights)
         exclude = None if about_exercise else self._exercises
         hits = self.index.search(query.weighted(), exclude=exclude, limit=CANDIDATES)
         if FEEDBACK_WEIGHT and hits:

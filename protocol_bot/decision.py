@@ -20,6 +20,7 @@ decision_weights.json beside it; the model answers when its probability reaches 
 
 from __future__ import annotations
 
+import bisect
 import json
 import math
 import re
@@ -43,29 +44,45 @@ RARE_ZIPF = 2.0
 
 
 @lru_cache(maxsize=1)
-def _stem_zipf() -> dict[str, float]:
-    """Stem -> Zipf frequency of its commonest word form."""
-    out: dict[str, float] = {}
+def _words() -> tuple[list[str], list[float]]:
+    """The list's words, sorted, and their Zipf frequencies."""
+    table: dict[str, float] = {}
     for line in FREQ_FILE.read_text(encoding="utf-8").splitlines():
         if not line or line.startswith("#"):
             continue
-        band, words = line.split("\t", 1)
-        zipf = int(band) / 10
-        for word in words.split():
-            s = stem(word)
-            if zipf > out.get(s, 0.0):
-                out[s] = zipf
-    return out
+        band, text = line.split("\t", 1)
+        z = int(band) / 10
+        for word in text.split():
+            table.setdefault(word, z)
+    words = sorted(table)
+    return words, [table[w] for w in words]
+
+
+@lru_cache(maxsize=65536)
+def _stem_zipf(term: str) -> float:
+    """Zipf frequency of the commonest word whose stem is `term`. A Snowball stem is a prefix of
+    its words, but for a final y->i ('polici'), so only words sharing the prefix are stemmed."""
+    words, zipfs = _words()
+    prefix = term[:-1] if term.endswith("i") and len(term) > 2 else term
+    # British spellings the analyzer folds to ('organis' from 'organize') are looked up as -iz too.
+    prefixes = {prefix, prefix.replace("is", "iz")} if "is" in prefix else {prefix}
+    best = 0.0
+    for p in prefixes:
+        i = bisect.bisect_left(words, p)
+        while i < len(words) and words[i].startswith(p):
+            if zipfs[i] > best and stem(words[i]) == term:
+                best = zipfs[i]
+            i += 1
+    return best
 
 
 def zipf(term: str) -> float:
     """General-English frequency of a search term (a stem, or a folded synonym phrase a_b)."""
-    table = _stem_zipf()
     if "_" in term:  # a synonym phrase ("monitor_offic"): as rare as its rarest word
-        return min((table.get(part, 0.0) for part in term.split("_") if part), default=0.0)
+        return min((_stem_zipf(part) for part in term.split("_") if part), default=0.0)
     if term.isdigit() or term.startswith("s1"):
         return 3.0
-    return table.get(term, 0.0)
+    return _stem_zipf(term)
 
 
 def rarity(term: str) -> float:

@@ -19,6 +19,9 @@ HINT_WEIGHT = 0.6
 # Word pairs in order ("officer>expect>councillor" differs from "councillor>expect>officer"):
 # the direction of "what officers can expect from councillors" lives only in word order.
 PAIR_WEIGHT = 1.0
+# BM25's term-frequency saturation and length normalisation.
+K1 = 1.5
+B = 0.75
 
 
 def word_pairs(terms: list[str]) -> list[str]:
@@ -44,7 +47,7 @@ class TermPostings:
     """
 
     def __init__(self, documents: list[list[str]]):
-        self.bm25 = BM25Okapi([doc or ["\u2205"] for doc in documents])
+        self.bm25 = BM25Okapi([doc or ["\u2205"] for doc in documents], k1=K1, b=B)
         self.size = n = len(documents)
         # All (term, document, tf) triples at once, grouped by term, so building is array work.
         vocabulary: dict[str, int] = {}
