@@ -47,16 +47,17 @@ _STEMMER = snowballstemmer.stemmer("english")
 _SECTION = re.compile(r"\bs(?:ection|ect|ec)?\.?\s*(\d{1,3})\b")
 _APOSTROPHE_S = re.compile(r"['’]s\b")
 _WORD = re.compile(r"[a-z0-9]+")
+_DIGIT = re.compile(r"\d")
 
 
 def normalise(text: str) -> str:
     """Lower-case, fold accents and curly quotes, write 's.151'-style references as 's151'."""
     text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii") \
         if not text.isascii() else text
-    text = text.lower().replace("’", "'")
-    text = _APOSTROPHE_S.sub("", text)
-    text = text.replace("'", "")
-    return _SECTION.sub(r"s\1", text)
+    text = text.lower()
+    if "'" in text or "’" in text:
+        text = _APOSTROPHE_S.sub("", text.replace("’", "'")).replace("'", "")
+    return _SECTION.sub(r"s\1", text) if _DIGIT.search(text) else text
 
 
 @lru_cache(maxsize=65536)
@@ -64,6 +65,16 @@ def stem(word: str) -> str:
     word = SPELLINGS.get(word, word)
     word = _IZE.sub(r"is\1", word)
     return _STEMMER.stemWord(word)
+
+
+_STEMS: dict[str, str] = {}
+
+
+def _new_stem(word: str) -> str:
+    if len(_STEMS) > 200000:
+        _STEMS.clear()
+    _STEMS[word] = result = stem(word)
+    return result
 
 
 def stem_all(words: list[str]) -> list[str]:
@@ -84,13 +95,19 @@ class Analyzer:
         synonyms = synonyms or Synonyms()
         # Groups made only of stopwords ("us and them", "do's and don'ts") would vanish: they
         # are joined into one word in the normalised text, before stopwords are dropped.
-        self._joins: list[tuple[re.Pattern, str]] = []
+        self._join: re.Pattern | None = None
+        self._joined: list[str] = []
+        patterns: list[str] = []
+        self._join_words: list[frozenset[str]] = []  # a variant can only match if all are there
         for group in synonyms.same:
             if not any(self._stems(variant) for variant in group):
                 joined = " " + "".join(_WORD.findall(normalise(group[0]))) + " "
-                self._joins.extend(
-                    (re.compile(r"\b" + r"[\s/-]+".join(_WORD.findall(normalise(v))) + r"\b"), joined)
-                    for v in group)
+                for v in group:
+                    patterns.append(r"(\b" + r"[\s/-]+".join(_WORD.findall(normalise(v))) + r"\b)")
+                    self._joined.append(joined)
+                    self._join_words.append(frozenset(_WORD.findall(normalise(v))))
+        if patterns:  # one pass over the text for all of them
+            self._join = re.compile("|".join(patterns))
         self._phrases: dict[tuple[str, ...], str] = {}
         for group in synonyms.same:
             canonical = "_".join(self._stems(group[0])) or group[0].lower()
@@ -113,9 +130,14 @@ class Analyzer:
 
     def _stems(self, text: str) -> list[str]:
         text = normalise(text)
-        for pattern, joined in self._joins:
-            text = pattern.sub(joined, text)
-        return [stem(w) for w in _WORD.findall(text)
+        words = _WORD.findall(text)
+        if self._join is not None:
+            present = set(words)
+            if any(needed <= present for needed in self._join_words):
+                text = self._join.sub(lambda m: self._joined[m.lastindex - 1], text)
+                words = _WORD.findall(text)
+        cache = _STEMS
+        return [cache[w] if w in cache else _new_stem(w) for w in words
                 if w not in STOPWORDS and (len(w) > 1 or w.isdigit())]
 
     def terms(self, text: str) -> list[str]:
@@ -123,22 +145,27 @@ class Analyzer:
         stems = self._stems(text)
         if not self._phrases:
             return stems
+        starts = self._phrase_starts
+        candidates = [i for i, t in enumerate(stems) if t in starts]
+        if not candidates:  # most texts' words start no synonym phrase
+            return stems
+        phrases, n = self._phrases, len(stems)
         out: list[str] = []
         i = 0
-        while i < len(stems):
-            if stems[i] not in self._phrase_starts:  # most words start no synonym phrase
-                out.append(stems[i])
-                i += 1
+        for j in candidates:
+            if j < i:
                 continue
-            for size in range(min(self._longest, len(stems) - i), 0, -1):
-                canonical = self._phrases.get(tuple(stems[i:i + size]))
+            out.extend(stems[i:j])
+            for size in range(min(self._longest, n - j), 0, -1):
+                canonical = phrases.get(tuple(stems[j:j + size]))
                 if canonical:
                     out.append(canonical)
-                    i += size
+                    i = j + size
                     break
             else:
-                out.append(stems[i])
-                i += 1
+                out.append(stems[j])
+                i = j + 1
+        out.extend(stems[i:])
         return out
 
     def off_topic_phrases(self) -> list[tuple[str, ...]]:

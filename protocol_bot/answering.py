@@ -306,7 +306,7 @@ class Answerer:
         idf_w = {t: self.index.idf(t) * w for t, w in query.weights.items() if self.index.knows(t)}
         idf_total = sum(idf_w.values())
         reach = self.index.reach([(w, t) for t, w in query.weights.items()]) or 1.0
-        raw = float(self.index.passage_postings.scores(
+        raw = float(self.index.word_scores(
             [(w, t) for t, w in query.weights.items()])[position])
         second = chosen[1][0] if len(chosen) > 1 else 0.0
         fact = decision.asks_for_fact(query.focus) and not decision.STATES_FACT.search(

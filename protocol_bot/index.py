@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import gc
 import math
-from collections import defaultdict
+from itertools import chain
 from dataclasses import dataclass
 
 import numpy as np
-from rank_bm25 import BM25Okapi
 
 from .analyzer import Analyzer
 from .models import Passage
@@ -34,54 +34,65 @@ class Hit:
     relevance: float
 
 
-class TermPostings:
-    """BM25 over a list of term lists, as per-term postings of (document ids, weights).
+# Word pairs are keyed by their two words' ids, never made into strings: a pair is
+# PAIR_BASE * (id of first + 1) + id of second, above every single word's id.
+PAIR_BASE = 1 << 24
 
-    rank-bm25's BM25Okapi supplies the term frequencies, lengths and k1/b. Its idf is replaced:
-    BM25Okapi floors the idf of any term found in over half the documents at a small epsilon,
-    so on this corpus - where 'officer' and 'councillor' are in most passages - such a word
-    scores nearly nothing, and in a collection of two or three documents its idf even goes to
-    zero or below. Lucene's idf = log(1 + (N - df + 0.5) / (df + 0.5)) is always positive and
-    falls smoothly with df. Each posting holds idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b *
-    len / avgdl)), so a question touches only the documents sharing one of its terms.
+
+class TermPostings:
+    """BM25 over documents given as arrays of term keys, as per-key postings of (documents, weights).
+
+    Computed as rank-bm25's BM25Okapi does (same k1, b, term frequencies and lengths), in numpy
+    array operations rather than per-document Python loops, except the idf. BM25Okapi floors the
+    idf of any term found in over half the documents at a small epsilon, so on this corpus -
+    where 'officer' and 'councillor' are in most passages - such a word scores nearly nothing,
+    and in a collection of two or three documents its idf even goes to zero or below. Lucene's
+    idf = log(1 + (N - df + 0.5) / (df + 0.5)) is always positive and falls smoothly with df.
+    Each posting holds idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * len / avgdl)), so a question
+    touches only the documents sharing one of its terms.
     """
 
-    def __init__(self, documents: list[list[str]]):
-        self.bm25 = BM25Okapi([doc or ["\u2205"] for doc in documents], k1=K1, b=B)
-        self.size = n = len(documents)
-        # All (term, document, tf) triples at once, grouped by term, so building is array work.
-        vocabulary: dict[str, int] = {}
-        term_ids, doc_ids, tfs = [], [], []
-        for position, freqs in enumerate(self.bm25.doc_freqs):
-            for term, tf in freqs.items():
-                term_ids.append(vocabulary.setdefault(term, len(vocabulary)))
-                doc_ids.append(position)
-                tfs.append(tf)
-        term_ids_a = np.asarray(term_ids, dtype=np.int64)
-        order = np.argsort(term_ids_a, kind="stable")
-        term_ids_a = term_ids_a[order]
-        doc_ids_a = np.asarray(doc_ids, dtype=np.int64)[order]
-        tf_a = np.asarray(tfs, dtype=float)[order]
-        df = np.bincount(term_ids_a, minlength=len(vocabulary))
+    def __init__(self, keys: np.ndarray, lengths: np.ndarray):
+        """`keys`: every document's term keys, document after document; `lengths`: their counts."""
+        self.size = n = len(lengths)
+        self.k1 = k1 = K1
+        docs = np.repeat(np.arange(n, dtype=np.int64), lengths)
+        order = np.argsort(keys, kind="stable")  # documents stay in order within a key
+        k, d = keys[order], docs[order]
+        if len(k):
+            change = np.empty(len(k), dtype=bool)
+            change[0] = True
+            change[1:] = (k[1:] != k[:-1]) | (d[1:] != d[:-1])
+            starts = np.flatnonzero(change)
+            tf = np.diff(np.append(starts, len(k))).astype(float)
+            k, d = k[starts], d[starts]  # one posting per (key, document)
+            first = np.empty(len(k), dtype=bool)
+            first[0] = True
+            first[1:] = k[1:] != k[:-1]
+            key_starts = np.flatnonzero(first)
+            df = np.diff(np.append(key_starts, len(k)))
+        else:
+            tf, key_starts, df = np.zeros(0), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
         idf = np.log(1 + (n - df + 0.5) / (df + 0.5))
-        k1, b = self.bm25.k1, self.bm25.b
-        norm = k1 * (1 - b + b * np.asarray(self.bm25.doc_len, dtype=float) / self.bm25.avgdl)
-        weights = idf[term_ids_a] * tf_a * (k1 + 1) / (tf_a + norm[doc_ids_a])
-        ends = np.cumsum(df)
-        terms = list(vocabulary)
-        self.idf = dict(zip(terms, idf.tolist()))
-        self.bm25.idf = self.idf
-        # One array of document ids and one of weights; a term's posting is a slice of both.
-        self._doc_ids, self._weights = doc_ids_a, weights
-        self._spans: dict[str, tuple[int, int]] = dict(
-            zip(terms, zip((ends - df).tolist(), ends.tolist())))
+        doc_len = np.maximum(lengths, 1).astype(float)  # an empty document counts as one word
+        norm = k1 * (1 - B + B * doc_len / (doc_len.mean() if n else 1.0))
+        self.keys = k[key_starts] if len(k) else np.zeros(0, dtype=np.int64)
+        self.idfs = idf
+        self._starts, self._ends = key_starts, key_starts + df
+        self._doc_ids = d
+        self._weights = np.repeat(idf, df) * tf * (k1 + 1) / (tf + norm[d])
 
-    def scores(self, weighted_terms: list[tuple[float, str]]) -> np.ndarray:
+    def find(self, key: int) -> int:
+        """The key's row, or -1."""
+        i = int(np.searchsorted(self.keys, key))
+        return i if i < len(self.keys) and self.keys[i] == key else -1
+
+    def scores(self, weighted_keys: list[tuple[float, int]]) -> np.ndarray:
         out = np.zeros(self.size)
-        for weight, term in weighted_terms:
-            span = self._spans.get(term)
-            if span is not None:
-                start, end = span
+        for weight, key in weighted_keys:
+            row = self.find(key)
+            if row >= 0:
+                start, end = self._starts[row], self._ends[row]
                 out[self._doc_ids[start:end]] += weight * self._weights[start:end]
         return out
 
@@ -90,9 +101,27 @@ class SearchIndex:
     """Passages scored on all their words (ref, heading, text, hints) plus their best hint."""
 
     def __init__(self, passages: tuple[Passage, ...], analyzer: Analyzer):
+        # Building makes many small objects and no cycles: the cyclic garbage collector would
+        # only walk them again and again.
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            self._build(passages, analyzer)
+        finally:
+            if enabled:
+                gc.enable()
+
+    def _build(self, passages: tuple[Passage, ...], analyzer: Analyzer) -> None:
         self.passages = passages
         self.analyzer = analyzer
-        documents, hints, owners = [], [], []
+        vocabulary: dict[str, int] = {}
+        self.vocabulary = vocabulary
+        ids = vocabulary.setdefault
+        doc_keys: list[np.ndarray] = []
+        doc_lengths: list[int] = []
+        hint_keys: list[np.ndarray] = []
+        hint_lengths: list[int] = []
+        owners: list[int] = []
         self.terms: list[frozenset[str]] = []  # every word a passage can be found by
         self.content_terms: list[frozenset[str]] = []  # what it says: heading and text
         for position, passage in enumerate(passages):
@@ -100,32 +129,78 @@ class SearchIndex:
             content = [analyzer.terms(part) for part in (passage.heading, *passage.text.splitlines())]
             asked = [analyzer.terms(question) for question in passage.questions]
             parts = [analyzer.terms(passage.ref), *content, *asked]
-            unigrams = [t for part in parts for t in part]
-            documents.append(unigrams + [p for part in parts for p in word_pairs(part)])
-            self.terms.append(frozenset(unigrams))
+            flat = [t for part in parts for t in part]
+            term_ids = np.fromiter([ids(t, len(vocabulary)) for t in flat], dtype=np.int64,
+                                   count=len(flat))
+            keys = self._with_pairs(term_ids, [len(part) for part in parts])
+            doc_keys.append(keys)
+            doc_lengths.append(len(keys))
+            self.terms.append(frozenset(flat))
             self.content_terms.append(frozenset(t for part in content for t in part))
+            offset = len(flat) - sum(len(a) for a in asked)
             for terms in asked:
-                hints.append(terms + word_pairs(terms))
+                keys = self._with_pairs(term_ids[offset:offset + len(terms)], [len(terms)])
+                offset += len(terms)
+                hint_keys.append(keys)
+                hint_lengths.append(len(keys))
                 owners.append(position)
-        self.passage_postings = TermPostings(documents)
-        self.hint_postings = TermPostings(hints) if hints else None
+        empty = np.zeros(0, dtype=np.int64)
+        self.passage_postings = TermPostings(np.concatenate(doc_keys) if doc_keys else empty,
+                                             np.asarray(doc_lengths, dtype=np.int64))
+        self.hint_postings = TermPostings(np.concatenate(hint_keys),
+                                          np.asarray(hint_lengths, dtype=np.int64)) if hint_keys else None
         self._hint_owner = np.asarray(owners, dtype=np.int64)
+        # Each known word's idf, by name.
+        postings = self.passage_postings
+        words = np.fromiter(vocabulary.values(), dtype=np.int64, count=len(vocabulary))
+        rows = np.searchsorted(postings.keys, words)
+        self._idf: dict[str, float] = dict(zip(vocabulary, postings.idfs[
+            np.minimum(rows, max(0, len(postings.keys) - 1))].tolist())) if len(postings.keys) else {}
         # A word the corpus has never seen is as telling as the rarest one it has.
         self.unknown_idf = math.log(1 + (len(passages) + 0.5) / 0.5)
+
+    @staticmethod
+    def _with_pairs(term_ids: np.ndarray, part_lengths: list[int]) -> np.ndarray:
+        """The words' ids followed by the keys of neighbouring pairs inside each part."""
+        if len(term_ids) < 2:
+            return term_ids
+        same_part = np.ones(len(term_ids) - 1, dtype=bool)
+        ends = np.cumsum(part_lengths)[:-1]
+        same_part[ends[(ends > 0) & (ends < len(term_ids))] - 1] = False
+        pairs = (term_ids[:-1] + 1) * PAIR_BASE + term_ids[1:]
+        return np.concatenate([term_ids, pairs[same_part]])
+
+    def key(self, term: str) -> int | None:
+        """A word's or a pair's ("a>b") key in the postings, or None if never seen."""
+        if ">" in term:
+            first, _, second = term.partition(">")
+            a, b = self.vocabulary.get(first), self.vocabulary.get(second)
+            return None if a is None or b is None else (a + 1) * PAIR_BASE + b
+        return self.vocabulary.get(term)
+
+    def _keys(self, weighted: list[tuple[float, str]]) -> list[tuple[float, int]]:
+        out = []
+        for weight, term in weighted:
+            key = self.key(term)
+            if key is not None:
+                out.append((weight, key))
+        return out
 
     @staticmethod
     def searchable_text(passage: Passage) -> str:
         return " ".join((passage.ref, passage.heading, passage.text, *passage.questions))
 
     def idf(self, term: str) -> float:
-        return self.passage_postings.idf.get(term, self.unknown_idf)
+        return self._idf.get(term, self.unknown_idf)
 
     def mentioned(self, phrase: tuple[str, ...]) -> bool:
         """Does any passage contain every word of the phrase?"""
+        if not all(t in self._idf for t in phrase):
+            return False
         return any(all(t in terms for t in phrase) for terms in self.terms)
 
     def knows(self, term: str) -> bool:
-        return term in self.passage_postings.idf
+        return term in self._idf
 
     def search(self, weighted: list[tuple[float, str]], exclude: np.ndarray | None = None,
                limit: int = 30) -> list[Hit]:
@@ -143,8 +218,13 @@ class SearchIndex:
         order = candidates[np.argsort(-scores[candidates], kind="stable")]
         return [Hit(int(c), float(scores[c])) for c in order]
 
+    def word_scores(self, weighted: list[tuple[float, str]]) -> np.ndarray:
+        """Every passage's score on its words alone (no hints)."""
+        return self.passage_postings.scores(self._keys(weighted))
+
     def scores(self, weighted: list[tuple[float, str]]) -> np.ndarray:
         """Every passage's score: its words, plus HINT_WEIGHT times its best-matching hint."""
+        weighted = self._keys(weighted)
         scores = self.passage_postings.scores(weighted)
         if self.hint_postings is not None:
             best_hint = np.zeros(len(self.passages))
@@ -154,5 +234,5 @@ class SearchIndex:
 
     def reach(self, weighted: list[tuple[float, str]]) -> float:
         """What a passage of average length holding each unigram once would score."""
-        k1 = self.passage_postings.bm25.k1
+        k1 = self.passage_postings.k1
         return sum(w * self.idf(t) for w, t in weighted if ">" not in t) * (k1 + 1) / (1 + k1)
