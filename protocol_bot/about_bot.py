@@ -61,20 +61,39 @@ _ASK_MO = re.compile(
     r"|^\W*(escalate|ask the mo|ask the monitoring officer)\W*$"
     r"|get (the )?(mo|monitoring officer) to (look|answer|reply|call|contact))", re.I)
 
+# What it can and cannot do, how current and how reliable it is, feedback, legal advice.
+_CAPABILITY = re.compile(
+    r"\b(can|could|will|do|does) (you|u|it|the bot|this bot) (speak|understand|read|translate|"
+    r"upload|send|email|e-?mail|message|text|book|print|call|phone|ring|learn|browse|access|"
+    r"open|draft|attach|search the (internet|web)|look (things )?up online|go online)\b"
+    r"|\b(can|could) (i|we) (upload|attach|send|share|give|show) (you|a (document|file)|documents|files)"
+    r"|\b(check|review|read|look at) (a|my|this|the|our) (document|file|attachment|pdf|draft)\b"
+    r"|\bare (you|u) (connected|online|on the internet|up to date|current|updated|accurate|reliable|"
+    r"always right|ever wrong|any good|trained|learning|a (bot|robot|person|human|real person|ai))"
+    r"|\bhow (up to date|current|accurate|reliable|old|new) (are|is) (you|your|the bot|this bot)"
+    r"|\b(your|the bot'?s) (answers?|replies|responses|information|knowledge|data|sources?|info)\b"
+    r"|\b(wrong|incorrect|bad|outdated|out of date|different) (answer|reply|response)s?\b.{0,40}\byou"
+    r"|\byou\b.{0,40}\b(wrong|incorrect|bad|outdated|different) (answer|reply|response)"
+    r"|\b(give|leave|send|provide) feedback\b|\bfeedback (on|about) (you|your|the bot|this)"
+    r"|\bis (this|that|it|what you say) (legal advice|advice|official|binding|legally binding)"
+    r"|\b(can|could|may) i (quote|cite|rely on|screenshot) (you|this|your|the bot|what you)"
+    r"|\bdo (you|u) (change|learn|update|improve|get updated|evolve|speak|understand)"
+    r"|\b(someone|anyone|who|somebody) (checks?|reviews?|approves?|vets?) (what you|your|the bot)"
+    r"|\bwhat (can|do|can'?t|don'?t) (you|u|this bot|the bot) (help|do|answer|cover|know)"
+    r"|\bwhat (are|aren'?t) (you|u) (meant |supposed |designed |here )?(for|to (help|do|answer))"
+    r"|\bwhat aren'?t you\b|\bwhat('?s| is) (this|the) (chat ?bot|bot|tool|thing) for\b", re.I)
+
 _SMALL = re.compile(r"^\W*(hi|hello|hey|hiya|good (morning|afternoon|evening))\W*(there|bot|all)?\W*$",
                     re.I)
 
-ASK_MO_LEAD = "I can pass this to the monitoring officer."
-
-WHAT_I_DO = ("I'm protocol-bot: I answer questions about how councillors and officers work together "
-             "by quoting the council's Member/Officer Relations Protocol and the LGA's guidance, "
-             "with the clause I quote from. I don't give legal advice and I'm not a person: if I "
-             "can't find it, I offer to pass your question to the monitoring officer.")
-IDENTITY_REPLY = ("I'm protocol-bot, a search tool set up by the council's monitoring officer. I "
-                  "don't use AI or the internet: I find the passage of the Member/Officer Relations "
-                  "Protocol or the LGA guidance that matches your words and quote it, with the "
-                  "clause. If I can't find it, I offer to pass your question to the monitoring "
-                  "officer.")
+CAPABILITY_REPLY = (
+    "I can only answer questions about how councillors and officers work together, by quoting the "
+    "council's Member/Officer Relations Protocol and the LGA's guidance, with the clause. I can't "
+    "read documents, send emails or look things up online, and I only work in English. What I "
+    "quote comes from the documents the monitoring officer keeps up to date (each answer shows the "
+    "edition); I don't change on my own. I'm not legal advice: for a particular case, or if an "
+    "answer looks wrong, ask for your question to go to the monitoring officer, or mark the answer "
+    "as not helpful so they see it.")
 
 
 def privacy_reply(facts: BotFacts) -> str:
@@ -94,6 +113,8 @@ def classify(message: str, facts: BotFacts) -> tuple[str, str] | None:
         return "ask_mo", ASK_MO_LEAD
     if _PRIVACY.search(text):
         return "about_bot", privacy_reply(facts)
+    if _CAPABILITY.search(text):
+        return "about_bot", CAPABILITY_REPLY
     if _IDENTITY.search(text):
         return "about_bot", (WHAT_I_DO if re.search(r"\bwhat (can|do)\b|\bpurpose\b", text, re.I)
                              else IDENTITY_REPLY)

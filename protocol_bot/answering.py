@@ -74,6 +74,11 @@ _QUESTION_START = re.compile(
     r"who|whom|whose|when|where|why|which|will|would|has|have|any|if|i need to know|i want to know|"
     r"i'?d like to know|i'?m wondering|i wonder|wondering|please (advise|tell|explain|confirm)|"
     r"tell me|explain|advice|any advice|help)\b", re.I)
+# Pleasantries around a question: not what it is about.
+_GREETING = re.compile(r"^\W*((hi|hello|hey|hiya|morning|good (morning|afternoon|evening))\b"
+                       r"([\s,]+(there|all|bot|everyone))?[\s,!.:-]*)+", re.I)
+_THANKS = re.compile(r"[\s,.!-]*((many )?thanks|thank you|cheers|ta)( (in advance|very much|a lot))?"
+                     r"[\s.!]*$", re.I)
 _SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+|\n+")
 
 
@@ -221,6 +226,7 @@ class Answerer:
         return tuple(self._cite(p, s) for s, p in chosen)
 
     def query(self, question: str) -> Query:
+        question = _THANKS.sub("", _GREETING.sub("", question)) or question
         focus, context = split_message(question)
         own, extra = self.analyzer.query_terms(focus)
         weights = dict.fromkeys(own, 1.0)
@@ -309,8 +315,8 @@ class Answerer:
         raw = float(self.index.word_scores(
             [(w, t) for t, w in query.weights.items()])[position])
         second = chosen[1][0] if len(chosen) > 1 else 0.0
-        fact = decision.asks_for_fact(query.focus) and not decision.STATES_FACT.search(
-            self.kb.passages[position].text)
+        kind = decision.fact_kind(query.focus)
+        fact = kind is not None and not self._states_fact(kind, position, query)
         return {
             "cover_rare": covered / total,
             "cover_idf": (sum(v for t, v in idf_w.items() if t in covered_terms) / idf_total
@@ -323,6 +329,15 @@ class Answerer:
             "informative_words": min(1.0, sum(decision.rarity(t) for t, w in query.weights.items()
                                               if w >= 0.99) / 4),
         }
+
+    def _states_fact(self, kind: str, position: int, query: Query) -> bool:
+        """Does a sentence of the passage state a fact of this kind about the question's topic?"""
+        topic = {t for t, w in query.weights.items() if w >= 0.99 and decision.rarity(t) >= 0.2}
+        for sentence in _SENTENCE.split(self.kb.passages[position].text):
+            if decision.states_fact(kind, sentence) and (
+                    not topic or topic & set(self.analyzer.terms(sentence))):
+                return True
+        return False
 
     def _decide(self, question: str, query: Query, chosen: list[tuple[float, int]]
                 ) -> tuple[dict[str, float], bool, float, str]:

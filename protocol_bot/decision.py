@@ -90,25 +90,47 @@ def rarity(term: str) -> float:
     return min(1.0, max(0.05, (COMMON_ZIPF - zipf(term)) / (COMMON_ZIPF - RARE_ZIPF)))
 
 
-# Questions that ask for a fact - a date, a number, a name, a rate - rather than for guidance.
-FACT_QUESTION = re.compile(
-    r"\b(when (is|was|are|will|does|do|did)( the)? (next|last|first|deadline|meeting|election|date)"
-    r"|when('?s| is) the\b|what (time|date|day)\b|which (day|date|room|ward|party)"
-    r"|how (many|much)\b|how long (is|are|does|do|will) (the|a|my|it)\b|what percentage"
-    r"|who (won|chairs|leads|sits on|got|was elected|is (the )?(current |new )?"
-    r"(chair|chairman|chairperson|leader|mayor|mp|member for|councillor for|cabinet member))"
-    r"|what (is|are|was|were)( the| our| my)? (current |latest |new )?(rate|rates|threshold|deadline|"
-    r"date|dates|amount|fee|fees|cost|salary|number|figure|quorum|limit|turnout|majority|population|"
-    r"budget|allowance|allowances|score|result|results|time|times|percentage|address|phone)\b)", re.I)
-# A passage that could state such a fact: a number, a date, an amount, a period.
-STATES_FACT = re.compile(
-    r"\d|£|%|\b(january|february|march|april|may|june|july|august|september|october|november|"
-    r"december|one|two|three|four|five|six|seven|eight|nine|ten|twelve|twenty|thirty|days?|weeks?|"
-    r"months?|years?|annual|annually|monthly|weekly)\b", re.I)
+# Questions that ask for a fact - a date, a number, a name - rather than for guidance, and what a
+# passage must state to answer one: a date or time; a number or amount; a name (never in the
+# guidance: "who won the by-election?", "who chairs planning?").
+_MONTH = (r"january|february|march|april|may|june|july|august|september|october|november|december"
+          r"|monday|tuesday|wednesday|thursday|friday|saturday|sunday")
+FACT_KINDS = {
+    "when": re.compile(
+        r"\b(when (is|was|are|will|does|do|did|should|must)\b|when'?s\b|what (time|date|day)\b"
+        r"|which (day|date|month|year)\b|how (soon|long)\b|(deadline|date|time) (for|of|to)\b"
+        r"|by when\b|what'?s the deadline)", re.I),
+    "number": re.compile(
+        r"\b(how (many|much|big|large|often)\b|what percentage|what (is|are|was|were)( the| our| my)? "
+        r"(current |latest |new |annual )?(rate|rates|threshold|amount|fee|fees|cost|salary|number|figure|"
+        r"quorum|limit|turnout|majority|population|budget|allowance|allowances|score|total|size)\b)", re.I),
+    "name": re.compile(
+        r"\b(who (won|chairs|leads|sits on|got elected|was elected|is (the )?(current |new )?"
+        r"(chair|chairman|chairperson|leader|mayor|mp|member for|councillor for|cabinet member|"
+        r"portfolio holder))|which (party|ward|councillor|room))\b", re.I),
+}
+STATES = {
+    "when": re.compile(r"\b(" + _MONTH + r"|\d{1,2}(:\d\d|am|pm)|(19|20)\d\d|\d+ (working )?"
+                       r"(days?|weeks?|months?|hours?)|(one|two|three|four|five|six|seven|eight|nine|"
+                       r"ten|fourteen|twenty|thirty) (working )?(days?|weeks?|months?|hours?)|"
+                       r"annual|annually|monthly|weekly|daily)\b", re.I),
+    "number": re.compile(r"\d|£|%|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
+                         r"twenty|thirty|forty|fifty|hundred|thousand|million|half|third|quarter)\b",
+                         re.I),
+    "name": re.compile(r"(?!)"),  # the knowledge base states no such names
+}
 
 
-def asks_for_fact(question: str) -> bool:
-    return bool(FACT_QUESTION.search(question))
+def fact_kind(question: str) -> str | None:
+    """'when', 'number' or 'name' if the question asks for that kind of fact."""
+    for kind, pattern in FACT_KINDS.items():
+        if pattern.search(question):
+            return kind
+    return None
+
+
+def states_fact(kind: str, text: str) -> bool:
+    return bool(STATES[kind].search(text))
 
 
 @dataclass(frozen=True)
