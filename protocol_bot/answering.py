@@ -317,7 +317,13 @@ class Answerer:
         second = chosen[1][0] if len(chosen) > 1 else 0.0
         kind = decision.fact_kind(query.focus)
         fact = kind is not None and not self._states_fact(kind, position, query)
+        spec = {t: decision.specificity(t, self.index.count(t), self.index.total_words)
+                for t in query.weights}
+        informative = [t for t, w in query.weights.items() if w >= 0.99 and decision.rarity(t) >= 0.2]
+        spec_total = sum(w for w in query.weights.values()) or 1.0
         return {
+            "domain": sum(spec[t] * w for t, w in query.weights.items()) / spec_total,
+            "domain_low": min((spec[t] for t in informative), default=0.5),
             "cover_rare": covered / total,
             "cover_idf": (sum(v for t, v in idf_w.items() if t in covered_terms) / idf_total
                           if idf_total else 0.0),

@@ -12,7 +12,11 @@ Each feature is a number between about 0 and 1 that a person can read:
 - the margin between the best and the next passage;
 - whether the question asks for a fact (a date, a number, a name: "when is the next...", "how
   many...", "who won...") that the passage does not state;
-- how many informative words the question has.
+- how many informative words the question has;
+- how characteristic of the knowledge base the question's words are: each word's frequency in
+  the knowledge base against its frequency in general English ("officer", "protocol", "respect"
+  are far commoner in it; "agenda", "vote", "weather" are not), on average and at the least
+  characteristic informative word.
 
 The weights are fitted by `python -m protocol_bot.decision_fit` on the evaluation sets and stored in
 decision_weights.json beside it; the model answers when its probability reaches the threshold.
@@ -35,7 +39,7 @@ FREQ_FILE = HERE / "data" / "english_freq.txt"
 WEIGHTS_FILE = HERE / "decision_weights.json"
 
 FEATURES = ("cover_rare", "cover_idf", "unknown_rare", "max_uncovered", "reach", "margin",
-            "fact_gap", "informative_words")
+            "fact_gap", "informative_words", "domain", "domain_low")
 
 # General-English Zipf frequency at which a word stops telling what a question is about
 # ("time", "people", "good" are ~6; "officer" 4.6, "councillor" 3.6, "quorum" 2.4).
@@ -83,6 +87,15 @@ def zipf(term: str) -> float:
     if term.isdigit() or term.startswith("s1"):
         return 3.0
     return _stem_zipf(term)
+
+
+def specificity(term: str, count: int, total: int) -> float:
+    """How much more often the knowledge base uses the word than general English does, from
+    0 (no more, or never) to 1 (1,000 times more): log10(p_kb / p_english) / 3, clipped."""
+    if count <= 0:
+        return 0.0
+    english = 10 ** (max(zipf(term), 1.0) - 9)
+    return min(1.0, max(0.0, math.log10((count / total) / english) / 3))
 
 
 def rarity(term: str) -> float:

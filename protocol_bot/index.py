@@ -145,8 +145,12 @@ class SearchIndex:
                 hint_lengths.append(len(keys))
                 owners.append(position)
         empty = np.zeros(0, dtype=np.int64)
-        self.passage_postings = TermPostings(np.concatenate(doc_keys) if doc_keys else empty,
-                                             np.asarray(doc_lengths, dtype=np.int64))
+        all_keys = np.concatenate(doc_keys) if doc_keys else empty
+        self.passage_postings = TermPostings(all_keys, np.asarray(doc_lengths, dtype=np.int64))
+        # How often each word occurs in the whole knowledge base (to compare with general English).
+        words_only = all_keys[all_keys < PAIR_BASE]
+        self._counts = np.bincount(words_only, minlength=len(vocabulary))
+        self.total_words = max(1, int(len(words_only)))
         self.hint_postings = TermPostings(np.concatenate(hint_keys),
                                           np.asarray(hint_lengths, dtype=np.int64)) if hint_keys else None
         self._hint_owner = np.asarray(owners, dtype=np.int64)
@@ -198,6 +202,11 @@ class SearchIndex:
         if not all(t in self._idf for t in phrase):
             return False
         return any(all(t in terms for t in phrase) for terms in self.terms)
+
+    def count(self, term: str) -> int:
+        """How many times the word occurs in the knowledge base."""
+        i = self.vocabulary.get(term)
+        return int(self._counts[i]) if i is not None and i < len(self._counts) else 0
 
     def knows(self, term: str) -> bool:
         return term in self._idf
