@@ -38,6 +38,9 @@ FEEDBACK_PASSAGES = 3
 FEEDBACK_TERMS = 8
 FEEDBACK_WEIGHT = 0.0
 CANDIDATES = 30
+# A word the knowledge base does not know is taken for a misspelling of one it does (one edit
+# away) only if general English hardly uses it either (Zipf frequency below this).
+TYPO_MAX_ZIPF = 2.5
 # Two passages whose term sets overlap this much say the same thing (Jaccard).
 SAME_TEXT = 0.55
 SUCCESSOR_PROBES = 8
@@ -149,6 +152,7 @@ class Answerer:
         if _built is None:
             self._successor = self._find_successors(superseded)
         self._successor_docs = frozenset(superseded)
+        self._deletes: dict[str, list[str]] | None = None  # built on the first misspelling
         # The MO's optional off-topic list counts only for topics no passage mentions.
         self._off_topic = [phrase for phrase in self.analyzer.off_topic_phrases()
                            if not self.index.mentioned(phrase)]
@@ -225,15 +229,44 @@ class Answerer:
         _, chosen, _ = self._search(question[:MAX_QUESTION_CHARS])
         return tuple(self._cite(p, s) for s, p in chosen)
 
+    def _corrections(self) -> dict[str, list[str]]:
+        """Every known word's one-letter deletions -> the words (a spelling corrector's index)."""
+        if self._deletes is None:
+            out: dict[str, list[str]] = {}
+            for term in self.index.vocabulary:
+                if len(term) >= 3 and term.isalpha():
+                    for variant in {term} | {term[:i] + term[i + 1:] for i in range(len(term))}:
+                        out.setdefault(variant, []).append(term)
+            self._deletes = out
+        return self._deletes
+
+    def correct(self, term: str) -> str:
+        """A misspelt word ("protocl", "officr") -> the knowledge base's word one edit away.
+
+        Only words the knowledge base has never seen and general English hardly uses are
+        corrected; of several candidates the one the knowledge base uses most wins."""
+        if (len(term) < 4 or not term.isalpha() or self.index.knows(term)
+                or decision.zipf(term) >= TYPO_MAX_ZIPF):
+            return term
+        index = self._corrections()
+        candidates: set[str] = set()
+        for variant in {term} | {term[:i] + term[i + 1:] for i in range(len(term))}:
+            candidates.update(index.get(variant, ()))
+        return max(sorted(candidates), key=self.index.count, default=term)
+
+    def _own_terms(self, text: str) -> tuple[list[str], list[str]]:
+        own, extra = self.analyzer.query_terms(text)
+        return list(dict.fromkeys(self.correct(t) for t in own)), extra
+
     def query(self, question: str) -> Query:
         question = _THANKS.sub("", _GREETING.sub("", question)) or question
         focus, context = split_message(question)
-        own, extra = self.analyzer.query_terms(focus)
+        own, extra = self._own_terms(focus)
         weights = dict.fromkeys(own, 1.0)
         if context:
             informative = sum(decision.rarity(t) for t in own if self.index.knows(t))
             share = CONTEXT_WEIGHT if informative >= 1.0 else CONTEXT_WEIGHT_VAGUE
-            context_own, context_extra = self.analyzer.query_terms(context)
+            context_own, context_extra = self._own_terms(context)
             for t in context_own:
                 weights.setdefault(t, share)
             extra += [t for t in context_extra if t not in extra]

@@ -83,8 +83,8 @@ def _stem_zipf(term: str) -> float:
 def zipf(term: str) -> float:
     """General-English frequency of a search term (a stem, or a folded synonym phrase a_b)."""
     if "_" in term:  # a synonym phrase ("monitor_offic"): as rare as its rarest word
-        return min((_stem_zipf(part) for part in term.split("_") if part), default=0.0)
-    if term.isdigit() or term.startswith("s1"):
+        return min((zipf(part) for part in term.split("_") if part), default=0.0)
+    if any(c.isdigit() for c in term):  # numbers, "s151"
         return 3.0
     return _stem_zipf(term)
 
