@@ -86,6 +86,17 @@ _CAPABILITY = re.compile(
 _SMALL = re.compile(r"^\W*(hi|hello|hey|hiya|good (morning|afternoon|evening))\W*(there|bot|all)?\W*$",
                     re.I)
 
+ASK_MO_LEAD = "I can pass this to the monitoring officer."
+
+WHAT_I_DO = ("I'm protocol-bot: I answer questions about how councillors and officers work together "
+             "by quoting the council's Member/Officer Relations Protocol and the LGA's guidance, "
+             "with the clause I quote from. I don't give legal advice and I'm not a person: if I "
+             "can't find it, I offer to pass your question to the monitoring officer.")
+IDENTITY_REPLY = ("I'm protocol-bot, a search tool set up by the council's monitoring officer. I "
+                  "don't use AI or the internet: I find the passage of the Member/Officer Relations "
+                  "Protocol or the LGA guidance that matches your words and quote it, with the "
+                  "clause. If I can't find it, I offer to pass your question to the monitoring "
+                  "officer.")
 CAPABILITY_REPLY = (
     "I can only answer questions about how councillors and officers work together, by quoting the "
     "council's Member/Officer Relations Protocol and the LGA's guidance, with the clause. I can't "

@@ -82,6 +82,7 @@ _GREETING = re.compile(r"^\W*((hi|hello|hey|hiya|morning|good (morning|afternoon
                        r"([\s,]+(there|all|bot|everyone))?[\s,!.:-]*)+", re.I)
 _THANKS = re.compile(r"[\s,.!-]*((many )?thanks|thank you|cheers|ta)( (in advance|very much|a lot))?"
                      r"[\s.!]*$", re.I)
+_ALIAS_WORD = re.compile(r"[\w']+")
 _SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+|\n+")
 
 
@@ -143,7 +144,8 @@ class Answerer:
             * (SUPERSEDED_WEIGHT if p.document_id in superseded else 1.0) for p in kb.passages])
         self._aliases = [(doc.id, re.compile(r"(?<!\w)" + r"[\s/-]+".join(
                               re.escape(w) for w in alias.lower().split()) + r"(?!\w)"),
-                          frozenset(self.analyzer.terms(alias)))
+                          frozenset(self.analyzer.terms(alias)),
+                          _ALIAS_WORD.findall(alias.lower())[0] if _ALIAS_WORD.findall(alias.lower()) else "")
                          for doc in kb.documents.values() for alias in doc.aliases]
         self._doc_ids = np.asarray([p.document_id for p in kb.passages])
         self._exercises = np.asarray([p.type == "exercise" for p in kb.passages], dtype=bool)
@@ -385,9 +387,12 @@ class Answerer:
             return {}, False, 0.0, "small talk"
         if not query.weights:
             return {}, False, 0.0, "no searchable words"
-        terms = self.analyzer.terms(question)
-        listed = [" ".join(p) for p in self._off_topic
-                  if any(tuple(terms[i:i + len(p)]) == p for i in range(len(terms) - len(p) + 1))]
+        listed = []
+        if self._off_topic:
+            terms = self.analyzer.terms(question)
+            present = set(terms)
+            listed = [" ".join(p) for p in self._off_topic if p[0] in present and any(
+                tuple(terms[i:i + len(p)]) == p for i in range(len(terms) - len(p) + 1))]
         features = self.features(question, query, chosen)
         p, ok = self.model.decide(features)
         if listed:
@@ -437,10 +442,11 @@ class Answerer:
     def _named_documents(self, question: str) -> tuple[set[str], set[str]]:
         """The documents a question names by one of their aliases, and the naming words."""
         lowered = question.lower().replace("\u2019", "'")
+        present = set(_ALIAS_WORD.findall(lowered))
         named: set[str] = set()
         words: set[str] = set()
-        for doc_id, pattern, alias_terms in self._aliases:
-            if pattern.search(lowered):
+        for doc_id, pattern, alias_terms, first in self._aliases:
+            if first in present and pattern.search(lowered):
                 named.add(doc_id)
                 words |= alias_terms
         return named, words

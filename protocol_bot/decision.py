@@ -80,6 +80,7 @@ def _stem_zipf(term: str) -> float:
     return best
 
 
+@lru_cache(maxsize=65536)
 def zipf(term: str) -> float:
     """General-English frequency of a search term (a stem, or a folded synonym phrase a_b)."""
     if "_" in term:  # a synonym phrase ("monitor_offic"): as rare as its rarest word
@@ -98,6 +99,7 @@ def specificity(term: str, count: int, total: int) -> float:
     return min(1.0, max(0.0, math.log10((count / total) / english) / 3))
 
 
+@lru_cache(maxsize=65536)
 def rarity(term: str) -> float:
     """0.05 for everyday words up to 1 for words rare in general English (or unseen in it)."""
     return min(1.0, max(0.05, (COMMON_ZIPF - zipf(term)) / (COMMON_ZIPF - RARE_ZIPF)))
