@@ -155,6 +155,7 @@ class Answerer:
             self._successor = self._find_successors(superseded)
         self._successor_docs = frozenset(superseded)
         self._deletes: dict[str, list[str]] | None = None  # built on the first misspelling
+        self._sentence_cache: dict[str, list[tuple[str, frozenset[str]]]] = {}
         # The MO's optional off-topic list counts only for topics no passage mentions.
         self._off_topic = [phrase for phrase in self.analyzer.off_topic_phrases()
                            if not self.index.mentioned(phrase)]
@@ -315,6 +316,16 @@ class Answerer:
         scored.sort(reverse=True)
         return [t for _, t in scored[:FEEDBACK_TERMS]]
 
+    def _sentences(self, text: str) -> list[tuple[str, frozenset[str]]]:
+        """A passage's sentences (list items) and their terms, analysed once per passage."""
+        cached = self._sentence_cache.get(text)
+        if cached is None:
+            cached = [(s, frozenset(self.analyzer.terms(s))) for s in
+                      (part.strip().removeprefix("- ").strip() for part in _SENTENCE.split(text)) if s]
+            if len(self._sentence_cache) < 50000:
+                self._sentence_cache[text] = cached
+        return cached
+
     def key_sentence(self, text: str, terms: list[str]) -> str:
         """The passage's sentence (or list item) that best matches the question, word for word.
 
@@ -322,11 +333,10 @@ class Answerer:
         """
         wanted = set(terms)
         best, best_score = "", -1.0
-        for sentence in _SENTENCE.split(text):
-            sentence = sentence.strip().removeprefix("- ").strip()
+        for sentence, sentence_terms in self._sentences(text):
             if len(sentence) < 12:
                 continue
-            score = sum(self.index.idf(t) for t in wanted & set(self.analyzer.terms(sentence)))
+            score = sum(self.index.idf(t) for t in wanted & sentence_terms)
             if score > best_score:
                 best, best_score = sentence, score
         if len(best) > LEAD_CHARS:
@@ -374,9 +384,8 @@ class Answerer:
     def _states_fact(self, kind: str, position: int, query: Query) -> bool:
         """Does a sentence of the passage state a fact of this kind about the question's topic?"""
         topic = {t for t, w in query.weights.items() if w >= 0.99 and decision.rarity(t) >= 0.2}
-        for sentence in _SENTENCE.split(self.kb.passages[position].text):
-            if decision.states_fact(kind, sentence) and (
-                    not topic or topic & set(self.analyzer.terms(sentence))):
+        for sentence, sentence_terms in self._sentences(self.kb.passages[position].text):
+            if decision.states_fact(kind, sentence) and (not topic or topic & sentence_terms):
                 return True
         return False
 

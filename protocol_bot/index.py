@@ -90,7 +90,7 @@ class TermPostings:
     def scores(self, weighted_keys: list[tuple[float, int]]) -> np.ndarray:
         out = np.zeros(self.size)
         for weight, key in weighted_keys:
-            row = self.find(key)
+            row = -key - 1 if key < 0 else self.find(key)  # negative: already a row
             if row >= 0:
                 start, end = self._starts[row], self._ends[row]
                 out[self._doc_ids[start:end]] += weight * self._weights[start:end]
@@ -158,6 +158,12 @@ class SearchIndex:
         postings = self.passage_postings
         words = np.fromiter(vocabulary.values(), dtype=np.int64, count=len(vocabulary))
         rows = np.searchsorted(postings.keys, words)
+        self._word_rows = rows  # vocabulary id -> postings row (every word has one)
+        self._hint_word_rows = None  # the same for the hints' postings, -1 where a word has none
+        if self.hint_postings is not None and len(self.hint_postings.keys):
+            hint_keys = self.hint_postings.keys
+            hint_rows = np.minimum(np.searchsorted(hint_keys, words), len(hint_keys) - 1)
+            self._hint_word_rows = np.where(hint_keys[hint_rows] == words, hint_rows, -1)
         self._idf: dict[str, float] = dict(zip(vocabulary, postings.idfs[
             np.minimum(rows, max(0, len(postings.keys) - 1))].tolist())) if len(postings.keys) else {}
         # A word the corpus has never seen is as telling as the rarest one it has.
@@ -182,12 +188,21 @@ class SearchIndex:
             return None if a is None or b is None else (a + 1) * PAIR_BASE + b
         return self.vocabulary.get(term)
 
-    def _keys(self, weighted: list[tuple[float, str]]) -> list[tuple[float, int]]:
+    def _keys(self, weighted: list[tuple[float, str]], hints: bool = False) -> list[tuple[float, int]]:
+        """(weight, key) for the terms the index knows; a word is given as its postings row
+        (-row - 1), which saves looking it up."""
         out = []
+        vocabulary = self.vocabulary
+        rows = self._hint_word_rows if hints else self._word_rows
         for weight, term in weighted:
-            key = self.key(term)
-            if key is not None:
-                out.append((weight, key))
+            if ">" in term:
+                key = self.key(term)
+                if key is not None:
+                    out.append((weight, key))
+            else:
+                i = vocabulary.get(term)
+                if i is not None and rows is not None and rows[i] >= 0:
+                    out.append((weight, -int(rows[i]) - 1))
         return out
 
     @staticmethod
@@ -233,11 +248,11 @@ class SearchIndex:
 
     def scores(self, weighted: list[tuple[float, str]]) -> np.ndarray:
         """Every passage's score: its words, plus HINT_WEIGHT times its best-matching hint."""
-        weighted = self._keys(weighted)
-        scores = self.passage_postings.scores(weighted)
+        scores = self.passage_postings.scores(self._keys(weighted))
         if self.hint_postings is not None:
             best_hint = np.zeros(len(self.passages))
-            np.maximum.at(best_hint, self._hint_owner, self.hint_postings.scores(weighted))
+            np.maximum.at(best_hint, self._hint_owner,
+                          self.hint_postings.scores(self._keys(weighted, hints=True)))
             scores += HINT_WEIGHT * best_hint
         return scores
 
