@@ -19,13 +19,13 @@ from pathlib import Path
 from .about_bot import BotFacts
 from .answering import Answerer
 from .config import Config
-from .knowledge import KnowledgeBase
+from .knowledge import load_knowledge
 
 log = logging.getLogger(__name__)
 
 FORMAT = 1
 KEEP = 3  # cache files kept (the newest), so a few knowledge versions can alternate
-_CODE = ("analyzer.py", "index.py", "answering.py", "knowledge.py")
+_CODE = ("analyzer.py", "index.py", "answering.py", "knowledge.py", "models.py")
 
 
 def data_dir(config: Config | None = None) -> Path:
@@ -36,54 +36,65 @@ def data_dir(config: Config | None = None) -> Path:
     return Path(config.db_path).parent / "protocol-bot-data"
 
 
-def cache_key(kb: KnowledgeBase) -> str:
-    digest = hashlib.sha256(f"format {FORMAT}".encode())
+def folder_key(knowledge_dir: Path) -> str:
+    """A hash of every file in the knowledge folder (names and bytes) and of the code that reads
+    and indexes them: equal keys mean loading would give the same knowledge base and index."""
+    knowledge_dir = Path(knowledge_dir).resolve()
+    digest = hashlib.sha256(f"folder format {FORMAT} {knowledge_dir}".encode())
     here = Path(__file__).resolve().parent
     for name in _CODE:
         digest.update((here / name).read_bytes())
-    digest.update(pickle.dumps((kb.passages, kb.synonyms, sorted(kb.superseded().items())),
-                               protocol=4))
+    for path in sorted(p for p in knowledge_dir.rglob("*") if p.is_file() and not any(
+            part.startswith(".") for part in p.relative_to(knowledge_dir).parts)):
+        digest.update(str(path.relative_to(knowledge_dir)).encode() + b"\0")
+        digest.update(path.read_bytes())
     return digest.hexdigest()[:32]
 
 
-def _usable(directory: Path | None, kb: KnowledgeBase) -> Path | None:
-    if directory is None:
-        return None
-    directory = Path(directory).resolve()
-    if kb.directory is not None:
-        knowledge = Path(kb.directory).resolve()
-        if directory == knowledge or knowledge in directory.parents:
-            return None  # never write into the knowledge folder
-    return directory
-
-
-def load_answerer(kb: KnowledgeBase, facts: BotFacts = BotFacts(),
-                  directory: Path | None = None) -> Answerer:
-    """An Answerer for kb, its index loaded from the cache in `directory` when there is one."""
-    directory = _usable(directory, kb)
-    if directory is None:
-        return Answerer(kb, facts)
-    try:
-        key = cache_key(kb)
-    except Exception:  # noqa: BLE001 - a cache problem must never stop the bot
-        return Answerer(kb, facts)
-    path = directory / f"index-{key}.pickle"
-    try:
-        with open(path, "rb") as handle:
-            built = pickle.load(handle)
-        answerer = Answerer(kb, facts, _built=built)
-        if len(answerer.index.passages) == len(kb.passages):
-            return answerer
-    except Exception:  # noqa: BLE001 - missing or corrupt: build instead
-        pass
+def load_folder(knowledge_dir: Path, facts: BotFacts = BotFacts(),
+                directory: Path | None = None) -> Answerer:
+    """An Answerer for the knowledge folder: from the cache when its files and the code are
+    unchanged (no YAML parsing, no indexing), else loaded (raising KnowledgeError if invalid),
+    built and cached."""
+    knowledge_dir = Path(knowledge_dir)
+    usable = _usable_for(directory, knowledge_dir)
+    key = None
+    if usable is not None:
+        try:
+            key = folder_key(knowledge_dir)
+            with open(usable / f"kb-{key}.pickle", "rb") as handle:
+                kb, built = pickle.load(handle)
+            answerer = Answerer(kb, facts, _built=built)
+            if len(answerer.index.passages) == len(kb.passages):
+                return answerer
+        except Exception:  # noqa: BLE001 - missing or corrupt: load and build instead
+            pass
+    kb = load_knowledge(knowledge_dir)
     answerer = Answerer(kb, facts)
+    if usable is not None and key is not None:
+        _write(usable, f"kb-{key}.pickle", (kb, answerer.built()))
+    return answerer
+
+
+def _write(directory: Path, name: str, value) -> None:
     try:
         directory.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile("wb", dir=directory, prefix=".index-", delete=False) as tmp:
-            pickle.dump(answerer.built(), tmp, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp.name, path)
-        for old in sorted(directory.glob("index-*.pickle"), key=lambda p: p.stat().st_mtime)[:-KEEP]:
+        with tempfile.NamedTemporaryFile("wb", dir=directory, prefix=".tmp-", delete=False) as tmp:
+            pickle.dump(value, tmp, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp.name, directory / name)
+        prefix = name.split("-", 1)[0]
+        for old in sorted(directory.glob(f"{prefix}-*.pickle"),
+                          key=lambda p: p.stat().st_mtime)[:-KEEP]:
             old.unlink(missing_ok=True)
     except OSError as exc:
         log.info("index cache not written: %s", exc)
-    return answerer
+
+
+def _usable_for(directory: Path | None, knowledge_dir: Path) -> Path | None:
+    if directory is None:
+        return None
+    directory = Path(directory).resolve()
+    knowledge = Path(knowledge_dir).resolve()
+    if directory == knowledge or knowledge in directory.parents:
+        return None  # never write into the knowledge folder
+    return directory

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from .about_bot import BotFacts
 from .answering import Answerer
-from .knowledge import KnowledgeError, Problem, load_knowledge
+from .knowledge import KnowledgeError, Problem
 from .models import Answer
 
 log = logging.getLogger(__name__)
@@ -26,11 +26,8 @@ class LiveKnowledge:
         self.facts = facts
         self.cache_dir = cache_dir
         self._lock = threading.Lock()
-        self._answerer = self._build(load_knowledge(self.knowledge_dir))
-
-    def _build(self, kb) -> Answerer:
-        from .index_cache import load_answerer
-        return load_answerer(kb, self.facts, self.cache_dir)
+        from .index_cache import load_folder
+        self._answerer = load_folder(self.knowledge_dir, facts, cache_dir)
 
     @property
     def answerer(self) -> Answerer:
@@ -44,13 +41,13 @@ class LiveKnowledge:
 
         On problems nothing changes: the bot goes on answering from the last good index.
         """
+        from .index_cache import load_folder
         try:
-            kb = load_knowledge(self.knowledge_dir)
+            answerer = load_folder(self.knowledge_dir, self.facts, self.cache_dir)
         except KnowledgeError as exc:
             log.warning("knowledge reload refused: %d problem(s)", len(exc.problems))
             return list(exc.problems)
-        answerer = self._build(kb)
         with self._lock:
             self._answerer = answerer
-        log.info("knowledge reloaded: %d passages", len(kb.passages))
+        log.info("knowledge reloaded: %d passages", len(answerer.kb.passages))
         return []
