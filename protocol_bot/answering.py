@@ -57,6 +57,9 @@ _SMALL_TALK = re.compile(
     r"((how are (you|things)( doing)?( today)?|how'?s (it going|things|your day( going)?|life)"
     r"|what'?s up|thanks?( you)?( very much)?( for (that|your help))?|cheers|bye|goodbye|"
     r"see you|ok(ay)?|great|nice one)\W*)*$", re.I)
+# Requests for entertainment, not information: "write me a poem about...", "tell me a joke".
+_CHAT_REQUEST = re.compile(r"\b(write|tell|give|make|compose|sing) (me |us )?(a|an|some|another) "
+                           r"(poem|joke|song|story|limerick|haiku|rap|riddle)s?\b", re.I)
 _ABOUT_EXERCISE = re.compile(r"\b(exercises?|challenge\s*(\d+|one|two|three|four|five|six|seven"
                              r"|eight|nine)|appendix)\b", re.I)
 
@@ -392,7 +395,7 @@ class Answerer:
     def _decide(self, question: str, query: Query, chosen: list[tuple[float, int]]
                 ) -> tuple[dict[str, float], bool, float, str]:
         """(features, answer?, probability, why)."""
-        if _SMALL_TALK.match(question):
+        if _SMALL_TALK.match(question) or _CHAT_REQUEST.search(question):
             return {}, False, 0.0, "small talk"
         if not query.weights:
             return {}, False, 0.0, "no searchable words"

@@ -106,7 +106,8 @@ def rarity(term: str) -> float:
 
 
 # Questions that ask for a fact - a date, a number, a name - rather than for guidance, and what a
-# passage must state to answer one: a date or time; a number or amount; a name (never in the
+# passage must state to answer one: a date or time; a number or amount; a place or contact
+# detail (an address, a number, a room); a name (never in the
 # guidance: "who won the by-election?", "who chairs planning?").
 _MONTH = (r"january|february|march|april|may|june|july|august|september|october|november|december"
           r"|monday|tuesday|wednesday|thursday|friday|saturday|sunday")
@@ -116,9 +117,15 @@ FACT_KINDS = {
         r"|which (day|date|month|year)\b|how (soon|long)\b|(deadline|date|time) (for|of|to)\b"
         r"|by when\b|what'?s the deadline)", re.I),
     "number": re.compile(
-        r"\b(how (many|much|big|large|often)\b|what percentage|what (is|are|was|were)( the| our| my)? "
+        r"\b(how (many|much|big|large|often)\b|what percentage|(limit|cap|maximum|minimum) (on|to|of) "
+        r"the (number|amount)|what('?s| is| are| was| were)( the| our| my)? (\w+ )?(\w+'s )?"
         r"(current |latest |new |annual )?(rate|rates|threshold|amount|fee|fees|cost|salary|number|figure|"
         r"quorum|limit|turnout|majority|population|budget|allowance|allowances|score|total|size)\b)", re.I),
+    "place": re.compile(
+        r"\b(where('?s| is| are) (the|my|our|a) (?!(protocol|guidance|workbook|line|boundary|balance|"
+        r"difference|distinction))|where (do|can) i (get|find|pick up|collect) (the|a|an|my) (form|pass|"
+        r"badge|key|card|copy of the form)|(phone|telephone|mobile|contact) number|email address|"
+        r"postal address|extension number)\b", re.I),
     "name": re.compile(
         r"\b(who (won|chairs|leads|sits on|got elected|was elected|is (the )?(current |new )?"
         r"(chair|chairman|chairperson|leader|mayor|mp|member for|councillor for|cabinet member|"
@@ -132,6 +139,12 @@ STATES = {
     "number": re.compile(r"\d|£|%|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
                          r"twenty|thirty|forty|fifty|hundred|thousand|million|half|third|quarter)\b",
                          re.I),
+    "place": re.compile(
+        r"\b(where('?s| is| are) (the|my|our|a) (?!(protocol|guidance|workbook|line|boundary|balance|"
+        r"difference|distinction))|where (do|can) i (get|find|pick up|collect) (the|a|an|my) (form|pass|"
+        r"badge|key|card|copy of the form)|(phone|telephone|mobile|contact) number|email address|"
+        r"postal address|extension number)\b", re.I),
+    "place": re.compile(r"@|\b\d{3,}|\bwww\.|\b(room|floor|building|street|road)\b", re.I),
     "name": re.compile(r"(?!)"),  # the knowledge base states no such names
 }
 
