@@ -26,7 +26,8 @@ get got getting go going want wants like let lets know tell say says said us one
 whats hows whos wheres whens whys theres thats heres its id youve weve theyre theyve
 really just actually basically even still ever every lot lots bit quite pretty much many
 thing things stuff way ways kind sort anyway generally totally v vs
-""".split())
+wat wot frm acc pls plz thx tho cos coz cuz ur u r ya yr abt wrt b4 bc gonna wanna dunno lol
+""".split())  # the last line: chat shorthand ("wat", "frm", "acc to", "pls")
 
 # American spellings folded to the British spellings the sources use.
 SPELLINGS = {
