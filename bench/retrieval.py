@@ -133,8 +133,7 @@ def main() -> None:
     questions += [q.question for q in load_eval_set(EVAL / "out_of_scope.yaml")]
     measure("shipped knowledge base", kb, questions, args.runs)
     for size in args.sizes:
-        measure("generated knowledge base", synthetic(kb, size), questions, max(1, min(args.runs, 3)
-                                                                                 if size > 5000 else args.runs))
+        measure("generated knowledge base", synthetic(kb, size), questions, args.runs)
     with tempfile.TemporaryDirectory() as tmp:
         shipped_first, shipped_cold = cli_times(SHIPPED_KNOWLEDGE, Path(tmp) / "data0", args.runs)
         print(f"cold `protocol-bot ask`, shipped base: {shipped_cold * 1000:.0f} ms "
