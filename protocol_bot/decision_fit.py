@@ -2,8 +2,9 @@
 
     python -m protocol_bot.decision_fit [--sets eval/answerable.yaml:eval/out_of_scope.yaml ...]
 
-Every answerable question is a "should answer" example and every out-of-scope one (except
-those the bot recognises as being about itself) a "should decline" example; each is taken twice,
+Every answerable question whose right passage the bot finds (among its citations) is a "should
+answer" example, and every out-of-scope one (except those the bot recognises as being about
+itself) a "should decline" example; each is taken twice,
 with and without the passages' `questions:` hints, so the decision does not lean on the hints.
 A logistic regression with a small L2 penalty and balanced classes is fitted by Newton's method
 (numpy only), then the threshold is set where answered + declined is highest on the same data.
@@ -21,19 +22,30 @@ import numpy as np
 from .answering import Answerer
 from .config import SHIPPED_KNOWLEDGE
 from .decision import FEATURES, WEIGHTS_FILE
-from .evaluation import load_eval_set, without_hints
+from .evaluation import EvalQuestion, _flat, load_eval_set, without_hints
 from .knowledge import load_knowledge
 
 DEFAULT_SETS = ("eval/answerable.yaml:eval/out_of_scope.yaml",
                 "eval/blind.yaml:eval/blind_out_of_scope.yaml")
 L2 = 1.0
+# Answerable questions whose right passage is not among the citations are left out of the fit.
+MISSED_ARE_EXAMPLES = False
 
 
-def examples(answerer: Answerer, questions: list[str]) -> list[dict[str, float] | None]:
+def examples(answerer: Answerer, questions: list[EvalQuestion]) -> list[dict[str, float] | None]:
+    """Each question's features, or None when it is no example: handled before the decision
+    (about the bot, small talk), or answerable but with no right passage among the citations
+    (whether to answer it says nothing about telling answerable from not)."""
     out = []
     for q in questions:
-        e = answerer.explain(q)
-        out.append(e.get("features") or None if e["intent"] == "question" else None)
+        e = answerer.explain(q.question)
+        features = e.get("features") or None if e["intent"] == "question" else None
+        if features and q.expect and MISSED_ARE_EXAMPLES is False:
+            expected = [_flat(x) for x in q.expect]
+            cited = answerer.ranked_citations(q.question)
+            if not any(x in _flat(c.text) for c in cited for x in expected):
+                features = None
+        out.append(features)
     return out
 
 
@@ -67,8 +79,8 @@ def main(argv: list[str] | None = None) -> None:
     rows, labels = [], []
     for pair in args.sets:
         answerable, out_of_scope = pair.split(":")
-        pos = [q.question for q in load_eval_set(Path(answerable))]
-        neg = [q.question for q in load_eval_set(Path(out_of_scope))]
+        pos = load_eval_set(Path(answerable))
+        neg = load_eval_set(Path(out_of_scope))
         for answerer in answerers:
             for label, questions in ((1, pos), (0, neg)):
                 for f in examples(answerer, questions):

@@ -48,6 +48,7 @@ class Tally:
     hit3: int = 0
     reciprocal_ranks: float = 0.0
     answered: int = 0
+    answered_right: int = 0  # answered, with a right passage among the citations
     declined: int = 0
 
     def figures(self) -> dict[str, float]:
@@ -56,7 +57,8 @@ class Tally:
         if self.answerable:
             out.update({"hit@1": round(self.hit1 / n, 3), "hit@3": round(self.hit3 / n, 3),
                         "mrr": round(self.reciprocal_ranks / n, 3),
-                        "answered": round(self.answered / n, 3)})
+                        "answered": round(self.answered / n, 3),
+                        "right_when_answered": round(self.answered_right / max(1, self.answered), 3)})
         if self.out_of_scope:
             out["declined"] = round(self.declined / m, 3)
         return out
@@ -74,6 +76,7 @@ class EvalReport(Tally):
         out.setdefault("hit@3", 0.0)
         out.setdefault("mrr", 0.0)
         out.setdefault("answered", 0.0)
+        out.setdefault("right_when_answered", 0.0)
         out.setdefault("declined", 0.0)
         return out
 
@@ -84,7 +87,8 @@ class EvalReport(Tally):
         f = self.figures()
         lines = [f"answerable questions: {f['answerable']}   out-of-scope questions: {f['out_of_scope']}",
                  f"hit@1 {f['hit@1']:.3f}   hit@3 {f['hit@3']:.3f}   MRR {f['mrr']:.3f}",
-                 f"answerable answered {f['answered']:.3f}   out-of-scope declined {f['declined']:.3f}"]
+                 f"answerable answered {f['answered']:.3f} (right passage cited when answered: "
+                 f"{f['right_when_answered']:.3f})   out-of-scope declined {f['declined']:.3f}"]
         if len(self.categories) > 1 or any(self.categories):
             lines += ["", "per category:"]
             for name, c in self.per_category().items():
@@ -127,6 +131,7 @@ def evaluate(answerer: Answerer, answerable: list[EvalQuestion],
             if rank and rank <= 3:
                 t.hit3 += 1
                 t.reciprocal_ranks += 1 / rank
+                t.answered_right += answer.answered
         if not rank or rank > 3 or not answer.answered:
             got = ", ".join(f"{c.document_id}#{c.ref}" for c in shown) or "nothing"
             report.missed.append(f"  [{'answered' if answer.answered else 'declined'}; rank {rank}] "

@@ -16,11 +16,11 @@ EVAL = Path(__file__).resolve().parent.parent / "eval"
 # (answerable file, out-of-scope file, floors) - a little under the measured figures in the README.
 SETS = [
     ("answerable.yaml", "out_of_scope.yaml",
-     {"hit@3": 0.93, "hit@1": 0.85, "answered": 0.95, "declined": 0.88}),
+     {"hit@3": 0.93, "hit@1": 0.85, "answered": 0.95, "declined": 0.86}),
     ("blind.yaml", "blind_out_of_scope.yaml",
      {"hit@3": 0.93, "hit@1": 0.80, "answered": 0.95, "declined": 0.92}),
     ("tune_answerable.yaml", "tune_out_of_scope.yaml",
-     {"hit@3": 0.66, "hit@1": 0.48, "answered": 0.84, "declined": 0.86}),
+     {"hit@3": 0.66, "hit@1": 0.48, "answered": 0.79, "declined": 0.90}),
 ]
 # With every `questions:` hint removed (`protocol-bot eval --no-hints`).
 NO_HINTS = [
