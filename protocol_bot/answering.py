@@ -369,7 +369,10 @@ class Answerer:
                 for t in query.weights}
         informative = [t for t, w in query.weights.items() if w >= 0.99 and decision.rarity(t) >= 0.2]
         spec_total = sum(w for w in query.weights.values()) or 1.0
+        named = [t for n in decision.names(query.focus) for t in self.analyzer.terms(n)]
         return {
+            "names_missing": (sum(1 for t in named if t not in covered_terms) / len(named)
+                              if named else 0.0),
             "domain": sum(spec[t] * w for t, w in query.weights.items()) / spec_total,
             "domain_low": min((spec[t] for t in informative), default=0.5),
             "cover_rare": covered / total,

@@ -16,7 +16,9 @@ Each feature is a number between about 0 and 1 that a person can read:
 - how characteristic of the knowledge base the question's words are: each word's frequency in
   the knowledge base against its frequency in general English ("officer", "protocol", "respect"
   are far commoner in it; "agenda", "vote", "weather" are not), on average and at the least
-  characteristic informative word.
+  characteristic informative word;
+- the share of the names in the question (capitalised words and acronyms not opening a sentence:
+  "Localism Act", "ICO", "Audit and Governance Committee") that the passage does not contain.
 
 The weights are fitted by `python -m protocol_bot.decision_fit` on the evaluation sets and stored in
 decision_weights.json beside it; the model answers when its probability reaches the threshold.
@@ -39,7 +41,7 @@ FREQ_FILE = HERE / "data" / "english_freq.txt"
 WEIGHTS_FILE = HERE / "decision_weights.json"
 
 FEATURES = ("cover_rare", "cover_idf", "unknown_rare", "max_uncovered", "reach", "margin",
-            "fact_gap", "informative_words", "domain", "domain_low")
+            "fact_gap", "informative_words", "domain", "domain_low", "names_missing")
 
 # General-English Zipf frequency at which a word stops telling what a question is about
 # ("time", "people", "good" are ~6; "officer" 4.6, "councillor" 3.6, "quorum" 2.4).
@@ -185,3 +187,20 @@ class Model:
     def decide(self, features: dict[str, float]) -> tuple[float, bool]:
         p = self.probability(features)
         return p, p >= self.threshold
+
+
+_NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-Z][a-zA-Z]+|[A-Z]{2,})\b")
+_NOT_NAMES = frozenset({"I", "I'm", "OK", "MO", "LGA", "Cllr", "Councillor", "Councillors", "Officer",
+                        "Officers", "Council", "Protocol", "Member", "Members"})
+
+
+def names(question: str) -> list[str]:
+    """Capitalised words and acronyms inside sentences: the names a question mentions."""
+    found = []
+    for sentence in re.split(r"(?<=[.!?])\s+", question):
+        words = sentence.split()
+        for word in words[1:]:
+            word = word.strip(".,;:!?()'\"")
+            if word and word[0].isupper() and word not in _NOT_NAMES and word.isalpha():
+                found.append(word)
+    return found
