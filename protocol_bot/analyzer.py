@@ -68,14 +68,14 @@ def stem(word: str) -> str:
     return _STEMMER.stemWord(word)
 
 
-_STEMS: dict[str, str] = {}
+# Word -> its search term, or "" for a word that is dropped (stopwords, single letters).
+_TERMS: dict[str, str] = {}
 
 
-def _new_stem(word: str) -> str:
-    if len(_STEMS) > 200000:
-        _STEMS.clear()
-    _STEMS[word] = result = stem(word)
-    return result
+def _new_term(word: str) -> None:
+    if len(_TERMS) > 200000:
+        _TERMS.clear()
+    _TERMS[word] = stem(word) if word not in STOPWORDS and (len(word) > 1 or word.isdigit()) else ""
 
 
 def stem_all(words: list[str]) -> list[str]:
@@ -137,9 +137,11 @@ class Analyzer:
             if any(needed <= present for needed in self._join_words):
                 text = self._join.sub(lambda m: self._joined[m.lastindex - 1], text)
                 words = _WORD.findall(text)
-        cache = _STEMS
-        return [cache[w] if w in cache else _new_stem(w) for w in words
-                if w not in STOPWORDS and (len(w) > 1 or w.isdigit())]
+        known = _TERMS
+        for w in words:
+            if w not in known:
+                _new_term(w)
+        return [t for t in map(known.__getitem__, words) if t]
 
     def terms(self, text: str) -> list[str]:
         """The search terms of a text, in order, with repeats (passages need term counts)."""

@@ -116,7 +116,6 @@ class SearchIndex:
         self.analyzer = analyzer
         vocabulary: dict[str, int] = {}
         self.vocabulary = vocabulary
-        ids = vocabulary.setdefault
         doc_keys: list[np.ndarray] = []
         doc_lengths: list[int] = []
         hint_keys: list[np.ndarray] = []
@@ -130,8 +129,10 @@ class SearchIndex:
             asked = [analyzer.terms(question) for question in passage.questions]
             parts = [analyzer.terms(passage.ref), *content, *asked]
             flat = [t for part in parts for t in part]
-            term_ids = np.fromiter([ids(t, len(vocabulary)) for t in flat], dtype=np.int64,
-                                   count=len(flat))
+            new = [t for t in dict.fromkeys(flat) if t not in vocabulary]
+            if new:
+                vocabulary.update(zip(new, range(len(vocabulary), len(vocabulary) + len(new))))
+            term_ids = np.fromiter(map(vocabulary.__getitem__, flat), dtype=np.int64, count=len(flat))
             keys = self._with_pairs(term_ids, [len(part) for part in parts])
             doc_keys.append(keys)
             doc_lengths.append(len(keys))
