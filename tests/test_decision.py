@@ -21,8 +21,10 @@ from protocol_bot.live import LiveKnowledge
 
 
 def run_cli(*args, env=None):
+    import tempfile
+    data = os.path.join(tempfile.gettempdir(), f"protocol-bot-test-data-{os.getpid()}")
     return subprocess.run([sys.executable, "-m", "protocol_bot.cli", *args], capture_output=True,
-                          text=True, env={**os.environ, **(env or {})})
+                          text=True, env={**os.environ, "PROTOCOL_BOT_DATA": data, **(env or {})})
 
 
 @pytest.mark.parametrize("question", ["who built you?", "are you connected to the internet",
