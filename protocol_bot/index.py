@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gc
 import math
-from itertools import chain
 from dataclasses import dataclass
 
 import numpy as np
