@@ -72,15 +72,19 @@ def stem(word: str) -> str:
 _TERMS: dict[str, str] = {}
 
 
-def _new_term(word: str) -> None:
+def _new_terms(words: list[str]) -> None:
+    """Add words to _TERMS, stemming them in one call to the stemmer."""
     if len(_TERMS) > 200000:
         _TERMS.clear()
-    _TERMS[word] = stem(word) if word not in STOPWORDS and (len(word) > 1 or word.isdigit()) else ""
+    kept = [w for w in dict.fromkeys(words) if w not in STOPWORDS and (len(w) > 1 or w.isdigit())]
+    _TERMS.update(zip(kept, stem_all(kept)))
+    _TERMS.update((w, "") for w in words if w not in _TERMS)
 
 
 def stem_all(words: list[str]) -> list[str]:
     """stem() for many words at once (the stemmer's batch call)."""
-    folded = [_IZE.sub(r"is\1", SPELLINGS.get(w, w)) for w in words]
+    folded = [SPELLINGS.get(w, w) for w in words]
+    folded = [_IZE.sub(r"is\1", w) if "iz" in w else w for w in folded]
     return _STEMMER.stemWords(folded)
 
 
@@ -138,9 +142,9 @@ class Analyzer:
                 text = self._join.sub(lambda m: self._joined[m.lastindex - 1], text)
                 words = _WORD.findall(text)
         known = _TERMS
-        for w in words:
-            if w not in known:
-                _new_term(w)
+        missing = [w for w in words if w not in known]
+        if missing:
+            _new_terms(missing)
         return [t for t in map(known.__getitem__, words) if t]
 
     def terms(self, text: str) -> list[str]:
