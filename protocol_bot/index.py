@@ -51,11 +51,12 @@ class TermPostings:
     touches only the documents sharing one of its terms.
     """
 
-    def __init__(self, keys: np.ndarray, lengths: np.ndarray):
-        """`keys`: every document's term keys, document after document; `lengths`: their counts."""
-        self.size = n = len(lengths)
+    def __init__(self, keys: np.ndarray, docs: np.ndarray, size: int):
+        """`keys[i]` occurs in document `docs[i]`; for any one key, its documents must come in
+        ascending order. `size`: the number of documents."""
+        self.size = n = size
         self.k1 = k1 = K1
-        docs = np.repeat(np.arange(n, dtype=np.int64), lengths)
+        lengths = np.bincount(docs, minlength=n) if n else np.zeros(0, dtype=np.int64)
         order = np.argsort(keys, kind="stable")  # documents stay in order within a key
         k, d = keys[order], docs[order]
         if len(k):
@@ -115,11 +116,13 @@ class SearchIndex:
         self.analyzer = analyzer
         vocabulary: dict[str, int] = {}
         self.vocabulary = vocabulary
-        doc_keys: list[np.ndarray] = []
-        doc_lengths: list[int] = []
-        hint_keys: list[np.ndarray] = []
-        hint_lengths: list[int] = []
+        # Every part's word ids, end to end; parts are the ref, heading, each line, each hint.
+        all_ids: list[int] = []
+        part_lengths: list[int] = []
+        part_doc: list[int] = []  # passage of each part
+        part_hint: list[int] = []  # hint number of each part, -1 if it is no hint
         owners: list[int] = []
+        getid = vocabulary.__getitem__
         self.terms: list[frozenset[str]] = []  # every word a passage can be found by
         self.content_terms: list[frozenset[str]] = []  # what it says: heading and text
         for position, passage in enumerate(passages):
@@ -131,28 +134,37 @@ class SearchIndex:
             new = [t for t in dict.fromkeys(flat) if t not in vocabulary]
             if new:
                 vocabulary.update(zip(new, range(len(vocabulary), len(vocabulary) + len(new))))
-            term_ids = np.fromiter(map(vocabulary.__getitem__, flat), dtype=np.int64, count=len(flat))
-            keys = self._with_pairs(term_ids, [len(part) for part in parts])
-            doc_keys.append(keys)
-            doc_lengths.append(len(keys))
+            all_ids.extend(map(getid, flat))
+            part_lengths.extend(map(len, parts))
+            part_doc.extend([position] * len(parts))
+            part_hint.extend([-1] * (len(parts) - len(asked)))
+            part_hint.extend(range(len(owners), len(owners) + len(asked)))
+            owners.extend([position] * len(asked))
             self.terms.append(frozenset(flat))
             self.content_terms.append(frozenset(t for part in content for t in part))
-            offset = len(flat) - sum(len(a) for a in asked)
-            for terms in asked:
-                keys = self._with_pairs(term_ids[offset:offset + len(terms)], [len(terms)])
-                offset += len(terms)
-                hint_keys.append(keys)
-                hint_lengths.append(len(keys))
-                owners.append(position)
-        empty = np.zeros(0, dtype=np.int64)
-        all_keys = np.concatenate(doc_keys) if doc_keys else empty
-        self.passage_postings = TermPostings(all_keys, np.asarray(doc_lengths, dtype=np.int64))
+        ids = np.asarray(all_ids, dtype=np.int64)
+        lengths = np.asarray(part_lengths, dtype=np.int64)
+        token_doc = np.repeat(np.asarray(part_doc, dtype=np.int64), lengths)
+        token_hint = np.repeat(np.asarray(part_hint, dtype=np.int64), lengths)
+        # Neighbouring words of the same part make a pair, keyed by both ids.
+        same_part = np.ones(max(0, len(ids) - 1), dtype=bool)
+        ends = np.cumsum(lengths)[:-1]
+        ends = ends[(ends > 0) & (ends < len(ids))]
+        same_part[ends - 1] = False
+        pairs = ((ids[:-1] + 1) * PAIR_BASE + ids[1:])[same_part]
+        pair_doc = token_doc[:-1][same_part]
+        pair_hint = token_hint[:-1][same_part]
+        self.passage_postings = TermPostings(np.concatenate([ids, pairs]),
+                                             np.concatenate([token_doc, pair_doc]), len(passages))
         # How often each word occurs in the whole knowledge base (to compare with general English).
-        words_only = all_keys[all_keys < PAIR_BASE]
-        self._counts = np.bincount(words_only, minlength=len(vocabulary))
-        self.total_words = max(1, int(len(words_only)))
-        self.hint_postings = TermPostings(np.concatenate(hint_keys),
-                                          np.asarray(hint_lengths, dtype=np.int64)) if hint_keys else None
+        self._counts = np.bincount(ids, minlength=len(vocabulary))
+        self.total_words = max(1, int(len(ids)))
+        self.hint_postings = None
+        if owners:
+            in_hint, pair_in_hint = token_hint >= 0, pair_hint >= 0
+            self.hint_postings = TermPostings(
+                np.concatenate([ids[in_hint], pairs[pair_in_hint]]),
+                np.concatenate([token_hint[in_hint], pair_hint[pair_in_hint]]), len(owners))
         self._hint_owner = np.asarray(owners, dtype=np.int64)
         # Each known word's idf, by name.
         postings = self.passage_postings
@@ -168,17 +180,6 @@ class SearchIndex:
             np.minimum(rows, max(0, len(postings.keys) - 1))].tolist())) if len(postings.keys) else {}
         # A word the corpus has never seen is as telling as the rarest one it has.
         self.unknown_idf = math.log(1 + (len(passages) + 0.5) / 0.5)
-
-    @staticmethod
-    def _with_pairs(term_ids: np.ndarray, part_lengths: list[int]) -> np.ndarray:
-        """The words' ids followed by the keys of neighbouring pairs inside each part."""
-        if len(term_ids) < 2:
-            return term_ids
-        same_part = np.ones(len(term_ids) - 1, dtype=bool)
-        ends = np.cumsum(part_lengths)[:-1]
-        same_part[ends[(ends > 0) & (ends < len(term_ids))] - 1] = False
-        pairs = (term_ids[:-1] + 1) * PAIR_BASE + term_ids[1:]
-        return np.concatenate([term_ids, pairs[same_part]])
 
     def key(self, term: str) -> int | None:
         """A word's or a pair's ("a>b") key in the postings, or None if never seen."""
