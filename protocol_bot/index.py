@@ -217,7 +217,13 @@ class SearchIndex:
         """Does any passage contain every word of the phrase?"""
         if not all(t in self._idf for t in phrase):
             return False
-        return any(all(t in terms for t in phrase) for terms in self.terms)
+        postings = self.passage_postings
+        common: set[int] | None = None
+        for t in phrase:
+            row = int(self._word_rows[self.vocabulary[t]])
+            docs = set(postings._doc_ids[postings._starts[row]:postings._ends[row]].tolist())
+            common = docs if common is None else common & docs
+        return bool(common)
 
     def count(self, term: str) -> int:
         """How many times the word occurs in the knowledge base."""
