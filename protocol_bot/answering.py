@@ -38,6 +38,9 @@ FEEDBACK_PASSAGES = 3
 FEEDBACK_TERMS = 8
 FEEDBACK_WEIGHT = 0.0
 CANDIDATES = 30
+# A message whose words are all everyday English ("I have a question", "what about this?") says
+# too little to answer from: the sum of its words' general-English rarity must reach this.
+MIN_INFORMATION = 0.2
 # A word the knowledge base does not know is taken for a misspelling of one it does (one edit
 # away) only if general English hardly uses it either (Zipf frequency below this).
 TYPO_MAX_ZIPF = 2.5
@@ -117,6 +120,7 @@ class Query:
     pairs: list[str]
     named: set[str] = field(default_factory=set)
     feedback: list[str] = field(default_factory=list)
+    information: float = 0.0  # general-English rarity of all its words, naming words included
 
     @property
     def terms(self) -> list[str]:
@@ -276,13 +280,15 @@ class Answerer:
             for t in context_own:
                 weights.setdefault(t, share)
             extra += [t for t in context_extra if t not in extra]
+        information = sum(decision.rarity(t) * w for t, w in weights.items())
         named, naming_terms = self._named_documents(question)
         if named:
             kept = {t: w for t, w in weights.items() if t not in naming_terms}
             weights = kept or weights
         extra = [t for t in extra if t not in weights]
         return Query(focus=focus, context=context, weights=weights, extra=extra,
-                     pairs=word_pairs(self.analyzer.terms(focus)), named=named)
+                     pairs=word_pairs(self.analyzer.terms(focus)), named=named,
+                     information=information)
 
     def _search(self, question: str) -> tuple[Query, list[tuple[float, int]], list[tuple[float, int]]]:
         """The query, the chosen (score, passage position) pairs best first, and the ranking."""
@@ -402,6 +408,8 @@ class Answerer:
             return {}, False, 0.0, "small talk"
         if not query.weights:
             return {}, False, 0.0, "no searchable words"
+        if query.information < MIN_INFORMATION:
+            return {}, False, 0.0, "too little to go on (only everyday words)"
         listed = []
         if self._off_topic:
             terms = self.analyzer.terms(question)
@@ -428,7 +436,7 @@ class Answerer:
         out.update(intent="question", focus=query.focus, context=query.context,
                    terms=[{"term": t, "weight": w, "known": self.index.knows(t),
                            "idf": round(self.index.idf(t), 3),
-                           "english_zipf": decision.zipf(t), "rarity": round(decision.rarity(t), 3)}
+                           "english_zipf": round(decision.zipf(t), 2), "rarity": round(decision.rarity(t), 3)}
                           for t, w in query.weights.items()],
                    related=query.extra, feedback=query.feedback)
         if chosen:

@@ -85,8 +85,9 @@ def _stem_zipf(term: str) -> float:
 @lru_cache(maxsize=65536)
 def zipf(term: str) -> float:
     """General-English frequency of a search term (a stem, or a folded synonym phrase a_b)."""
-    if "_" in term:  # a synonym phrase ("monitor_offic"): as rare as its rarest word
-        return min((zipf(part) for part in term.split("_") if part), default=0.0)
+    if "_" in term:  # a synonym phrase ("monitor_offic"): rarer than its rarest word, by about
+        parts = [part for part in term.split("_") if part]  # one step per further word
+        return max(0.0, min((zipf(part) for part in parts), default=0.0) - (len(parts) - 1))
     if any(c.isdigit() for c in term):  # numbers, "s151"
         return 3.0
     return _stem_zipf(term)
