@@ -1,6 +1,9 @@
 """Fits the answer decision's weights (decision_weights.json, beside this file).
 
-    python -m protocol_bot.decision_fit [--sets eval/answerable.yaml:eval/out_of_scope.yaml ...]
+    python -m protocol_bot.decision_fit [--sets ANSWERABLE.yaml:OUT_OF_SCOPE.yaml ...] [--dry-run]
+
+Run from the repository root; by default it fits on the three sets in eval/ (development, blind,
+and the tuning part of the held-out set), which is how decision_weights.json was made.
 
 Every answerable question whose right passage the bot finds (among its citations) is a "should
 answer" example, and every out-of-scope one (except those the bot recognises as being about
@@ -26,7 +29,8 @@ from .evaluation import EvalQuestion, _flat, load_eval_set, without_hints
 from .knowledge import load_knowledge
 
 DEFAULT_SETS = ("eval/answerable.yaml:eval/out_of_scope.yaml",
-                "eval/blind.yaml:eval/blind_out_of_scope.yaml")
+                "eval/blind.yaml:eval/blind_out_of_scope.yaml",
+                "eval/tune_answerable.yaml:eval/tune_out_of_scope.yaml")
 L2 = 1.0
 # Answerable questions whose right passage is not among the citations are left out of the fit.
 MISSED_ARE_EXAMPLES = False
