@@ -22,14 +22,18 @@ class BotFacts:
 
 
 _YOU = r"(you|u|this bot|the bot|this (chat ?)?bot|protocol[- ]?bot|this (thing|tool|service|app))"
+# The end of a sentence (or a clause joined by and/but/or): "what can you do?", not "what can you
+# do if a councillor shouts at you?", where "you" is anyone.
+_END = r"(?=\s*(?:[?.!]|$|,? (?:and|but|or|please)\b))"
 
 # Who made it, what it is, how it works, what it can do.
 _IDENTITY = re.compile(
     r"\b(who (built|made|created|wrote|designed|programmed|developed|runs|owns|maintains) " + _YOU
     + r"|are " + _YOU + r" (a |an )?(bot|robot|human|real|person|ai|chat ?gpt|computer|machine)"
-    r"|(what|who) are " + _YOU + r"\b|what (can|do) " + _YOU + r" (do|help|answer|know)"
-    r"|how (do|does) " + _YOU + r" (work|find|know|decide|get)"
-    r"|where do (you|your answers) (get|come)|what do you (run on|use)"
+    r"|(what|who) are " + _YOU + _END + r"|what (can|do) " + _YOU
+    + r" (do|help( me)?( with)?|answer|know( about)?)( for me| here)?" + _END
+    + r"|how (do|does) " + _YOU + r" (work|find (answers|things)|know (things|that|this)|decide)" + _END
+    + r"|where do (you|your answers) (get|come)|what do you (run on|use)"
     r"|(are|is) " + _YOU + r" (using |built on )?(chat ?gpt|an? (ai|llm|language model))"
     r"|what is (this bot|protocol[- ]?bot)|what('?s| is) your (name|purpose))\b", re.I)
 
@@ -80,8 +84,9 @@ _CAPABILITY = re.compile(
     r"|\b(can|could|may) i (quote|cite|rely on|screenshot) (you|this|your|the bot|what you)"
     r"|\bdo (you|u) (change|learn|update|improve|get updated|evolve|speak|understand)"
     r"|\b(someone|anyone|who|somebody) (checks?|reviews?|approves?|vets?) (what you|your|the bot)"
-    r"|\bwhat (can|do|can'?t|don'?t) (you|u|this bot|the bot) (help|do|answer|cover|know)"
-    r"|\bwhat (are|aren'?t) (you|u) (meant |supposed |designed |here )?(for|to (help|do|answer))"
+    r"|\bwhat (can|do|can'?t|don'?t) (you|u|this bot|the bot) (help( me)?( with)?|do|answer|cover|"
+    r"know( about)?)( for me| here| with)?" + _END
+    + r"|\bwhat (are|aren'?t) (you|u) (meant |supposed |designed |here )?(for|to (help|do|answer))"
     r"|\bwhat aren'?t you\b|\bwhat('?s| is) (this|the) (chat ?bot|bot|tool|thing) for\b", re.I)
 
 _SMALL = re.compile(r"^\W*(hi|hello|hey|hiya|good (morning|afternoon|evening))\W*(there|bot|all)?\W*$",

@@ -53,7 +53,9 @@ def test_asking_for_the_mo_starts_the_escalation(answerer):
 
 def test_real_questions_are_not_taken_for_questions_about_the_bot(answerer):
     for question in ["what does the monitoring officer do?", "are you allowed to be friends with officers?",
-                     "can officers see councillors' emails?"]:
+                     "can officers see councillors' emails?", "what can you do if a councillor bullies you?",
+                     "how do you deal with a rude councillor?", "what are you allowed to say to the press?",
+                     "a councillor read the file on my desk while I was away"]:
         assert answerer.answer(question).intent == "question"
 
 
