@@ -91,6 +91,12 @@ _CAPABILITY = re.compile(
     + r"|\bwhat (are|aren'?t) (you|u) (meant |supposed |designed |here )?(for|to (help|do|answer))"
     r"|\bwhat aren'?t you\b|\bwhat('?s| is) (this|the) (chat ?bot|bot|tool|thing) for\b", re.I)
 
+# "Should I raise it with the MO?" asks about procedure (the documents answer it); "please raise
+# this with the MO" asks the bot to do it.
+_ABOUT_RAISING = re.compile(
+    r"\b(should|must|do|does|would|whether|when|who|how) (i|we|they|one|you|officers?|councillors?|"
+    r"members?|staff)\b[^.?!]{0,40}\b(raise|refer|report|take|escalate|pass|send|go|speak|talk|ask)", re.I)
+
 _SMALL = re.compile(r"^\W*(hi|hello|hey|hiya|good (morning|afternoon|evening))\W*(there|bot|all)?\W*$",
                     re.I)
 
@@ -128,7 +134,7 @@ def privacy_reply(facts: BotFacts) -> str:
 def classify(message: str, facts: BotFacts) -> tuple[str, str] | None:
     """("about_bot" | "ask_mo", reply) for a message about the bot or a request for the MO."""
     text = " ".join(message.split())
-    if _ASK_MO.search(text):
+    if _ASK_MO.search(text) and not _ABOUT_RAISING.search(text):
         return "ask_mo", ASK_MO_LEAD
     if _PRIVACY.search(text):
         return "about_bot", privacy_reply(facts)

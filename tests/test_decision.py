@@ -49,6 +49,8 @@ def test_asking_for_the_mo_starts_the_escalation(answerer):
     answer = answerer.answer("please pass this on to the monitoring officer")
     assert answer.intent == "ask_mo" and not answer.answered
     assert "monitoring officer" in answer.lead and answer.escalation.prominent
+    # A question about procedure is answered, not taken as a request.
+    assert answerer.answer("should I raise it with the monitoring officer?").intent == "question"
 
 
 def test_real_questions_are_not_taken_for_questions_about_the_bot(answerer):
