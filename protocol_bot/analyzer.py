@@ -49,6 +49,7 @@ _SECTION = re.compile(r"\bs(?:ection|ect|ec)?\.?\s*(\d{1,3})\b")
 _APOSTROPHE_S = re.compile(r"['’]s\b")
 _WORD = re.compile(r"[a-z0-9]+")
 _DIGIT = re.compile(r"\d")
+_HYPHENATED = re.compile(r"\b[a-z]+(?:-[a-z]+)+\b")
 
 
 def normalise(text: str) -> str:
@@ -58,7 +59,14 @@ def normalise(text: str) -> str:
     text = text.lower()
     if "'" in text or "’" in text:
         text = _APOSTROPHE_S.sub("", text.replace("’", "'")).replace("'", "")
+    if "-" in text:  # "by-election", "call-in", "in-law": one word, not a stopword and another
+        text = _HYPHENATED.sub(_join_hyphenated, text)
     return _SECTION.sub(r"s\1", text) if _DIGIT.search(text) else text
+
+
+def _join_hyphenated(match: re.Match) -> str:
+    parts = match.group(0).split("-")
+    return "".join(parts) if any(p in STOPWORDS for p in parts) and len(parts) == 2 else match.group(0)
 
 
 @lru_cache(maxsize=65536)
