@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 from functools import lru_cache
@@ -76,6 +77,8 @@ def stem(word: str) -> str:
     return _STEMMER.stemWord(word)
 
 
+# (synonyms, text) -> its terms, for passages' texts (see Analyzer.passage_terms).
+_PASSAGE_TERMS: dict[tuple[str, str], tuple[str, ...]] = {}
 # Word -> its search term, or "" for a word that is dropped (stopwords, single letters).
 _TERMS: dict[str, str] = {}
 
@@ -106,6 +109,7 @@ class Analyzer:
 
     def __init__(self, synonyms: Synonyms | None = None):
         synonyms = synonyms or Synonyms()
+        self._signature = hashlib.sha1(repr((synonyms.same, synonyms.related)).encode()).hexdigest()
         # Groups made only of stopwords ("us and them", "do's and don'ts") would vanish: they
         # are joined into one word in the normalised text, before stopwords are dropped.
         self._join: re.Pattern | None = None
@@ -182,6 +186,17 @@ class Analyzer:
                 i = j + 1
         out.extend(stems[i:])
         return out
+
+    def passage_terms(self, text: str) -> tuple[str, ...]:
+        """terms() for knowledge-base text, remembered across index builds with the same synonyms,
+        so a reload after an edit analyses only the passages that changed."""
+        key = (self._signature, text)
+        found = _PASSAGE_TERMS.get(key)
+        if found is None:
+            if len(_PASSAGE_TERMS) > 300000:
+                _PASSAGE_TERMS.clear()
+            found = _PASSAGE_TERMS[key] = tuple(self.terms(text))
+        return found
 
     def off_topic_phrases(self) -> list[tuple[str, ...]]:
         """The MO's optional off-topic topics, as term sequences."""

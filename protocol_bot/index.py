@@ -127,9 +127,10 @@ class SearchIndex:
         self.content_terms: list[frozenset[str]] = []  # what it says: heading and text
         for position, passage in enumerate(passages):
             # Each field and line is analysed once; pairs never straddle two of them.
-            content = [analyzer.terms(part) for part in (passage.heading, *passage.text.splitlines())]
-            asked = [analyzer.terms(question) for question in passage.questions]
-            parts = [analyzer.terms(passage.ref), *content, *asked]
+            analyse = analyzer.passage_terms
+            content = [analyse(part) for part in (passage.heading, *passage.text.splitlines())]
+            asked = [analyse(question) for question in passage.questions]
+            parts = [analyse(passage.ref), *content, *asked]
             flat = [t for part in parts for t in part]
             new = [t for t in dict.fromkeys(flat) if t not in vocabulary]
             if new:
