@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 from functools import lru_cache
@@ -26,7 +27,8 @@ get got getting go going want wants like let lets know tell say says said us one
 whats hows whos wheres whens whys theres thats heres its id youve weve theyre theyve
 really just actually basically even still ever every lot lots bit quite pretty much many
 thing things stuff way ways kind sort anyway generally totally v vs
-""".split())
+wat wot frm acc pls plz thx tho cos coz cuz ur u r ya yr abt wrt b4 bc gonna wanna dunno lol
+""".split())  # the last line: chat shorthand ("wat", "frm", "acc to", "pls")
 
 # American spellings folded to the British spellings the sources use.
 SPELLINGS = {
@@ -47,16 +49,25 @@ _STEMMER = snowballstemmer.stemmer("english")
 _SECTION = re.compile(r"\bs(?:ection|ect|ec)?\.?\s*(\d{1,3})\b")
 _APOSTROPHE_S = re.compile(r"['’]s\b")
 _WORD = re.compile(r"[a-z0-9]+")
+_DIGIT = re.compile(r"\d")
+_HYPHENATED = re.compile(r"\b[a-z]+(?:-[a-z]+)+\b")
 
 
 def normalise(text: str) -> str:
     """Lower-case, fold accents and curly quotes, write 's.151'-style references as 's151'."""
     text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii") \
         if not text.isascii() else text
-    text = text.lower().replace("’", "'")
-    text = _APOSTROPHE_S.sub("", text)
-    text = text.replace("'", "")
-    return _SECTION.sub(r"s\1", text)
+    text = text.lower()
+    if "'" in text or "’" in text:
+        text = _APOSTROPHE_S.sub("", text.replace("’", "'")).replace("'", "")
+    if "-" in text:  # "by-election", "call-in", "in-law": one word, not a stopword and another
+        text = _HYPHENATED.sub(_join_hyphenated, text)
+    return _SECTION.sub(r"s\1", text) if _DIGIT.search(text) else text
+
+
+def _join_hyphenated(match: re.Match) -> str:
+    parts = match.group(0).split("-")
+    return "".join(parts) if any(p in STOPWORDS for p in parts) and len(parts) == 2 else match.group(0)
 
 
 @lru_cache(maxsize=65536)
@@ -64,6 +75,28 @@ def stem(word: str) -> str:
     word = SPELLINGS.get(word, word)
     word = _IZE.sub(r"is\1", word)
     return _STEMMER.stemWord(word)
+
+
+# (synonyms, text) -> its terms, for passages' texts (see Analyzer.passage_terms).
+_PASSAGE_TERMS: dict[tuple[str, str], tuple[str, ...]] = {}
+# Word -> its search term, or "" for a word that is dropped (stopwords, single letters).
+_TERMS: dict[str, str] = {}
+
+
+def _new_terms(words: list[str]) -> None:
+    """Add words to _TERMS, stemming them in one call to the stemmer."""
+    if len(_TERMS) > 200000:
+        _TERMS.clear()
+    kept = [w for w in dict.fromkeys(words) if w not in STOPWORDS and (len(w) > 1 or w.isdigit())]
+    _TERMS.update(zip(kept, stem_all(kept)))
+    _TERMS.update((w, "") for w in words if w not in _TERMS)
+
+
+def stem_all(words: list[str]) -> list[str]:
+    """stem() for many words at once (the stemmer's batch call)."""
+    folded = [SPELLINGS.get(w, w) for w in words]
+    folded = [_IZE.sub(r"is\1", w) if "iz" in w else w for w in folded]
+    return _STEMMER.stemWords(folded)
 
 
 class Analyzer:
@@ -76,15 +109,22 @@ class Analyzer:
 
     def __init__(self, synonyms: Synonyms | None = None):
         synonyms = synonyms or Synonyms()
+        self._signature = hashlib.sha1(repr((synonyms.same, synonyms.related)).encode()).hexdigest()
         # Groups made only of stopwords ("us and them", "do's and don'ts") would vanish: they
         # are joined into one word in the normalised text, before stopwords are dropped.
-        self._joins: list[tuple[re.Pattern, str]] = []
+        self._join: re.Pattern | None = None
+        self._joined: list[str] = []
+        patterns: list[str] = []
+        self._join_words: list[frozenset[str]] = []  # a variant can only match if all are there
         for group in synonyms.same:
             if not any(self._stems(variant) for variant in group):
                 joined = " " + "".join(_WORD.findall(normalise(group[0]))) + " "
-                self._joins.extend(
-                    (re.compile(r"\b" + r"[\s/-]+".join(_WORD.findall(normalise(v))) + r"\b"), joined)
-                    for v in group)
+                for v in group:
+                    patterns.append(r"(\b" + r"[\s/-]+".join(_WORD.findall(normalise(v))) + r"\b)")
+                    self._joined.append(joined)
+                    self._join_words.append(frozenset(_WORD.findall(normalise(v))))
+        if patterns:  # one pass over the text for all of them
+            self._join = re.compile("|".join(patterns))
         self._phrases: dict[tuple[str, ...], str] = {}
         for group in synonyms.same:
             canonical = "_".join(self._stems(group[0])) or group[0].lower()
@@ -107,42 +147,60 @@ class Analyzer:
 
     def _stems(self, text: str) -> list[str]:
         text = normalise(text)
-        for pattern, joined in self._joins:
-            text = pattern.sub(joined, text)
-        return [stem(w) for w in _WORD.findall(text)
-                if w not in STOPWORDS and (len(w) > 1 or w.isdigit())]
+        words = _WORD.findall(text)
+        if self._join is not None:
+            present = set(words)
+            if any(needed <= present for needed in self._join_words):
+                text = self._join.sub(lambda m: self._joined[m.lastindex - 1], text)
+                words = _WORD.findall(text)
+        known = _TERMS
+        missing = [w for w in words if w not in known]
+        if missing:
+            _new_terms(missing)
+        return [t for t in map(known.__getitem__, words) if t]
 
     def terms(self, text: str) -> list[str]:
         """The search terms of a text, in order, with repeats (passages need term counts)."""
         stems = self._stems(text)
         if not self._phrases:
             return stems
+        starts = self._phrase_starts
+        candidates = [i for i, t in enumerate(stems) if t in starts]
+        if not candidates:  # most texts' words start no synonym phrase
+            return stems
+        phrases, n = self._phrases, len(stems)
         out: list[str] = []
         i = 0
-        while i < len(stems):
-            if stems[i] not in self._phrase_starts:  # most words start no synonym phrase
-                out.append(stems[i])
-                i += 1
+        for j in candidates:
+            if j < i:
                 continue
-            for size in range(min(self._longest, len(stems) - i), 0, -1):
-                canonical = self._phrases.get(tuple(stems[i:i + size]))
+            out.extend(stems[i:j])
+            for size in range(min(self._longest, n - j), 0, -1):
+                canonical = phrases.get(tuple(stems[j:j + size]))
                 if canonical:
                     out.append(canonical)
-                    i += size
+                    i = j + size
                     break
             else:
-                out.append(stems[i])
-                i += 1
+                out.append(stems[j])
+                i = j + 1
+        out.extend(stems[i:])
         return out
 
-    def off_topic_terms(self, terms: list[str]) -> set[str]:
-        """The question's terms that belong to a topic the knowledge base does not cover."""
-        found: set[str] = set()
-        for phrase in self._off_topic:
-            size = len(phrase)
-            if any(tuple(terms[i:i + size]) == phrase for i in range(len(terms) - size + 1)):
-                found.update(phrase)
+    def passage_terms(self, text: str) -> tuple[str, ...]:
+        """terms() for knowledge-base text, remembered across index builds with the same synonyms,
+        so a reload after an edit analyses only the passages that changed."""
+        key = (self._signature, text)
+        found = _PASSAGE_TERMS.get(key)
+        if found is None:
+            if len(_PASSAGE_TERMS) > 300000:
+                _PASSAGE_TERMS.clear()
+            found = _PASSAGE_TERMS[key] = tuple(self.terms(text))
         return found
+
+    def off_topic_phrases(self) -> list[tuple[str, ...]]:
+        """The MO's optional off-topic topics, as term sequences."""
+        return list(self._off_topic)
 
     def query_terms(self, text: str) -> tuple[list[str], list[str]]:
         """A question's own terms (unique, in order) and the related terms it suggests."""

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import decision
+from .about_bot import BotFacts, classify
 from .analyzer import Analyzer
 from .editions import EditionRules
-from .index import SearchIndex, word_pairs
+from .index import PAIR_WEIGHT, SearchIndex, word_pairs
 from .knowledge import KnowledgeBase
 from .models import Answer, Citation, Escalation, Passage
 
@@ -23,13 +26,25 @@ SUPERSEDED_WEIGHT = 0.8
 
 # A further citation must be at least this share of the best one's score to be shown.
 FOLLOWER_SHARE = 0.3
-# Confidence is decided from bounded evidence, never from a raw BM25 score alone (BM25 scores
-# are not comparable across questions). Answered only when the best passage covers at least
-# MIN_COVERAGE of the idf-weighted question words the knowledge base knows, under
-# MAX_UNKNOWN_SHARE of the question's words are unknown to it, no off-topic word (synonyms.yaml)
-# goes unmatched. Calibrated with `protocol-bot eval` (see README).
-MIN_COVERAGE = 0.25
-MAX_UNKNOWN_SHARE = 0.5
+# Whether to answer is decided by decision.Model from bounded features (see decision.py and
+# README, "How it finds answers"), never from a raw BM25 score.
+# Related words ("leaflet" suggests "party political") count this much.
+RELATED_WEIGHT = 0.5
+# In a long message, the sentences around the question count this much (or CONTEXT_WEIGHT_VAGUE
+# when the question itself is vague: "what should I do?").
+CONTEXT_WEIGHT = 0.35
+CONTEXT_WEIGHT_VAGUE = 0.8
+# Pseudo-relevance feedback: words shared by the first pass's best passages widen the question.
+FEEDBACK_PASSAGES = 3
+FEEDBACK_TERMS = 8
+FEEDBACK_WEIGHT = 0.0
+CANDIDATES = 30
+# A message whose words are all everyday English ("I have a question", "what about this?") says
+# too little to answer from: the sum of its words' general-English rarity must reach this.
+MIN_INFORMATION = 0.2
+# A word the knowledge base does not know is taken for a misspelling of one it does (one edit
+# away) only if general English hardly uses it either (Zipf frequency below this).
+TYPO_MAX_ZIPF = 2.5
 # Two passages whose term sets overlap this much say the same thing (Jaccard).
 SAME_TEXT = 0.55
 SUCCESSOR_PROBES = 8
@@ -46,6 +61,9 @@ _SMALL_TALK = re.compile(
     r"((how are (you|things)( doing)?( today)?|how'?s (it going|things|your day( going)?|life)"
     r"|what'?s up|thanks?( you)?( very much)?( for (that|your help))?|cheers|bye|goodbye|"
     r"see you|ok(ay)?|great|nice one)\W*)*$", re.I)
+# Requests for entertainment, not information: "write me a poem about...", "tell me a joke".
+_CHAT_REQUEST = re.compile(r"\b(write|tell|give|make|compose|sing) (me |us )?(a|an|some|another) "
+                           r"(poem|joke|song|story|limerick|haiku|rap|riddle)s?\b", re.I)
 _ABOUT_EXERCISE = re.compile(r"\b(exercises?|challenge\s*(\d+|one|two|three|four|five|six|seven"
                              r"|eight|nine)|appendix)\b", re.I)
 
@@ -61,28 +79,99 @@ class EmptyQuestion(ValueError):
     pass
 
 
+_QUESTION_START = re.compile(
+    r"^(what|whats|how|hows|can|could|should|shall|may|might|must|is|are|am|was|were|do|does|did|"
+    r"who|whom|whose|when|where|why|which|will|would|has|have|any|if|i need to know|i want to know|"
+    r"i'?d like to know|i'?m wondering|i wonder|wondering|please (advise|tell|explain|confirm)|"
+    r"tell me|explain|advice|any advice|help)\b", re.I)
+# Pleasantries around a question: not what it is about.
+_GREETING = re.compile(r"^\W*((hi|hello|hey|hiya|morning|good (morning|afternoon|evening))\b"
+                       r"([\s,]+(there|all|bot|everyone))?[\s,!.:-]*)+", re.I)
+_THANKS = re.compile(r"[\s,.!-]*((many )?thanks|thank you|cheers|ta)( (in advance|very much|a lot))?"
+                     r"[\s.!]*$", re.I)
+_ALIAS_WORD = re.compile(r"[\w']+")
+_SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+|\n+")
+
+
+def split_message(message: str) -> tuple[str, str]:
+    """The question inside a message, and the context around it ("" when it is all question).
+
+    The question is the sentences that end in '?' or open like a question; in a message of one
+    sentence, or with no such sentence, the whole message is the question.
+    """
+    sentences = [s.strip() for s in _SENTENCE_SPLIT.split(message) if s.strip()]
+    if len(sentences) < 2:
+        return message, ""
+    asked = [s for s in sentences if s.endswith("?")]
+    if not asked:
+        asked = [s for s in sentences if _QUESTION_START.match(s)]
+    if not asked or len(asked) == len(sentences):
+        return message, ""
+    return " ".join(asked), " ".join(s for s in sentences if s not in asked)
+
+
+@dataclass
+class Query:
+    """A question as the index sees it."""
+
+    focus: str  # the question inside the message
+    context: str  # the rest of the message
+    weights: dict[str, float]  # term -> weight: the question's own words 1, context less
+    extra: list[str]  # related words and feedback words, at RELATED_WEIGHT / FEEDBACK_WEIGHT
+    pairs: list[str]
+    named: set[str] = field(default_factory=set)
+    feedback: list[str] = field(default_factory=list)
+    information: float = 0.0  # general-English rarity of all its words, naming words included
+
+    @property
+    def terms(self) -> list[str]:
+        return list(self.weights)
+
+    def weighted(self) -> list[tuple[float, str]]:
+        return ([(w, t) for t, w in self.weights.items()]
+                + [(RELATED_WEIGHT, t) for t in self.extra]
+                + [(FEEDBACK_WEIGHT, t) for t in self.feedback]
+                + [(PAIR_WEIGHT, p) for p in dict.fromkeys(self.pairs)])
+
+
 class Answerer:
     """Built once per knowledge base; `answer` is pure and safe to call from many threads."""
 
-    def __init__(self, kb: KnowledgeBase):
+    def __init__(self, kb: KnowledgeBase, facts: BotFacts = BotFacts(), *, _built=None):
         self.kb = kb
-        self.analyzer = Analyzer(kb.synonyms)
-        self.index = SearchIndex(kb.passages, self.analyzer)
+        self.facts = facts
+        self.model = decision.Model.load()
+        if _built is not None:  # from the index cache (index_cache.py)
+            self.analyzer, self.index, self._successor = _built
+        else:
+            self.analyzer = Analyzer(kb.synonyms)
+            self.index = SearchIndex(kb.passages, self.analyzer)
         superseded = kb.superseded()
         self._weights = np.asarray([
             AUTHORITY.get(kb.documents[p.document_id].kind, 1.0)
             * (SUPERSEDED_WEIGHT if p.document_id in superseded else 1.0) for p in kb.passages])
         self._aliases = [(doc.id, re.compile(r"(?<!\w)" + r"[\s/-]+".join(
                               re.escape(w) for w in alias.lower().split()) + r"(?!\w)"),
-                          frozenset(self.analyzer.terms(alias)))
+                          frozenset(self.analyzer.terms(alias)),
+                          _ALIAS_WORD.findall(alias.lower())[0] if _ALIAS_WORD.findall(alias.lower()) else "")
                          for doc in kb.documents.values() for alias in doc.aliases]
         self._doc_ids = np.asarray([p.document_id for p in kb.passages])
         self._exercises = np.asarray([p.type == "exercise" for p in kb.passages], dtype=bool)
         # What a passage says (heading and text, not its search hints): to tell editions apart.
         self._content = self.index.content_terms
-        self._successor = self._find_successors(superseded)
+        if _built is None:
+            self._successor = self._find_successors(superseded)
         self._successor_docs = frozenset(superseded)
         self.editions = EditionRules(kb, self.analyzer)  # issue 10: replaced clauses, labels
+        self._deletes: dict[str, list[str]] | None = None  # built on the first misspelling
+        self._sentence_cache: dict[str, list[tuple[str, frozenset[str]]]] = {}
+        # The MO's optional off-topic list counts only for topics no passage mentions.
+        self._off_topic = [phrase for phrase in self.analyzer.off_topic_phrases()
+                           if not self.index.mentioned(phrase)]
+
+    def built(self):
+        """What the index cache stores."""
+        return self.analyzer, self.index, self._successor
 
     def _find_successors(self, superseded: dict[str, str]) -> dict[int, int]:
         """Superseded passage -> the current edition's passage that says the same thing."""
@@ -94,7 +183,7 @@ class Answerer:
                 continue
             # Only passages sharing one of this passage's rarest words can say the same thing.
             rare = sorted(self._content[old], key=self.index.idf, reverse=True)[:SUCCESSOR_PROBES]
-            hits = self.index.search(rare, limit=SUCCESSOR_PROBES)
+            hits = self.index.search([(1.0, t) for t in rare], limit=SUCCESSOR_PROBES)
             candidates = [h.position for h in hits if passages[h.position].document_id == new_doc]
             best = max(candidates, default=None, key=lambda new: self._similarity(old, new))
             if best is not None and self._similarity(old, best) >= SAME_TEXT:
@@ -113,9 +202,17 @@ class Answerer:
         truncated = len(question) > MAX_QUESTION_CHARS
         if truncated:
             question = question[:MAX_QUESTION_CHARS]
-        terms, chosen = self._search(question)
+        special = classify(question, self.facts)
+        if special:
+            intent, lead = special
+            return Answer(question=question, answered=False, lead=lead, citations=(),
+                          escalation=Escalation(offered=True, reason="asked" if intent == "ask_mo"
+                                                else "about_bot", prominent=intent == "ask_mo"),
+                          truncated=truncated, intent=intent)
+        query, chosen, _ = self._search(question)
+        terms = query.terms
         sensitive = bool(SENSITIVE_TERMS & set(terms))
-        answered = bool(chosen) and self.confident(question, terms, chosen[0][1])
+        answered = bool(chosen) and self._decide(question, query, chosen)[1]
         citations = tuple(self._cite(position, score) for score, position in chosen) if answered else ()
         notices = self._notices(citations, today or dt.date.today())
         if truncated:
@@ -124,6 +221,10 @@ class Answerer:
         if answered:
             lead = f"{citations[0].label()}: \u201c{self.key_sentence(citations[0].text, terms)}\u201d"
             reason = "sensitive" if sensitive else "available"
+        elif _SMALL_TALK.match(question):
+            lead = ("You're welcome. " if re.search(r"thank|cheers", question, re.I) else "") + \
+                "Ask me about how councillors and officers work together."
+            reason = "not_found"
         else:
             lead = NOT_FOUND + " You can ask the monitoring officer."
             reason = "not_found"
@@ -131,27 +232,87 @@ class Answerer:
             lead = f"{SENSITIVE_LEAD} {lead}"
         return Answer(question=question, answered=answered, lead=lead, citations=citations,
                       escalation=Escalation(offered=True, reason=reason,
-                                            prominent=not answered or sensitive),
+                                            prominent=(not answered and not _SMALL_TALK.match(question))
+                                            or sensitive),
                       notices=notices, sensitive=sensitive, truncated=truncated)
 
     def ranked_citations(self, question: str) -> tuple[Citation, ...]:
         """The citations the bot would give if it were confident (for evaluation)."""
-        _, chosen = self._search(question[:MAX_QUESTION_CHARS])
+        _, chosen, _ = self._search(question[:MAX_QUESTION_CHARS])
         return tuple(self._cite(p, s) for s, p in chosen)
 
-    def _search(self, question: str) -> tuple[list[str], list[tuple[float, int]]]:
-        """The question's terms and the chosen (score, passage position) pairs, best first."""
-        terms, extra = self.analyzer.query_terms(question)
-        about_exercise = bool(_ABOUT_EXERCISE.search(question))
-        weights = self._weights
+    def _corrections(self) -> dict[str, list[str]]:
+        """Every known word's one-letter deletions -> the words (a spelling corrector's index)."""
+        if self._deletes is None:
+            out: dict[str, list[str]] = {}
+            for term in self.index.vocabulary:
+                if len(term) >= 3 and term.isalpha():
+                    for variant in {term} | {term[:i] + term[i + 1:] for i in range(len(term))}:
+                        out.setdefault(variant, []).append(term)
+            self._deletes = out
+        return self._deletes
+
+    def correct(self, term: str) -> str:
+        """A misspelt word ("protocl", "officr") -> the knowledge base's word one edit away.
+
+        Only words the knowledge base has never seen and general English hardly uses are
+        corrected; of several candidates the one the knowledge base uses most wins."""
+        if (len(term) < 4 or not term.isalpha() or self.index.knows(term)
+                or decision.zipf(term) >= TYPO_MAX_ZIPF):
+            return term
+        index = self._corrections()
+        candidates: set[str] = set()
+        for variant in {term} | {term[:i] + term[i + 1:] for i in range(len(term))}:
+            candidates.update(index.get(variant, ()))
+        return max(sorted(candidates), key=self.index.count, default=term)
+
+    def _own_terms(self, text: str) -> tuple[list[str], list[str]]:
+        own, extra = self.analyzer.query_terms(text)
+        return list(dict.fromkeys(self.correct(t) for t in own)), extra
+
+    def query(self, question: str) -> Query:
+        question = _THANKS.sub("", _GREETING.sub("", question)) or question
+        focus, context = split_message(question)
+        own, extra = self._own_terms(focus)
+        weights = dict.fromkeys(own, 1.0)
+        if context:
+            informative = sum(decision.rarity(t) for t in own if self.index.knows(t))
+            share = CONTEXT_WEIGHT if informative >= 1.0 else CONTEXT_WEIGHT_VAGUE
+            context_own, context_extra = self._own_terms(context)
+            for t in context_own:
+                weights.setdefault(t, share)
+            extra += [t for t in context_extra if t not in extra]
+        information = sum(decision.rarity(t) * w for t, w in weights.items())
         named, naming_terms = self._named_documents(question)
         if named:
-            terms = [t for t in terms if t not in naming_terms] or terms
-            weights = weights * np.where(np.isin(self._doc_ids, list(named)), NAMED_WEIGHT, 1.0)
-        # Editions (editions.py): "the 2026 protocol"/"the old protocol" keeps that edition's words.
-        terms, weights, old_named = self.editions.adjust(question, terms, weights)
-        hits = self.index.search(terms, extra, exclude=None if about_exercise else self._exercises,
-                                 pairs=word_pairs(self.analyzer.terms(question)))
+            kept = {t: w for t, w in weights.items() if t not in naming_terms}
+            weights = kept or weights
+        extra = [t for t in extra if t not in weights]
+        return Query(focus=focus, context=context, weights=weights, extra=extra,
+                     pairs=word_pairs(self.analyzer.terms(focus)), named=named,
+                     information=information)
+
+    def _search(self, question: str) -> tuple[Query, list[tuple[float, int]], list[tuple[float, int]]]:
+        """The query, the chosen (score, passage position) pairs best first, and the ranking."""
+        query = self.query(question)
+        about_exercise = bool(_ABOUT_EXERCISE.search(question))
+        weights = self._weights
+        if query.named:  # the named document comes first, whatever its kind
+            weights = np.where(np.isin(self._doc_ids, list(query.named)),
+                               NAMED_WEIGHT * max(AUTHORITY.values()), weights)
+        # Editions (editions.py): "the 2026 protocol"/"the old protocol" keeps that edition's
+        # words; "which version is current" looks at the version table.
+        terms, weights, old_named = self.editions.adjust(question, query.terms, weights)
+        for term in [t for t in query.terms if t not in terms]:
+            del query.weights[term]
+        for term in terms:
+            query.weights.setdefault(term, 1.0)
+        exclude = None if about_exercise else self._exercises
+        hits = self.index.search(query.weighted(), exclude=exclude, limit=CANDIDATES)
+        if FEEDBACK_WEIGHT and hits:
+            query.feedback = self._feedback(query, [h.position for h in hits[:FEEDBACK_PASSAGES]])
+            if query.feedback:
+                hits = self.index.search(query.weighted(), exclude=exclude, limit=CANDIDATES)
         ranked = sorted(((h.relevance * float(weights[h.position]), h.position) for h in hits),
                         key=lambda sp: -sp[0])
         ranked = self.editions.drop_replaced(ranked, keep=old_named)  # never a replaced clause
@@ -159,7 +320,30 @@ class Answerer:
         words = set(re.findall(r"\w+", question.lower()))
         named = {doc_id for doc_id in self._successor_docs
                  if self.kb.documents[doc_id].edition.lower() in words}
-        return terms, self._choose(ranked, keep=named | old_named)
+        return query, self._choose(ranked, keep=named | old_named), ranked
+
+    def _feedback(self, query: Query, top: list[int]) -> list[str]:
+        """Words the best passages share (pseudo-relevance feedback): what the question is about,
+        in the knowledge base's own words ("lean on" -> the passage's "undue pressure")."""
+        counts: dict[str, int] = {}
+        for position in top:
+            for t in self._content[position]:
+                counts[t] = counts.get(t, 0) + 1
+        asked = set(query.weights) | set(query.extra)
+        scored = [(c * self.index.idf(t), t) for t, c in counts.items()
+                  if c >= 2 and t not in asked]
+        scored.sort(reverse=True)
+        return [t for _, t in scored[:FEEDBACK_TERMS]]
+
+    def _sentences(self, text: str) -> list[tuple[str, frozenset[str]]]:
+        """A passage's sentences (list items) and their terms, analysed once per passage."""
+        cached = self._sentence_cache.get(text)
+        if cached is None:
+            cached = [(s, frozenset(self.analyzer.terms(s))) for s in
+                      (part.strip().removeprefix("- ").strip() for part in _SENTENCE.split(text)) if s]
+            if len(self._sentence_cache) < 50000:
+                self._sentence_cache[text] = cached
+        return cached
 
     def key_sentence(self, text: str, terms: list[str]) -> str:
         """The passage's sentence (or list item) that best matches the question, word for word.
@@ -168,27 +352,117 @@ class Answerer:
         """
         wanted = set(terms)
         best, best_score = "", -1.0
-        for sentence in _SENTENCE.split(text):
-            sentence = sentence.strip().removeprefix("- ").strip()
+        for sentence, sentence_terms in self._sentences(text):
             if len(sentence) < 12:
                 continue
-            score = sum(self.index.idf(t) for t in wanted & set(self.analyzer.terms(sentence)))
+            score = sum(self.index.idf(t) for t in wanted & sentence_terms)
             if score > best_score:
                 best, best_score = sentence, score
         if len(best) > LEAD_CHARS:
             best = best[:LEAD_CHARS].rsplit(" ", 1)[0] + " ..."
         return best
 
-    def confident(self, question: str, terms: list[str], position: int) -> bool:
-        """Is the best passage really an answer to the question? (see MIN_COVERAGE)"""
-        known = [t for t in terms if self.index.knows(t)]
-        if _SMALL_TALK.match(question):
-            return False
-        if not known or len(known) < len(terms) * (1 - MAX_UNKNOWN_SHARE):
-            return False
-        if self.analyzer.off_topic_terms(self.analyzer.terms(question)) - self._content[position]:
-            return False
-        return self.coverage(known, position) >= MIN_COVERAGE
+    def features(self, question: str, query: Query, chosen: list[tuple[float, int]]) -> dict[str, float]:
+        """The decision's inputs for the best passage (see decision.py)."""
+        score, position = chosen[0]
+        covered_terms = self.index.terms[position]
+        # Informative weight of each question word: general-English rarity x its weight here.
+        info = {t: decision.rarity(t) * w for t, w in query.weights.items()}
+        total = sum(info.values()) or 1.0
+        covered = sum(v for t, v in info.items() if t in covered_terms)
+        unknown = sum(v for t, v in info.items() if not self.index.knows(t))
+        uncovered = [decision.rarity(t) for t, w in query.weights.items()
+                     if t not in covered_terms and w >= 0.99]
+        idf_w = {t: self.index.idf(t) * w for t, w in query.weights.items() if self.index.knows(t)}
+        idf_total = sum(idf_w.values())
+        reach = self.index.reach([(w, t) for t, w in query.weights.items()]) or 1.0
+        raw = float(self.index.word_scores(
+            [(w, t) for t, w in query.weights.items()])[position])
+        second = chosen[1][0] if len(chosen) > 1 else 0.0
+        kind = decision.fact_kind(query.focus)
+        fact = kind is not None and not self._states_fact(kind, position, query)
+        spec = {t: decision.specificity(t, self.index.count(t), self.index.total_words)
+                for t in query.weights}
+        informative = [t for t, w in query.weights.items() if w >= 0.99 and decision.rarity(t) >= 0.2]
+        spec_total = sum(w for w in query.weights.values()) or 1.0
+        named = [t for n in decision.names(query.focus) for t in self.analyzer.terms(n)]
+        return {
+            "names_missing": (sum(1 for t in named if t not in covered_terms) / len(named)
+                              if named else 0.0),
+            "domain": sum(spec[t] * w for t, w in query.weights.items()) / spec_total,
+            "domain_low": min((spec[t] for t in informative), default=0.5),
+            "cover_rare": covered / total,
+            "cover_idf": (sum(v for t, v in idf_w.items() if t in covered_terms) / idf_total
+                          if idf_total else 0.0),
+            "unknown_rare": unknown / total,
+            "max_uncovered": max(uncovered, default=0.0),
+            "reach": min(2.0, raw / reach),
+            "margin": (score - second) / score if score else 0.0,
+            "fact_gap": 1.0 if fact else 0.0,
+            "informative_words": min(1.0, sum(decision.rarity(t) for t, w in query.weights.items()
+                                              if w >= 0.99) / 4),
+        }
+
+    def _states_fact(self, kind: str, position: int, query: Query) -> bool:
+        """Does a sentence of the passage state a fact of this kind about the question's topic?"""
+        topic = {t for t, w in query.weights.items() if w >= 0.99 and decision.rarity(t) >= 0.2}
+        for sentence, sentence_terms in self._sentences(self.kb.passages[position].text):
+            if decision.states_fact(kind, sentence) and (not topic or topic & sentence_terms):
+                return True
+        return False
+
+    def _decide(self, question: str, query: Query, chosen: list[tuple[float, int]]
+                ) -> tuple[dict[str, float], bool, float, str]:
+        """(features, answer?, probability, why)."""
+        if _SMALL_TALK.match(question) or _CHAT_REQUEST.search(question):
+            return {}, False, 0.0, "small talk"
+        if not query.weights:
+            return {}, False, 0.0, "no searchable words"
+        if query.information < MIN_INFORMATION:
+            return {}, False, 0.0, "too little to go on (only everyday words)"
+        listed = []
+        if self._off_topic:
+            terms = self.analyzer.terms(question)
+            present = set(terms)
+            listed = [" ".join(p) for p in self._off_topic if p[0] in present and any(
+                tuple(terms[i:i + len(p)]) == p for i in range(len(terms) - len(p) + 1))]
+        features = self.features(question, query, chosen)
+        p, ok = self.model.decide(features)
+        if listed:
+            return features, False, p, f"off-topic list: {', '.join(listed)}"
+        return features, ok, p, "model"
+
+    def explain(self, question: str) -> dict:
+        """Why the bot answers or declines: the question's words, each feature, the decision,
+        and the passages considered with their scores."""
+        question = (question or "").strip()[:MAX_QUESTION_CHARS]
+        special = classify(question, self.facts)
+        out: dict = {"question": question}
+        if special:
+            out.update(intent=special[0], answered=False, decision=f"fixed reply ({special[0]})",
+                       reply=special[1])
+            return out
+        query, chosen, ranked = self._search(question)
+        out.update(intent="question", focus=query.focus, context=query.context,
+                   terms=[{"term": t, "weight": w, "known": self.index.knows(t),
+                           "idf": round(self.index.idf(t), 3),
+                           "english_zipf": round(decision.zipf(t), 2), "rarity": round(decision.rarity(t), 3)}
+                          for t, w in query.weights.items()],
+                   related=query.extra, feedback=query.feedback)
+        if chosen:
+            features, ok, p, why = self._decide(question, query, chosen)
+            contributions = self.model.contributions(features) if features else {}
+            out.update(features={k: round(v, 3) for k, v in features.items()},
+                       contributions={k: round(v, 3) for k, v in contributions.items()},
+                       bias=self.model.bias, probability=round(p, 3),
+                       threshold=self.model.threshold, answered=ok, decision=why)
+        else:
+            out.update(answered=False, decision="no passage shares a word with the question")
+        chosen_positions = {p for _, p in chosen}
+        out["passages"] = [{"passage": self.kb.passages[p].key, "heading": self.kb.passages[p].heading,
+                            "score": round(s, 3), "cited": p in chosen_positions}
+                           for s, p in ranked[:10]]
+        return out
 
     def coverage(self, terms: list[str], position: int) -> float:
         """Share of the terms' idf weight that the passage contains."""
@@ -201,10 +475,11 @@ class Answerer:
     def _named_documents(self, question: str) -> tuple[set[str], set[str]]:
         """The documents a question names by one of their aliases, and the naming words."""
         lowered = question.lower().replace("\u2019", "'")
+        present = set(_ALIAS_WORD.findall(lowered))
         named: set[str] = set()
         words: set[str] = set()
-        for doc_id, pattern, alias_terms in self._aliases:
-            if pattern.search(lowered):
+        for doc_id, pattern, alias_terms, first in self._aliases:
+            if first in present and pattern.search(lowered):
                 named.add(doc_id)
                 words |= alias_terms
         return named, words

@@ -8,46 +8,68 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
+from .about_bot import BotFacts
 from .answering import Answerer
-from .knowledge import KnowledgeBase, KnowledgeError, Problem, load_knowledge
+from .knowledge import KnowledgeBase, KnowledgeError, Problem
 from .models import Answer, Citation
 
 log = logging.getLogger(__name__)
 
+Hints = Callable[[], Mapping[str, Sequence[str]]]
+
 
 class LiveKnowledge:
-    """Holds the last good index; a broken edit is refused and the old index keeps answering."""
+    """Holds the last good index; a broken edit is refused and the old index keeps answering.
 
-    def __init__(self, knowledge_dir: Path,
-                 hints: Callable[[], Mapping[str, Sequence[str]]] | None = None):
-        """`hints`: questions the MO taught, by passage key ('document_id#ref'), read from the
-        store each time the index is built and added to those passages' `questions:`."""
+    `cache_dir`, when given, is where the built index is cached (see index_cache.py).
+    `hints`: questions the MO taught, by passage key ('document_id#ref'), read from the store
+    each time the index is built and added to those passages' `questions:`.
+    """
+
+    def __init__(self, knowledge_dir: Path, facts: BotFacts = BotFacts(),
+                 cache_dir: Path | None = None, hints: Hints | None = None):
         self.knowledge_dir = Path(knowledge_dir)
+        self.facts = facts
+        self.cache_dir = cache_dir
         self.hints = hints
         self._lock = threading.Lock()
-        # The knowledge as the files hold it (change records compare files, not taught hints).
-        self.files_kb = load_knowledge(self.knowledge_dir)
-        self._answerer = Answerer(self._with_hints(self.files_kb))
         # Why the last reload was refused (empty once a reload succeeds): the bot is answering
         # from an older version than the files on disk. /healthz shows these.
         self.last_problems: list[Problem] = []
+        # The knowledge as the files hold it (change records compare files, not taught hints).
+        self._answerer, self.files_kb = self._build()
 
     @classmethod
-    def for_config(cls, config, hints=None) -> "LiveKnowledge":
-        """The running bot's knowledge: the council's folder, created on first run."""
+    def for_config(cls, config, hints: Hints | None = None) -> "LiveKnowledge":
+        """The running bot's knowledge: the council's folder, created on first run; its index
+        cached in the data directory."""
         from .datadir import council_knowledge
+        from .index_cache import data_dir
 
-        return cls(council_knowledge(config), hints=hints)
+        facts = BotFacts(log_retention_days=config.log_retention_days,
+                         logs_identity=config.log_keep_identity)
+        return cls(council_knowledge(config), facts, cache_dir=data_dir(config), hints=hints)
 
-    def _with_hints(self, kb: KnowledgeBase) -> KnowledgeBase:
+    def _build(self) -> tuple[Answerer, KnowledgeBase]:
+        """The folder's answerer (from the cache when unchanged), with taught hints added;
+        KnowledgeError when the folder is invalid."""
+        from .index_cache import load_folder
+
+        answerer = load_folder(self.knowledge_dir, self.facts, self.cache_dir)
+        files_kb = answerer.kb
+        extra = self._hints()
+        if extra:
+            answerer = Answerer(with_hints(files_kb, extra), self.facts)
+        return answerer, files_kb
+
+    def _hints(self) -> Mapping[str, Sequence[str]]:
         if self.hints is None:
-            return kb
+            return {}
         try:
-            extra = self.hints()
+            return self.hints()
         except Exception:  # the store is unavailable: answer from the files alone
             log.exception("taught questions could not be read; answering without them")
-            return kb
-        return with_hints(kb, extra)
+            return {}
 
     @property
     def answerer(self) -> Answerer:
@@ -64,7 +86,8 @@ class LiveKnowledge:
                 doc = kb.documents.get(passage.document_id)
                 return Citation(document_id=passage.document_id,
                                 document=doc.title if doc else "",
-                                edition=doc.edition if doc else "", ref=passage.ref,
+                                edition=self._answerer.editions.label(doc.id) if doc else "",
+                                ref=passage.ref,
                                 heading=passage.heading, text=passage.text, score=0.0,
                                 kind=doc.kind if doc else "protocol", type=passage.type)
         return None
@@ -93,17 +116,16 @@ class LiveKnowledge:
         On problems nothing changes: the bot goes on answering from the last good index.
         """
         try:
-            kb = load_knowledge(self.knowledge_dir)
+            answerer, files_kb = self._build()
         except KnowledgeError as exc:
             log.warning("knowledge reload refused: %d problem(s)", len(exc.problems))
             self.last_problems = list(exc.problems)
             return list(exc.problems)
-        answerer = Answerer(self._with_hints(kb))
         with self._lock:
             self._answerer = answerer
-            self.files_kb = kb
+            self.files_kb = files_kb
             self.last_problems = []
-        log.info("knowledge reloaded: %d passages", len(kb.passages))
+        log.info("knowledge reloaded: %d passages", len(files_kb.passages))
         return []
 
 

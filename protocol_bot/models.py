@@ -83,6 +83,10 @@ class Answer:
     notices: tuple[str, ...] = ()  # e.g. "the protocol's review date has passed"
     sensitive: bool = False  # bullying, harassment, complaints, grievances, whistleblowing
     truncated: bool = False
+    # "question": an answer (or decline) from the knowledge base; "about_bot": a fixed reply
+    # about the bot itself (who built it, what is logged); "ask_mo": the person asked for their
+    # question to go to the monitoring officer, so the escalation flow should start.
+    intent: str = "question"
 
     def to_dict(self) -> dict:
         return {
@@ -108,6 +112,7 @@ class Answer:
             "notices": list(self.notices),
             "sensitive": self.sensitive,
             "truncated": self.truncated,
+            "intent": self.intent,
         }
 
 

@@ -126,8 +126,12 @@ def test_analyzer_folds_spellings_sections_and_synonyms():
 
 def run_cli(*args, stdin=None, env=None):
     import os
+    import tempfile
+    # The index cache goes to a throwaway folder, not the working directory.
+    data = os.path.join(tempfile.gettempdir(), f"protocol-bot-test-data-{os.getpid()}")
     return subprocess.run([sys.executable, "-m", "protocol_bot.cli", *args], input=stdin,
-                          capture_output=True, text=True, env={**os.environ, **(env or {})})
+                          capture_output=True, text=True,
+                          env={**os.environ, "PROTOCOL_BOT_DATA": data, **(env or {})})
 
 
 def test_cli_json_contract():

@@ -1,0 +1,113 @@
+"""Fits the answer decision's weights (decision_weights.json, beside this file).
+
+    python -m protocol_bot.decision_fit [--sets ANSWERABLE.yaml:OUT_OF_SCOPE.yaml ...] [--dry-run]
+
+Run from the repository root; by default it fits on the three sets in eval/ (development, blind,
+and the tuning part of the held-out set), which is how decision_weights.json was made.
+
+Every answerable question whose right passage the bot finds (among its citations) is a "should
+answer" example, and every out-of-scope one (except those the bot recognises as being about
+itself) a "should decline" example; each is taken twice,
+with and without the passages' `questions:` hints, so the decision does not lean on the hints.
+A logistic regression with a small L2 penalty and balanced classes is fitted by Newton's method
+(numpy only), then the threshold is set where answered + declined is highest on the same data.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+from pathlib import Path
+
+import numpy as np
+
+from .answering import Answerer
+from .config import SHIPPED_KNOWLEDGE
+from .decision import FEATURES, WEIGHTS_FILE
+from .evaluation import EvalQuestion, _flat, load_eval_set, without_hints
+from .knowledge import load_knowledge
+
+DEFAULT_SETS = ("eval/answerable.yaml:eval/out_of_scope.yaml",
+                "eval/blind.yaml:eval/blind_out_of_scope.yaml",
+                "eval/tune_answerable.yaml:eval/tune_out_of_scope.yaml")
+L2 = 1.0
+# Answerable questions whose right passage is not among the citations are left out of the fit.
+MISSED_ARE_EXAMPLES = False
+
+
+def examples(answerer: Answerer, questions: list[EvalQuestion]) -> list[dict[str, float] | None]:
+    """Each question's features, or None when it is no example: handled before the decision
+    (about the bot, small talk), or answerable but with no right passage among the citations
+    (whether to answer it says nothing about telling answerable from not)."""
+    out = []
+    for q in questions:
+        e = answerer.explain(q.question)
+        features = e.get("features") or None if e["intent"] == "question" else None
+        if features and q.expect and MISSED_ARE_EXAMPLES is False:
+            expected = [_flat(x) for x in q.expect]
+            cited = answerer.ranked_citations(q.question)
+            if not any(x in _flat(c.text) for c in cited for x in expected):
+                features = None
+        out.append(features)
+    return out
+
+
+def fit(x: np.ndarray, y: np.ndarray, l2: float = L2, iterations: int = 50) -> np.ndarray:
+    """Weights (bias last) of an L2-penalised, class-balanced logistic regression."""
+    x1 = np.hstack([x, np.ones((len(x), 1))])
+    balance = np.where(y == 1, len(y) / (2 * y.sum()), len(y) / (2 * (len(y) - y.sum())))
+    w = np.zeros(x1.shape[1])
+    penalty = np.eye(x1.shape[1]) * l2
+    penalty[-1, -1] = 0.0
+    for _ in range(iterations):
+        p = 1 / (1 + np.exp(-x1 @ w))
+        grad = x1.T @ (balance * (p - y)) + penalty @ w
+        hess = (x1 * (balance * p * (1 - p))[:, None]).T @ x1 + penalty
+        step = np.linalg.solve(hess, grad)
+        w -= step
+        if np.abs(step).max() < 1e-8:
+            break
+    return w
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sets", nargs="+", default=list(DEFAULT_SETS),
+                        help="ANSWERABLE.yaml:OUT_OF_SCOPE.yaml pairs")
+    parser.add_argument("--knowledge", type=Path, default=SHIPPED_KNOWLEDGE)
+    parser.add_argument("--dry-run", action="store_true", help="print, do not write")
+    args = parser.parse_args(argv)
+    kb = load_knowledge(args.knowledge)
+    answerers = [Answerer(kb), Answerer(without_hints(kb))]
+    rows, labels = [], []
+    for pair in args.sets:
+        answerable, out_of_scope = pair.split(":")
+        pos = load_eval_set(Path(answerable))
+        neg = load_eval_set(Path(out_of_scope))
+        for answerer in answerers:
+            for label, questions in ((1, pos), (0, neg)):
+                for f in examples(answerer, questions):
+                    if f is not None:
+                        rows.append([f[name] for name in FEATURES])
+                        labels.append(label)
+    x, y = np.asarray(rows, dtype=float), np.asarray(labels, dtype=float)
+    w = fit(x, y)
+    z = np.hstack([x, np.ones((len(x), 1))]) @ w
+    p = 1 / (1 + np.exp(-z))
+    best = max(np.arange(0.2, 0.81, 0.01),
+               key=lambda t: ((p[y == 1] >= t).mean() + (p[y == 0] < t).mean(), -abs(t - 0.5)))
+    result = {"weights": {name: round(float(v), 4) for name, v in zip(FEATURES, w[:-1])},
+              "bias": round(float(w[-1]), 4), "threshold": round(float(best), 2),
+              "note": (f"fitted {dt.date.today()} by protocol_bot.decision_fit on "
+                       f"{', '.join(args.sets)} (with and without hints); "
+                       f"{int(y.sum())} answer / {int(len(y) - y.sum())} decline examples; "
+                       f"on them: answered {(p[y == 1] >= best).mean():.3f}, "
+                       f"declined {(p[y == 0] < best).mean():.3f}")}
+    print(json.dumps(result, indent=1))
+    if not args.dry_run:
+        WEIGHTS_FILE.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
