@@ -71,16 +71,16 @@ class OutboxWorker:
     async def _drain(self, dest: str) -> int:
         delivered = 0
         try:
-            async with self._gate:
-                queue = self._queues[dest]
-                while queue:
-                    wait = self._not_before.get(dest, 0.0) - self.clock()
-                    if wait > self.pacing.pass_budget:  # the rest waits for its turn, unclaimed
-                        await self._postpone(queue, self._not_before[dest])
-                        queue.clear()
-                        break
-                    if wait > 0:
-                        await asyncio.sleep(wait)
+            queue = self._queues[dest]
+            while queue:
+                wait = self._not_before.get(dest, 0.0) - self.clock()
+                if wait > self.pacing.pass_budget:  # the rest waits for its turn, unclaimed
+                    await self._postpone(queue, self._not_before[dest])
+                    queue.clear()
+                    break
+                if wait > 0:  # pacing: waiting holds no slot, others send meanwhile
+                    await asyncio.sleep(wait)
+                async with self._gate:  # at most `concurrency` sends in flight
                     delivered += await self._send_one(dest, queue.pop(0))
         finally:
             self._draining.pop(dest, None)

@@ -140,6 +140,10 @@ class Conversation:
         redelivery of one already recorded (it is acknowledged and dropped)."""
         return self.inbox.record_incoming(platform, key, payload) is not None
 
+    def record_many(self, platform: str, items: list[tuple[str, dict]]) -> list[bool]:
+        """`record` for a burst, in one commit: True for each newly recorded payload."""
+        return [i is not None for i in self.inbox.record_many(platform, items)]
+
     def answer_recorded(self, platform: str, respond: Callable[[dict], list[Outgoing]],
                         now: float) -> int:
         """Answer what was recorded and not yet answered (after a restart too): `respond` (the

@@ -642,16 +642,21 @@ class SqliteStore:
 
     # --- the inbox ----------------------------------------------------------------------------------
     def record_incoming(self, platform: str, key: str, payload: dict) -> int | None:
+        return self.record_many(platform, [(key, payload)])[0]
+
+    def record_many(self, platform: str, items: Sequence[tuple[str, dict]]) -> list[int | None]:
         now = self.now()
+        ids: list[int | None] = []
         with self._write() as conn:
-            if key:
-                claimed = conn.execute("INSERT OR IGNORE INTO handled_events (key, at) "
-                                       "VALUES (?, ?)", (key, now)).rowcount
-                if not claimed:
-                    return None
-            cur = conn.execute("INSERT INTO inbox (platform, payload, received_at, due_at) "
-                               "VALUES (?, ?, ?, ?)", (platform, json.dumps(payload), now, now))
-            return int(cur.lastrowid)
+            for key, payload in items:
+                if key and not conn.execute("INSERT OR IGNORE INTO handled_events (key, at) "
+                                            "VALUES (?, ?)", (key, now)).rowcount:
+                    ids.append(None)
+                    continue
+                cur = conn.execute("INSERT INTO inbox (platform, payload, received_at, due_at) "
+                                   "VALUES (?, ?, ?, ?)", (platform, json.dumps(payload), now, now))
+                ids.append(int(cur.lastrowid))
+        return ids
 
     def claim_incoming(self, platform: str, now: float, limit: int = 50,
                        lease: float = CLAIM_LEASE_SECONDS) -> list[tuple[int, dict]]:

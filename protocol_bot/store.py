@@ -234,6 +234,10 @@ class Inbox(Protocol):
         """Record a platform payload once per `key` (also claimed as an event); None when the
         key was seen before (a redelivery), else the record's id."""
 
+    def record_many(self, platform: str, items: Sequence[tuple[str, dict]]) -> list[int | None]:
+        """`record_incoming` for several (key, payload) at once, in one commit (one disk flush
+        for a burst); one id or None each, in order."""
+
     def claim_incoming(self, platform: str, now: float, limit: int = 50,
                        lease: float = CLAIM_LEASE_SECONDS) -> list[tuple[int, dict]]:
         """Recorded payloads not yet answered, leased to this worker; a worker that dies

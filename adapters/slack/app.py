@@ -20,6 +20,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from protocol_bot.conversation import Conversation, Incoming, Reply
 
 from adapters.inbox_loop import InboxWorker
+from adapters.recorder import Recorder
 from adapters.outbox_loop import OutboxWorker, Pacing, start_worker, stop_outbox
 
 from . import asking, escalation, officer, recording
@@ -63,8 +64,9 @@ class SlackBot:
         self.settings = settings
         # The bot's own answering pool: bounded, and not the loop's default one.
         self.pool = pool or ThreadPoolExecutor(4, thread_name_prefix="slack-answer")
-        # Recording is short and must never wait behind answering: its own threads.
-        self.recorder = ThreadPoolExecutor(4, thread_name_prefix="slack-record")
+        # Recording is short and must never wait behind answering: its own thread.
+        self._record_pool = ThreadPoolExecutor(1, thread_name_prefix="slack-record")
+        self.recorder = Recorder(conversation, "slack", self._record_pool)
         self.inbox = InboxWorker(conversation, "slack",
                                  functools.partial(recording.respond, conversation), self.pool,
                                  on_answered=lambda: self.outbox.wake.set())
@@ -136,7 +138,7 @@ class SlackBot:
         for task, stop in self._tasks:
             await stop_outbox(task, stop)
         self.pool.shutdown(wait=False, cancel_futures=True)
-        self.recorder.shutdown(wait=False, cancel_futures=True)
+        self._record_pool.shutdown(wait=False, cancel_futures=True)
         if self._session:
             await self._session.close()
 

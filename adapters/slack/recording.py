@@ -53,10 +53,7 @@ def make_recorder(slack):
 
 async def record(slack, key: str, body: dict, bot_user: str | None) -> None:
     """One durable insert; the inbox worker is woken to answer it."""
-    payload = {"body": body, "bot_user": bot_user}
-    loop = asyncio.get_running_loop()
-    if await loop.run_in_executor(slack.recorder, slack.conversation.record, "slack", key,
-                                  payload):
+    if await slack.recorder.record(key, {"body": body, "bot_user": bot_user}):
         slack.inbox.wake.set()
     else:
         log.info("already recorded: redelivery acknowledged")

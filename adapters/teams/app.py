@@ -13,6 +13,7 @@ from aiohttp import web
 from protocol_bot.conversation import Conversation
 
 from adapters.inbox_loop import InboxWorker
+from adapters.recorder import Recorder
 from adapters.outbox_loop import OutboxWorker, Pacing, start_worker, stop_outbox
 
 from . import activities as act
@@ -47,11 +48,11 @@ def mount(app: web.Application, conversation: Conversation, settings: TeamsSetti
     pool = ThreadPoolExecutor(4, thread_name_prefix="teams-answer")
     inbox = InboxWorker(conversation, "teams", logic.respond, pool)
 
+    recorder = Recorder(conversation, "teams", ThreadPoolExecutor(1, thread_name_prefix="teams-record"))
+
     async def record(activity: dict) -> None:
         key = act.event_key(activity) if activity.get("id") else ""
-        loop = asyncio.get_running_loop()
-        if await loop.run_in_executor(pool, conversation.record, "teams", key,
-                                      {"activity": activity}):
+        if await recorder.record(key, {"activity": activity}):
             inbox.wake.set()
 
     endpoint = TeamsEndpoint(logic, settings, record=record)
