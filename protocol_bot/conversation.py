@@ -235,7 +235,7 @@ class Conversation:
         except Exception:
             log.exception("answering failed")
             return [text_reply(wording.TROUBLE)]
-        if getattr(answer, "intent", "question") == "about_bot":
+        if answer.intent == "about_bot":
             return [text_reply(answer.lead)]
         log.info("%s question answered=%s citations=%d", asker.platform, answer.answered,
                  len(answer.citations))

@@ -327,3 +327,11 @@ def test_whoami_tells_a_person_their_principal():
     assert f"teams:{PLAYGROUND_USER}" in reply and "You are configured" not in reply
     assert "You are configured as a monitoring officer" in \
         h.send(message("whoami", user="29:mo-morgan"))[0]["text"]
+
+
+def test_asking_for_the_monitoring_officer_opens_the_form_at_once():
+    h = Harness()
+    form = only_card(h.send(message("Please pass this to the monitoring officer: can I attend "
+                                    "the officers' away day?")))
+    assert [n for n in walk(form) if n.get("id") == cards.CONTEXT_INPUT]
+    assert action(form, "Send to the monitoring officer")["data"]["log"] is not None

@@ -128,6 +128,8 @@ def destination(message: OutboxMessage) -> str:
 
 def render(reply: Reply, activity: dict, key: str) -> list[dict]:
     """One reply from the conversation service as Teams activities."""
+    if reply.kind == "answer" and reply.answer.intent == "ask_mo":  # "pass this to the MO"
+        return [cards.escalate_form(reply.answer.question, key=key, log_id=reply.log_id)]
     if reply.kind == "answer":
         echo = bool((act.submitted(activity) or {}).get(cards.VERB))
         return [cards.answer_message(reply.answer, key=key, log_id=reply.log_id,
