@@ -11,7 +11,13 @@ what SQLite gets from `BEGIN IMMEDIATE` (one writer at a time) PostgreSQL gets f
   all in one transaction;
 - outbox claims: `FOR UPDATE SKIP LOCKED` plus a lease (next_attempt_at moved forward), so two
   senders never take the same message and a dead sender's messages come due again;
-- handled events: `INSERT ... ON CONFLICT DO NOTHING` on a primary key, shared by every instance.
+- inbox claims: the same (`FOR UPDATE SKIP LOCKED`, a lease, at most INBOX_MAX_ATTEMPTS);
+  a record is marked done and its replies queued in one transaction, only by the first worker
+  to finish it;
+- handled events: `INSERT ... ON CONFLICT DO NOTHING` on a primary key, shared by every
+  instance (record_incoming claims the key and records the payload in one transaction);
+- FAQ entries change under the ticket's row lock (update_ticket); teaching takes an advisory
+  lock on (passage, question), so two instances teaching one question add one row.
 
 A URL may carry a schema through libpq's options, e.g.
 postgresql://bot@db.council.local/protocolbot?options=-csearch_path%3Dprotocol_bot
@@ -515,7 +521,8 @@ class PgStore:
             # hides the claimed ones until this sender marks them (or dies and the lease ends).
             rows = conn.execute(
                 "WITH due AS (SELECT * FROM outbox WHERE platform = %s AND delivered_at IS NULL "
-                "AND given_up_at IS NULL AND next_attempt_at <= %s ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED) "
+                "AND given_up_at IS NULL AND next_attempt_at <= %s ORDER BY id LIMIT %s "
+                "FOR UPDATE SKIP LOCKED) "
                 "UPDATE outbox SET next_attempt_at = %s FROM due WHERE outbox.id = due.id "
                 "RETURNING due.*", (platform, now, limit, now + lease)).fetchall()
         return [self._message(r) for r in sorted(rows, key=lambda r: r["id"])]
