@@ -199,6 +199,23 @@ def _key_lock(key: str) -> int:
     return value - 2**32 if value >= 2**31 else value  # advisory lock ids are signed int4
 
 
+def read_taught_hints(url: str) -> dict[str, list[str]]:
+    """Taught questions by passage key, read-only (for `ask`, which never writes): {} when the
+    server cannot be reached quickly, psycopg is missing, or the tables are not there yet."""
+    if psycopg is None:
+        return {}
+    try:
+        with psycopg.connect(url, connect_timeout=2) as conn:
+            rows = conn.execute("SELECT passage_key, question FROM taught_questions "
+                                "WHERE undone_at IS NULL ORDER BY id").fetchall()
+    except psycopg.Error:
+        return {}
+    hints: dict[str, list[str]] = {}
+    for key, question in rows:
+        hints.setdefault(key, []).append(question)
+    return hints
+
+
 class PgStore:
     """Every concern of the Store protocols in one PostgreSQL database, shared by instances.
 
@@ -250,9 +267,12 @@ class PgStore:
                     yield conn
         except PoolTimeout as exc:
             raise StoreError(f"no connection to {self.path}: {exc}") from None
-        except psycopg.OperationalError as exc:  # the server went away mid-transaction
+        except (psycopg.OperationalError, psycopg.errors.InsufficientPrivilege,
+                psycopg.errors.ReadOnlySqlTransaction) as exc:
+            # The server went away mid-transaction, or this database user may not write here
+            # (as SqliteStore's "cannot be opened for writing"): said plainly, not as a bug.
             raise StoreError(f"the PostgreSQL database {self.path} cannot be used: "
-                             f"{exc}") from None
+                             f"{str(exc).strip()}") from None
 
     _write = _tx
     _read = _tx

@@ -58,6 +58,33 @@ def test_an_unreachable_server_is_a_store_error_naming_it_without_the_password()
     assert time.monotonic() - started < CONNECT_TIMEOUT_SECONDS + 5
 
 
+def test_a_database_this_user_may_not_write_is_a_store_error(pg_factory):
+    url = pg_factory.setting()
+    pg_factory.open(url).close()  # the tables exist
+    read_only = url + "%20-cdefault_transaction_read_only%3Don"
+    with pytest.raises(StoreError, match="read-only transaction"):
+        store = pg_factory.open(read_only)
+        store.open_ticket(asker=ASKER, question="Q", idempotency_key="k")
+
+
+def test_ask_reads_taught_questions_from_the_server_without_writing(pg_factory):
+    from protocol_bot.pg_store import read_taught_hints
+
+    url = pg_factory.setting()
+    assert read_taught_hints(url) == {}  # no tables yet: nothing, and nothing created
+    with _connect(url) as conn:
+        assert conn.execute("SELECT count(*) FROM pg_tables WHERE schemaname = "
+                            "current_schema()").fetchone()[0] == 0
+    store = pg_factory.open(url)
+    store.teach(question="Can I use council paper?", passage_key="d#1", actor="cli:mo",
+                source="cli")
+    undone, _ = store.teach(question="Old wording", passage_key="d#1", actor="cli:mo",
+                            source="cli")
+    store.undo_teaching(undone.id, actor="cli:mo")
+    assert read_taught_hints(url) == {"d#1": ["Can I use council paper?"]}
+    assert read_taught_hints("postgresql://bot@127.0.0.1:1/x") == {}
+
+
 # --- migrations -------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("version", range(0, PG_SCHEMA_VERSION))
