@@ -281,7 +281,10 @@ class PgStore:
         with self._tx() as conn:
             # Two instances starting together: one migrates, the other waits and finds it done.
             conn.execute("SELECT pg_advisory_xact_lock(%s::bigint)", (MIGRATION_LOCK,))
-            conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+            # Created only when missing: a database user without CREATE rights can still use
+            # tables someone else made.
+            if conn.execute("SELECT to_regclass('schema_version') AS t").fetchone()["t"] is None:
+                conn.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
             row = conn.execute("SELECT version FROM schema_version").fetchone()
             version = 0 if row is None else row["version"]
             if row is None:
@@ -290,6 +293,12 @@ class PgStore:
                 raise StoreError(
                     f"{self.path} was written by a newer protocol-bot (schema {version}; this "
                     f"version knows up to {SCHEMA_VERSION}). Upgrade protocol-bot.")
+            if conn.execute("SELECT to_regclass('knowledge_versions') AS t").fetchone()["t"]:
+                # Schemas 4 and 5 of the unreleased `pg` development branch (knowledge in the
+                # database, event owners) are not this version's 4 and 5.
+                raise StoreError(
+                    f"{self.path} was created by a development build of protocol-bot (it holds "
+                    "knowledge_versions). Create a new database (or schema) for this version.")
             for number in range(version + 1, SCHEMA_VERSION + 1):
                 for statement in MIGRATIONS[number - 1]:
                     conn.execute(statement)

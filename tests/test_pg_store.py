@@ -123,6 +123,16 @@ def test_a_newer_schema_is_refused(pg_factory):
         pg_factory.open(url)
 
 
+def test_a_database_from_the_unreleased_pg_branch_is_refused(pg_factory):
+    url = pg_factory.setting()
+    with _connect(url) as conn:
+        conn.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+        conn.execute("INSERT INTO schema_version VALUES (5)")
+        conn.execute("CREATE TABLE knowledge_versions (version BIGSERIAL PRIMARY KEY)")
+    with pytest.raises(StoreError, match="development build"):
+        pg_factory.open(url)
+
+
 def test_the_database_itself_refuses_a_second_ticket_for_a_key(pg_factory):
     import psycopg
 
