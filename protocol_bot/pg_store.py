@@ -616,17 +616,30 @@ class PgStore:
 
     # --- the inbox ----------------------------------------------------------------------------------
     def record_incoming(self, platform: str, key: str, payload: dict) -> int | None:
+        return self.record_many(platform, [(key, payload)])[0]
+
+    def record_many(self, platform: str, items: Sequence[tuple[str, dict]]) -> list[int | None]:
+        """record_incoming for several (key, payload) at once, in one commit (as main's
+        SqliteStore.record_many): one id, or None for a key seen before, each in order."""
         now = self.now()
+        ids: list[int | None] = []
         with self._write() as conn:
-            if key:  # the event's key and the record in one commit: a redelivery finds the key
-                claimed = conn.execute("INSERT INTO handled_events (key, at) VALUES (%s, %s) "
-                                       "ON CONFLICT (key) DO NOTHING", (key, now)).rowcount
-                if not claimed:
-                    return None
-            row = conn.execute("INSERT INTO inbox (platform, payload, received_at, due_at) "
-                               "VALUES (%s, %s, %s, %s) RETURNING id",
-                               (platform, Jsonb(payload), now, now)).fetchone()
-            return int(row["id"])
+            # The event keys first, in sorted order: two instances recording overlapping
+            # bursts (a redelivery to each) then wait for each other instead of deadlocking.
+            claimed = {key: conn.execute("INSERT INTO handled_events (key, at) VALUES (%s, %s) "
+                                         "ON CONFLICT (key) DO NOTHING", (key, now)).rowcount == 1
+                       for key in sorted({key for key, _ in items if key})}
+            for key, payload in items:
+                if key:
+                    if not claimed[key]:  # seen before, or earlier in this burst
+                        ids.append(None)
+                        continue
+                    claimed[key] = False
+                row = conn.execute("INSERT INTO inbox (platform, payload, received_at, due_at) "
+                                   "VALUES (%s, %s, %s, %s) RETURNING id",
+                                   (platform, Jsonb(payload), now, now)).fetchone()
+                ids.append(int(row["id"]))
+        return ids
 
     def claim_incoming(self, platform: str, now: float, limit: int = 50,
                        lease: float = CLAIM_LEASE_SECONDS) -> list[tuple[int, dict]]:

@@ -251,6 +251,25 @@ def test_concurrent_changes_to_one_ticket_let_exactly_one_through(pg_factory):
     assert len(stores[0].undelivered()) == 1  # one answer owed, not sixteen
 
 
+def test_bursts_recorded_at_once_by_two_instances_record_each_key_once(pg_factory):
+    from concurrent.futures import ThreadPoolExecutor
+
+    url = pg_factory.setting()
+    stores = [pg_factory.open(url), pg_factory.open(url)]
+    keys = [f"slack:event:E{i}" for i in range(30)]
+    bursts = [[(k, {"key": k}) for k in (keys if n % 2 else keys[::-1])] for n in range(8)]
+    with ThreadPoolExecutor(8) as pool:  # opposite orders: no deadlock, each key once
+        results = list(pool.map(lambda n: stores[n % 2].record_many("slack", bursts[n]),
+                                range(8)))
+    assert sum(i is not None for ids in results for i in ids) == len(keys)
+    assert stores[0].pending_incoming() == len(keys)
+    # Within one burst: the first of two equal keys is recorded, in order; no key, always.
+    ids = stores[1].record_many("slack", [("k2", {"n": 1}), ("k1", {"n": 2}), ("k2", {"n": 3}),
+                                          ("", {"n": 4}), ("", {"n": 5})])
+    assert [i is not None for i in ids] == [True, True, False, True, True]
+    assert ids[0] < ids[1] < ids[3] < ids[4]
+
+
 def test_an_incoming_payload_is_recorded_once_and_answered_once_across_instances(pg_factory):
     from concurrent.futures import ThreadPoolExecutor
 
