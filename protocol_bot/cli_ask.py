@@ -54,6 +54,10 @@ def _taught_hints():
     from .sqlite_store import read_taught_hints
 
     db = os.environ.get("PROTOCOL_BOT_DB", "protocol-bot.db")
+    if db.strip().lower().startswith(("postgresql://", "postgres://")):
+        from .pg_store import read_taught_hints as read_from_server
+
+        return lambda: read_from_server(db.strip())
     if "://" in db:
         return None
     return lambda: read_taught_hints(db)

@@ -121,14 +121,14 @@ def parse_flag(raw: str, variable: str) -> bool:
 # --- the database setting --------------------------------------------------------------------------
 
 _URL = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
-# URL schemes PROTOCOL_BOT_DB may one day name, and whether this version can use them. A later
-# version adds PostgreSQL by setting its entry to True and giving Config.db_url to that store.
-DB_URL_SCHEMES = {"postgresql": False, "postgres": False}
+# URL schemes PROTOCOL_BOT_DB may name, and whether this version can use them: PostgreSQL
+# (pg_store.PgStore, chosen by stores.open_store from Config.db_url; needs the `postgres` extra).
+DB_URL_SCHEMES = {"postgresql": True, "postgres": True}
 
 
 @dataclass(frozen=True)
 class DatabaseSetting:
-    """What PROTOCOL_BOT_DB names: an SQLite file (`path`) or, later, a server (`url`)."""
+    """What PROTOCOL_BOT_DB names: an SQLite file (`path`) or a PostgreSQL server (`url`)."""
 
     path: Path | None = None
     url: str | None = None
@@ -171,7 +171,9 @@ class Config:
     monitoring_officers: frozenset[str] = field(default_factory=frozenset)
     log_retention_days: int = DEFAULT_RETENTION_DAYS
     log_keep_identity: bool = False
-    db_url: str | None = None  # a database server; none is supported yet (see parse_database)
+    # PROTOCOL_BOT_DB=postgresql://... (or postgres://): the PostgreSQL store; db_path then
+    # keeps its default and only places the data directory.
+    db_url: str | None = None
     delivery_lease_seconds: float = 120.0  # a sender that dies mid-send: retried after this
 
     @property

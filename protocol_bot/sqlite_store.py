@@ -822,9 +822,10 @@ def read_taught_hints(path: Path | str) -> dict[str, list[str]]:
     return hints
 
 
-def open_store(config, *, create: bool = True) -> SqliteStore:
-    """The store the configuration names (PROTOCOL_BOT_DB); `create`: a missing file may be
-    created (commands that start the bot or open a ticket), else NoDatabase."""
-    if config.db_url is not None:  # parse_database refuses every URL for now
-        raise StoreError("PROTOCOL_BOT_DB: database servers are not supported yet.")
-    return SqliteStore(config.db_path, create=create)
+def open_store(config, *, create: bool = True):
+    """The store the configuration names (PROTOCOL_BOT_DB): see stores.open_store (a
+    postgresql:// URL opens PgStore). `create`: a missing file may be created (commands that
+    start the bot or open a ticket), else NoDatabase."""
+    from .stores import open_store as open_configured
+
+    return open_configured(config, create=create)

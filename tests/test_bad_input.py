@@ -196,8 +196,12 @@ CASES = [
                            PROTOCOL_BOT_DB=lambda w: str(w["tmp"] / "mistyped" / "bot.db")), 2,
                  "does not exist. Create it first", id="db-folder-missing-for-open"),
     pytest.param(_with_env(["tickets", "list", "--as", "cli:mo"],
-                           PROTOCOL_BOT_DB="postgresql://bot@db.example/protocol"), 2,
-                 "PostgreSQL is not supported yet", id="db-postgresql-url"),
+                           PROTOCOL_BOT_DB="mysql://bot@db.example/protocol"), 2,
+                 "'mysql://' is not a database protocol-bot can use", id="db-mysql-url"),
+    pytest.param(_with_env(["tickets", "list", "--as", "cli:mo"],
+                           PROTOCOL_BOT_DB="postgresql://bot:hunter2@127.0.0.1:1/protocol"), 1,
+                 "cannot connect to the PostgreSQL database postgresql://bot:***@127.0.0.1:1/"
+                 "protocol", id="db-postgresql-unreachable"),
     pytest.param(_with_env(["log", "purge"], PROTOCOL_BOT_LOG_IDENTITY="maybe"), 2,
                  "PROTOCOL_BOT_LOG_IDENTITY: 'maybe' is neither true nor false",
                  id="log-identity-maybe"),
@@ -243,11 +247,12 @@ def test_bad_input_gets_a_message_and_exit_status(world, setup, status, message)
 
 def test_nothing_is_created_by_a_mistyped_database_setting(world):
     tmp = world["tmp"]
-    for value in ("postgresql://bot@db/protocol", str(tmp / "typo" / "bot.db")):
+    for value, status in (("postgresql://bot@127.0.0.1:1/protocol", 1),
+                          (str(tmp / "typo" / "bot.db"), 2)):
         for argv in (["tickets", "list", "--as", "cli:mo"], ["tickets", "open", "--asker",
                                                               "cli:x", "Q?"]):
             result = protocol_bot(*argv, env={**world["env"], "PROTOCOL_BOT_DB": value}, cwd=tmp)
-            assert result.returncode == 2
+            assert result.returncode == status, result.stderr
     assert not (tmp / "postgresql:").exists() and not (tmp / "typo").exists()
 
 

@@ -1,6 +1,8 @@
-"""Every use case once, through `Conversation.handle`, on a real (in-memory SQLite) store."""
+"""Every use case once, through `Conversation.handle`, on a real store: SQLite and PostgreSQL."""
 
 from __future__ import annotations
+
+import pytest
 
 from protocol_bot import wording
 from protocol_bot.conversation import Incoming, Place
@@ -22,8 +24,20 @@ class Clock:
         return self.now
 
 
+_STORES = None  # this test's store_factory (see the autouse fixture below)
+
+
+@pytest.fixture(autouse=True)
+def _stores(store_factory):
+    global _STORES
+    _STORES = store_factory
+    yield
+    _STORES = None
+
+
 def bot(clock=None):
-    return make_conversation(mos=(MO.principal, DEPUTY.principal, "cli:mo"), clock=clock)
+    return make_conversation(mos=(MO.principal, DEPUTY.principal, "cli:mo"),
+                             store=_STORES.make(clock=clock))
 
 
 def said(conversation, asker=CLLR, place=CHANNEL, **kw):

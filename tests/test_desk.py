@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from protocol_bot.desk import Desk, DeskError, NotPermitted, ticket_to_dict
-from protocol_bot.sqlite_store import SqliteStore
 from protocol_bot.models import Answer, Asker, Citation, Escalation
 from protocol_bot.report import build_report, render
 from protocol_bot.store import TicketNotFound
@@ -29,8 +28,8 @@ def clock():
 
 
 @pytest.fixture
-def desk(clock):
-    return Desk(SqliteStore(":memory:", clock=clock), None, MOS)
+def desk(clock, store_factory):
+    return Desk(store_factory.make(clock=clock), None, MOS)
 
 
 def _escalate(desk, key="slack:msg-1", question="Can I ask an officer to deliver my leaflets?"):
@@ -162,8 +161,8 @@ def test_list_and_json_shape(desk):
                          "answer", "created_at", "updated_at", "reply_to", "events"}
 
 
-def test_question_log_keeps_identity_only_when_configured(clock):
-    anonymous = Desk(SqliteStore(":memory:", clock=clock), None, MOS)
+def test_question_log_keeps_identity_only_when_configured(clock, store_factory):
+    anonymous = Desk(store_factory.make(clock=clock), None, MOS)
     log_id = anonymous.record_question(ASKER, _answer("Can I?", refs=("2.3", "3.1")))
     anonymous.feedback(log_id, ASKER, "Can I?", ["2.3"], helpful=False)
     [q] = anonymous.store.logged_questions()
@@ -171,7 +170,7 @@ def test_question_log_keeps_identity_only_when_configured(clock):
     assert (q.question, q.answered, q.refs, q.asker, q.helpful) == (
         "Can I?", True, ("mor-protocol-2026#2.3", "mor-protocol-2026#3.1"), None, False)
     assert anonymous.store.feedback_entries()[0].asker is None
-    identified = Desk(SqliteStore(":memory:", clock=clock), None, MOS, log_keep_identity=True)
+    identified = Desk(store_factory.make(clock=clock), None, MOS, log_keep_identity=True)
     identified.record_question(ASKER, _answer())
     assert identified.store.logged_questions()[0].asker == "slack:U1"
 
@@ -184,8 +183,8 @@ def test_question_text_is_not_logged_at_info(desk, caplog):
     assert "grievance" not in caplog.text and caplog.text  # ids and counts only
 
 
-def test_purge_keeps_the_retention_period(clock):
-    desk = Desk(SqliteStore(":memory:", clock=clock), None, MOS, log_retention_days=30)
+def test_purge_keeps_the_retention_period(clock, store_factory):
+    desk = Desk(store_factory.make(clock=clock), None, MOS, log_retention_days=30)
     desk.record_question(None, _answer("old"))
     clock.now += 31 * 86400
     desk.record_question(None, _answer("recent"))

@@ -56,11 +56,11 @@ def _desk(db, knowledge_dir, live=None) -> Desk:
 
 # --- FAQ entries ---------------------------------------------------------------------------------
 
-def test_store_contract_for_faq_entries_and_taught_questions(tmp_path):
-    """What any store (SQLite now, PostgreSQL later) must do for FaqEntries and Teaching."""
+def test_store_contract_for_faq_entries_and_taught_questions(store_factory):
+    """What every store (SQLite and PostgreSQL) must do for FaqEntries and Teaching."""
     from protocol_bot.store import EntryNotFound, InvalidTransition
 
-    store = SqliteStore(tmp_path / "contract.db")
+    store = store_factory.make()
     ticket, _ = store.open_ticket(asker=ASKER, question=LEAFLETS, idempotency_key="k")
     entry = {"question": LEAFLETS, "variants": ["v1", LEAFLETS], "text": "No.",
              "related": ["mor-protocol-2026#2.3"], "author": MO}

@@ -1,5 +1,5 @@
-"""The escalation stores: the SQLite file and its in-memory twin behave alike; SQLite survives
-restarts and concurrent processes."""
+"""The escalation stores: SQLite and PostgreSQL behave alike (every shared test runs on both
+through `store_factory`); both survive restarts and concurrent processes."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 
-from protocol_bot.sqlite_store import SqliteStore
 from protocol_bot.models import Asker
 from protocol_bot.sqlite_store import MIGRATIONS, SCHEMA_VERSION, SqliteStore
 from protocol_bot.store import (InvalidTransition, StoreError, TicketNotFound, backoff_seconds,
@@ -33,11 +32,9 @@ class Clock:
 
 
 @pytest.fixture
-def store_and_clock(tmp_path):
+def store_and_clock(store_factory):
     clock = Clock()
-    store = SqliteStore(tmp_path / "bot.db", clock=clock)
-    yield store, clock
-    store.close()
+    return store_factory.make(clock=clock), clock
 
 
 @pytest.fixture
@@ -131,6 +128,59 @@ def test_claimed_messages_are_hidden_until_the_lease_ends(store_and_clock):
     assert len(store.claim_due("slack", clock.now + 61, lease=60)) == 1  # sender died: retried
 
 
+def test_outbox_outcomes_retry_at_postpone_redirect_and_give_up(store_and_clock):
+    store, clock = store_and_clock
+    now = clock.now
+    ids = [store.enqueue(platform="slack", recipient=f"slack:U{i}", reply_to={"channel": "C1"},
+                         kind="k", ticket_id=None, body={"n": i}) for i in range(4)]
+    store.mark_failed(ids[0], "429", now, retry_at=now + 30)  # the platform's Retry-After
+    store.mark_failed(ids[1], "timeout", now, outcome_unknown=True)  # may have arrived
+    store.postpone(ids[2], now + 50)  # pacing: no attempt counted
+    store.redirect(ids[3], reply_to={"channel": "D9"}, error="not_in_channel", now=now)
+    assert [m.id for m in store.due_messages("slack", now)] == [ids[3]]
+    [redirected] = store.claim_due("slack", now)
+    assert redirected.reply_to == {"channel": "D9"} and redirected.last_error == "not_in_channel"
+    by_id = {m.id: m for m in store.undelivered()}
+    assert by_id[ids[0]].next_attempt_at == now + 30 and by_id[ids[0]].attempts == 1
+    assert by_id[ids[1]].unknown_outcomes == 1 and store.unknown_outcomes() == 1
+    assert by_id[ids[2]].attempts == 0 and by_id[ids[2]].next_attempt_at == now + 50
+    store.give_up(ids[2], "channel_not_found", now)
+    [lost] = store.given_up()
+    assert (lost.id, lost.last_error, lost.given_up_at) == (ids[2], "channel_not_found", now)
+    assert ids[2] not in [m.id for m in store.undelivered()]
+    assert ids[2] not in [m.id for m in store.claim_due("slack", now + 10_000)]
+    store.mark_delivered(ids[0], now)
+    store.give_up(ids[0], "too late", now)  # a delivered message is not given up
+    assert [m.id for m in store.given_up()] == [ids[2]]
+    store.mark_failed(99_999, "unknown id", now)  # ignored
+
+
+def test_inbox_records_once_claims_with_a_lease_and_completes_once(store_and_clock):
+    store, clock = store_and_clock
+    now = clock.now
+    first = store.record_incoming("slack", "slack:event:E1", {"text": "hello"})
+    assert first is not None
+    assert store.record_incoming("slack", "slack:event:E1", {"text": "hello"}) is None
+    assert store.claim_event("slack:event:E1") is False  # the key is claimed as an event too
+    second = store.record_incoming("teams", "", {"text": "no key"})  # no key: always recorded
+    assert store.pending_incoming() == 2 and store.pending_incoming("slack") == 1
+    assert store.claim_incoming("slack", now, lease=60) == [(first, {"text": "hello"})]
+    assert store.claim_incoming("slack", now + 59, lease=60) == []  # leased to that worker
+    assert store.claim_incoming("slack", now + 61, lease=60) == [(first, {"text": "hello"})]
+    reply = _message(kind="answer")
+    store.complete_incoming(first, [reply], now + 62)
+    store.complete_incoming(first, [reply], now + 63)  # a second worker after the lease
+    assert [m.kind for m in store.undelivered("slack")] == ["answer"]  # queued once
+    assert store.pending_incoming() == 1
+    assert store.claim_incoming("slack", now + 1000) == []
+    from protocol_bot.sqlite_store import INBOX_MAX_ATTEMPTS
+
+    for n in range(INBOX_MAX_ATTEMPTS):  # a record that fails every time is left alone
+        assert [i for i, _ in store.claim_incoming("teams", now + n * 10, lease=1)] == [second]
+    assert store.claim_incoming("teams", now + 1000, lease=1) == []
+    assert store.pending_incoming("teams") == 1
+
+
 def test_backoff_grows_and_is_capped():
     delays = [backoff_seconds(n) for n in range(1, 20)]
     assert delays[:3] == [5.0, 10.0, 20.0]
@@ -159,9 +209,11 @@ def test_question_log_feedback_and_purge(store_and_clock):
     store.log_feedback(log_id=new, question="New?", normalised="new", refs=("2.3",),
                        helpful=True, asker=None)
     assert [q.helpful for q in store.logged_questions()] == [False, True]
+    assert store.logged_question(new) == "New?" and store.logged_question(new + 100) is None
     counts = store.purge_log(clock.now - 90 * 86400)
     assert counts["questions"] == 1 and counts["feedback"] == 1
     assert [q.question for q in store.logged_questions()] == ["New?"]
+    assert store.logged_question(old) is None  # purged: a button for it finds nothing
     assert [f.question for f in store.feedback_entries()] == ["New?"]
 
 
@@ -222,20 +274,20 @@ def test_sqlite_refuses_a_newer_schema(tmp_path):
         SqliteStore(path)
 
 
-def _env(db: Path, **extra) -> dict:
+def _env(db: Path | str, **extra) -> dict:
     return {**os.environ, "PROTOCOL_BOT_DB": str(db),
             "PROTOCOL_BOT_MONITORING_OFFICERS": "slack:UMO,cli:mo", **extra}
 
 
-def test_ticket_survives_the_process_that_opened_it(tmp_path):
-    db = tmp_path / "bot.db"
+def test_ticket_survives_the_process_that_opened_it(tmp_path, store_factory):
+    db = store_factory.setting()
     out = subprocess.run(
         [sys.executable, "-m", "protocol_bot.cli", "tickets", "open", "--asker", "teams:29:abc",
          "--name", "Cllr Patel", "--key", "teams:act-1", "--json", "Who briefs the chair?"],
         capture_output=True, text=True, env=_env(db), cwd=tmp_path, timeout=120)
     assert out.returncode == 0, out.stderr
     printed = json.loads(out.stdout)
-    store = SqliteStore(db)  # a new process's view: only the file carries the ticket over
+    store = store_factory.open(db)  # a new process's view: only the database carries it over
     ticket = store.get_ticket(printed["id"])
     assert ticket.question == "Who briefs the chair?"
     assert ticket.asker == Asker("teams", "29:abc", "Cllr Patel")
@@ -260,8 +312,8 @@ WORKER = textwrap.dedent("""
 """)
 
 
-def test_two_processes_opening_at_once_lose_and_duplicate_nothing(tmp_path):
-    db = tmp_path / "fresh.db"  # not created yet: both processes also race to create it
+def test_two_processes_opening_at_once_lose_and_duplicate_nothing(tmp_path, store_factory):
+    db = store_factory.setting()  # empty: both processes also race to create the tables
     start_at = time.time() + 2.0
     workers = [subprocess.Popen([sys.executable, "-c", WORKER, name, str(start_at)],
                                 env=_env(db), cwd=tmp_path, stdout=subprocess.DEVNULL,
@@ -271,7 +323,7 @@ def test_two_processes_opening_at_once_lose_and_duplicate_nothing(tmp_path):
     assert [w.returncode for w in workers] == [0, 0], errors
     assert not any("locked" in e for e in errors), errors
 
-    store = SqliteStore(db)
+    store = store_factory.open(db)
     tickets = store.list_tickets()
     keys = [t.idempotency_key for t in tickets]
     expected = {f"shared-{i}" for i in range(25)} | {f"{n}-{i}" for n in "AB"

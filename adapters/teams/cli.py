@@ -117,7 +117,13 @@ def diagnose(env: dict[str, str] | None = None) -> dict:
 
     env = dict(os.environ if env is None else env)
     config = Config.from_env(env)
-    report: dict = {"knowledge_dir": str(config.knowledge_dir), "db": str(config.db_path),
+    if config.db_url:
+        from protocol_bot.pg_store import redact
+
+        db = redact(config.db_url)  # never the password
+    else:
+        db = str(config.db_path)
+    report: dict = {"knowledge_dir": str(config.knowledge_dir), "db": db,
                     "problems": [], "warnings": []}
     try:
         conversation = Conversation.build(config)
