@@ -12,7 +12,6 @@ import argparse
 import datetime as dt
 import fcntl
 import json
-import os
 import re
 import shutil
 import sys
@@ -26,6 +25,7 @@ import yaml
 
 from .cli_ask import add_knowledge_option
 from .config import SHIPPED_KNOWLEDGE, Config
+from .faq import write_atomically
 from .datadir import council_knowledge
 from .editions import Comparison, compare, successors
 from .importing import ImportFailed, ParsedDocument, parse, version_facts
@@ -405,21 +405,6 @@ def _locked(knowledge_dir: Path):
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _write_atomically(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.chmod(tmp, path.stat().st_mode & 0o777 if path.exists() else 0o644)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-
-
 def publish(plan: Plan, knowledge_dir: Path, config: Config, actor: str) -> None:
     """Write the new edition (it names what it supersedes, so the knowledge base is consistent
     at once), then mark the old one; record the change; tell running bots to reload."""
@@ -428,9 +413,9 @@ def publish(plan: Plan, knowledge_dir: Path, config: Config, actor: str) -> None
 
     with _locked(knowledge_dir):
         plan.target.parent.mkdir(parents=True, exist_ok=True)
-        _write_atomically(plan.target, plan.text)
+        write_atomically(plan.target, plan.text)
         if plan.old_path is not None and plan.old_text is not None:
-            _write_atomically(plan.old_path, plan.old_text)
+            write_atomically(plan.old_path, plan.old_text)
     store = None
     with suppress(Exception):
         store = _store(config)

@@ -263,7 +263,7 @@ def _record_written(path: Path, text: str | None, passages: list[dict], at: floa
                                            "questions": [str(q).strip() for q in
                                                          p.get("questions") or []]}
                            for p in passages}}
-    _write_atomically(path.parent / WRITTEN_FILE, json.dumps(record))
+    write_atomically(path.parent / WRITTEN_FILE, json.dumps(record))
 
 
 def _not_copied(folder: str, names: list[str]) -> set[str]:
@@ -303,7 +303,8 @@ def _validate_with(knowledge_dir: Path, text: str) -> None:
             raise FaqRefused(list(exc.problems)) from None
 
 
-def _write_atomically(path: Path, text: str) -> None:
+def write_atomically(path: Path, text: str) -> None:
+    """Replace `path` with `text` so no reader ever sees half a file (knowledge files)."""
     # A hidden temp file in the same folder: the loader and watcher ignore it, and os.replace
     # swaps it in whole, so a running bot never reads half a file.
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -406,7 +407,7 @@ def publish(knowledge_dir: Path | str, store) -> list[str]:
                     if data is not None:
                         path.unlink()
                 elif data is None or data.decode("utf-8", "replace") != text:
-                    _write_atomically(path, text)
+                    write_atomically(path, text)
                 _record_written(path, text, [FaqEntry.of(r).as_passage() for r in records],
                                 at=store.now())  # the store's clock, as entries' times are
                 return notes

@@ -22,7 +22,6 @@ from pathlib import Path
 
 import pytest
 
-from protocol_bot.config import SHIPPED_KNOWLEDGE
 from protocol_bot.knowledge import MAX_FILE_BYTES
 from protocol_bot.models import Asker
 from protocol_bot.sqlite_store import SqliteStore

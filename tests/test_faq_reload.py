@@ -14,7 +14,6 @@ from protocol_bot.faq import FAQ_FILE
 from protocol_bot.live import LiveKnowledge
 from protocol_bot.sqlite_store import SqliteStore
 from protocol_bot.models import Asker
-from protocol_bot.sqlite_store import SqliteStore
 from protocol_bot.watcher import KnowledgeWatcher, request_reload
 
 PROTOCOL_FILE = "member-officer-relations-protocol-2026.yaml"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from protocol_bot import wording
 
-import asyncio
 import copy
 import json
 import time

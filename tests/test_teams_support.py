@@ -17,7 +17,7 @@ from aiohttp import web
 from protocol_bot.conversation import Conversation
 from protocol_bot.live import LiveKnowledge
 from protocol_bot.models import Answer, Citation, Escalation
-from tests.conversation_support import make_conversation as build, shipped_knowledge
+from tests.conversation_support import make_conversation as build
 
 DATA = Path(__file__).resolve().parent / "data"
 PLAYGROUND_USER = "user-id-0"  # who the Agents Playground's recordings come from

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 
 from protocol_bot import wording
 from protocol_bot.conversation import Reply

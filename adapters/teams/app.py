@@ -3,7 +3,6 @@ outbox delivery loop (started and stopped with the app)."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 from concurrent.futures import ThreadPoolExecutor
