@@ -127,27 +127,3 @@ async def deliver_due(deliveries: Deliveries, platform: str, send: Send,
     """One unpaced pass for `platform` (tests and tools): every due message, once."""
     worker = OutboxWorker(deliveries, platform, send, lambda m: str(m.id))
     return await worker.deliver_due(now)
-
-
-def start_worker(worker: OutboxWorker, interval: float = 1.0) -> tuple[asyncio.Task, asyncio.Event]:
-    """The worker's loop as a task, with the event that stops it."""
-    stop = asyncio.Event()
-    return asyncio.create_task(worker.run(stop, interval)), stop
-
-
-def start_outbox(deliveries: Deliveries, platform: str, send: Send,
-                 interval: float = 1.0) -> tuple[asyncio.Task, asyncio.Event]:
-    return start_worker(OutboxWorker(deliveries, platform, send, lambda m: str(m.id)), interval)
-
-
-async def stop_outbox(task: asyncio.Task, stop: asyncio.Event, timeout: float = 5.0) -> None:
-    stop.set()
-    try:
-        await asyncio.wait_for(task, timeout)
-    except asyncio.TimeoutError:
-        task.cancel()
-
-
-async def run_outbox(deliveries: Deliveries, platform: str, send: Send, stop: asyncio.Event,
-                     interval: float = 1.0) -> None:
-    await OutboxWorker(deliveries, platform, send, lambda m: str(m.id)).run(stop, interval)

@@ -27,6 +27,20 @@ async def run_passes(one_pass: Callable[[], Awaitable[object]], stop: asyncio.Ev
             task.cancel()
 
 
+def start_worker(worker, interval: float = 1.0) -> tuple[asyncio.Task, asyncio.Event]:
+    """A worker's `run(stop, interval)` loop as a task, with the event that stops it."""
+    stop = asyncio.Event()
+    return asyncio.create_task(worker.run(stop, interval)), stop
+
+
+async def stop_worker(task: asyncio.Task, stop: asyncio.Event, timeout: float = 5.0) -> None:
+    stop.set()
+    try:
+        await asyncio.wait_for(task, timeout)
+    except asyncio.TimeoutError:
+        task.cancel()
+
+
 def is_loopback_host(host: str) -> bool:
     """'localhost', 127.0.0.0/8 or ::1: this machine only."""
     if host == "localhost":

@@ -135,13 +135,9 @@ class Conversation:
                    Deliveries(store, notify=desk.notify_mos, lease=config.delivery_lease_seconds))
 
     # --- the durable path: record first, acknowledge, answer from the record -------------------
-    def record(self, platform: str, key: str, payload: dict) -> bool:
-        """Keep a platform payload before the platform is acknowledged; False for a
-        redelivery of one already recorded (it is acknowledged and dropped)."""
-        return self.inbox.record_incoming(platform, key, payload) is not None
-
     def record_many(self, platform: str, items: list[tuple[str, dict]]) -> list[bool]:
-        """`record` for a burst, in one commit: True for each newly recorded payload."""
+        """Keep platform payloads before the platform is acknowledged, a burst in one commit:
+        True for each newly recorded one, False for a redelivery (acknowledged and dropped)."""
         return [i is not None for i in self.inbox.record_many(platform, items)]
 
     def answer_recorded(self, platform: str, respond: Callable[[dict], list[Outgoing]],
@@ -164,7 +160,7 @@ class Conversation:
     # --- entry point -------------------------------------------------------------------------
     def handle(self, incoming: Incoming, *, recorded: bool = False) -> list[Reply]:
         """Act once on what a person did and say what to send back. `recorded`: it came
-        through `record`, which already dropped redeliveries."""
+        through `record_many`, which already dropped redeliveries."""
         self._remember(incoming)
         if (incoming.event_key and not recorded
                 and not self.events.claim_event(incoming.event_key)):

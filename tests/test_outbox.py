@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from adapters.outbox_loop import deliver_due, run_outbox
+from adapters.outbox_loop import OutboxWorker, deliver_due
 from protocol_bot.delivery import Deliveries
 from protocol_bot.desk import Desk
 from protocol_bot.sqlite_store import SqliteStore
@@ -98,7 +98,7 @@ def test_only_this_platforms_messages_and_a_late_reference_is_used():
     assert [m.platform for m in store.undelivered()] == ["slack"]
 
 
-def test_run_outbox_delivers_until_stopped():
+def test_the_worker_delivers_until_stopped():
     store = SqliteStore(":memory:")
     store.enqueue(platform="slack", recipient="slack:U1", reply_to=None, kind="ticket_answered",
                   ticket_id="MO-0001", body={"answer": "a"})
@@ -107,7 +107,8 @@ def test_run_outbox_delivers_until_stopped():
 
     async def scenario():
         stop = asyncio.Event()
-        task = asyncio.create_task(run_outbox(Deliveries(store), "slack", platform.send, stop, interval=0.01))
+        worker = OutboxWorker(Deliveries(store), "slack", platform.send, lambda m: "one")
+        task = asyncio.create_task(worker.run(stop, interval=0.01))
         for _ in range(200):
             if platform.received:
                 break

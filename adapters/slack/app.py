@@ -21,7 +21,8 @@ from protocol_bot.conversation import Conversation, Incoming, Reply
 
 from adapters.inbox_loop import InboxWorker
 from adapters.recorder import Recorder
-from adapters.outbox_loop import OutboxWorker, Pacing, start_worker, stop_outbox
+from adapters.outbox_loop import OutboxWorker, Pacing
+from adapters.worker_loop import start_worker, stop_worker
 
 from . import asking, escalation, officer, recording
 from .events import seal, unseal
@@ -136,7 +137,7 @@ class SlackBot:
 
     async def stop(self) -> None:
         for task, stop in self._tasks:
-            await stop_outbox(task, stop)
+            await stop_worker(task, stop)
         self.pool.shutdown(wait=False, cancel_futures=True)
         self._record_pool.shutdown(wait=False, cancel_futures=True)
         if self._session:

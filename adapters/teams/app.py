@@ -13,7 +13,8 @@ from protocol_bot.conversation import Conversation
 
 from adapters.inbox_loop import InboxWorker
 from adapters.recorder import Recorder
-from adapters.outbox_loop import OutboxWorker, Pacing, start_worker, stop_outbox
+from adapters.outbox_loop import OutboxWorker, Pacing
+from adapters.worker_loop import start_worker, stop_worker
 
 from . import activities as act
 from .bf import TeamsEndpoint, TeamsSettings
@@ -74,7 +75,7 @@ def mount(app: web.Application, conversation: Conversation, settings: TeamsSetti
 
     async def on_cleanup(app: web.Application) -> None:
         for task, stop in state.get("tasks", []):
-            await stop_outbox(task, stop)
+            await stop_worker(task, stop)
         pool.shutdown(wait=False, cancel_futures=True)
         endpoint.botframework.stop()
 
