@@ -26,6 +26,10 @@ async def healthz(request: web.Request) -> web.Response:
     problems = [str(p) for p in conversation.knowledge.last_problems]
     return web.json_response({"status": "ok" if not problems else "degraded",
                               "passages": len(conversation.knowledge.answerer.kb.passages),
+                              # "sqlite" or "postgresql"; the knowledge version answered from
+                              # (PostgreSQL: its number; SQLite: a hash of the folder's files)
+                              "store": getattr(conversation.desk.store, "kind", "unknown"),
+                              "knowledge_version": conversation.knowledge.version,
                               "platforms": request.app[PLATFORMS],
                               "knowledge_problems": problems})
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from .about_bot import BotFacts
 from .answering import EmptyQuestion
-from .config import Config
+from .config import Config, ConfigError
 from .datadir import default_knowledge
 from .index_cache import data_dir
 from .knowledge import KnowledgeError
@@ -19,10 +19,23 @@ from .models import Answer
 
 
 def add_knowledge_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--knowledge", metavar="DIR", type=Path,
-                        default=default_knowledge(),
-                        help="knowledge base folder (default: $PROTOCOL_BOT_KNOWLEDGE, else the "
+    parser.add_argument("--knowledge", metavar="DIR", type=Path, default=None,
+                        help="knowledge base folder (default: with a PostgreSQL database its "
+                             "latest knowledge version; else $PROTOCOL_BOT_KNOWLEDGE, else the "
                              "council's folder in the data directory, else the shipped one)")
+
+
+def resolve_knowledge(args: argparse.Namespace) -> Path:
+    """--knowledge, else the folder the settings name (kb_versions.command_knowledge)."""
+    if args.knowledge is None:
+        from .kb_versions import command_knowledge
+
+        try:
+            config = Config.from_env()
+        except ConfigError:  # reported by the command with its own exit status
+            return default_knowledge()
+        args.knowledge = command_knowledge(config)
+    return args.knowledge
 
 
 def register(sub, kb_sub) -> None:
@@ -135,7 +148,7 @@ def format_explain(e: dict) -> str:
 def run_ask(args: argparse.Namespace) -> int:
     questions = args.question
     from_stdin = questions == ["-"]
-    live = load_live(args.knowledge)
+    live = load_live(resolve_knowledge(args))
     if live is None:
         return 1
     if args.explain:
@@ -166,7 +179,7 @@ def run_eval(args: argparse.Namespace) -> int:
     from .answering import Answerer
     from .evaluation import evaluate, load_eval_set, without_hints
 
-    live = load_live(args.knowledge, cache=False)
+    live = load_live(resolve_knowledge(args), cache=False)
     if live is None:
         return 1
     answerer = live.answerer

@@ -10,11 +10,13 @@ import stat
 import sys
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 
 from .config import Config, ConfigError, check_principal, parse_days
 from .datadir import council_knowledge
 from .desk import Desk, DeskError, NotPermitted, parse_principal, ticket_to_dict
 from .faq import FaqNotPublished, FaqWriteError
+from .knowledge import KnowledgeError
 from .models import TICKET_STATUSES, Asker, Ticket
 from .sqlite_store import open_store
 from .store import EntryNotFound, StoreError, TicketNotFound
@@ -162,7 +164,11 @@ def register(sub, kb_sub) -> None:
     p.set_defaults(func=_run(_teach, mo="kb.teach", prepare=_prepare_teach))
 
     p = kb_sub.add_parser("reload", help="validate the knowledge files and tell running bots "
-                                         "to use them")
+                                         "to use them (PostgreSQL: publish DIR as a new "
+                                         "knowledge version)")
+    p.add_argument("directory", nargs="?", type=Path, metavar="DIR",
+                   help="PostgreSQL only: a folder of knowledge files (e.g. edited after `kb "
+                        "export`) to publish as the new version")
     _as_option(p, "making the change")
     _json_flag(p)
     p.set_defaults(func=_run(_reload, mo="kb.reload"))
@@ -242,6 +248,13 @@ def _run(command: Callable[[argparse.Namespace, Desk], int], *, mo: str | None =
 
 def _desk(config: Config, *, create: bool) -> Desk:
     store = open_store(config, create=create)
+    if config.db_url:  # the knowledge lives in the database, in versions (kb_versions.py)
+        from .kb_versions import DatabaseKnowledge
+
+        return Desk(store, None, config.monitoring_officers,
+                    database=DatabaseKnowledge.for_config(config, store),
+                    log_keep_identity=config.log_keep_identity,
+                    log_retention_days=config.log_retention_days)
     return Desk(store, None, config.monitoring_officers, knowledge_dir=council_knowledge(config),
                 log_keep_identity=config.log_keep_identity,
                 log_retention_days=config.log_retention_days)
@@ -281,8 +294,9 @@ def _prepare_open(args: argparse.Namespace) -> None:
 
 
 def _prepare_answer(args: argparse.Namespace) -> None:
-    if args.save_faq:
-        knowledge = Config.from_env().knowledge_dir
+    config = Config.from_env()
+    if args.save_faq and not config.db_url:  # PostgreSQL: the knowledge is in the database
+        knowledge = config.knowledge_dir
         if not knowledge.is_dir():
             raise ConfigError("PROTOCOL_BOT_KNOWLEDGE", f"{knowledge} is not a folder, so the "
                                                         "answer cannot be saved as an FAQ entry.")
@@ -467,6 +481,12 @@ def _reload(args: argparse.Namespace, desk: Desk) -> int:
     from .watcher import request_reload
 
     actor = args.actor
+    if desk.database is not None:
+        return _reload_database(args, desk)
+    if args.directory is not None and args.directory.resolve() != desk.knowledge_dir.resolve():
+        raise UsageError(f"kb reload {args.directory}: with an SQLite database the bot reads "
+                         f"{desk.knowledge_dir}; edit the files there and run `protocol-bot kb "
+                         "reload --as ...` without a folder.")
     kb, problems = kb_changes.validate(desk.knowledge_dir)
     if kb is None:
         kb_changes.record_refusal(desk.store, problems, actor=actor, source="kb reload")
@@ -493,6 +513,51 @@ def _reload(args: argparse.Namespace, desk: Desk) -> int:
              "Running bots will reload within a few seconds."]
     return _emit(args, {"ok": True, "passages": len(kb.passages), "documents": len(kb.documents),
                         "changes": change.to_dict(), "signal": str(signal)}, "\n".join(lines))
+
+
+def _reload_database(args: argparse.Namespace, desk: Desk) -> int:
+    """PostgreSQL: publish DIR as a new knowledge version, or (no DIR) check the latest version
+    and have every instance reload it (and the taught questions)."""
+    from . import kb_changes
+    from .kb_versions import replace_with
+
+    actor, database = args.actor, desk.database
+    if args.directory is None:
+        version, folder = database.folder()
+        kb, problems = kb_changes.validate(folder)
+        published = None
+    else:
+        if not args.directory.is_dir():
+            raise UsageError(f"kb reload {args.directory}: there is no such folder.")
+        kb, problems = kb_changes.validate(args.directory)
+        published = version = None
+        if kb is not None:
+            try:
+                _, published = database.write(actor, f"kb reload {args.directory}",
+                                              replace_with(args.directory))
+            except KnowledgeError as exc:
+                kb, problems = None, list(exc.problems)
+            version = published or database.current()
+    if kb is None:
+        kb_changes.record_refusal(desk.store, problems, actor=actor, source="kb reload")
+        for problem in problems:
+            print(problem, file=sys.stderr)
+        print(f"Not reloaded: {len(problems)} problem(s). Nothing was published; running bots "
+              "keep answering from the last good knowledge base.", file=sys.stderr)
+        if args.json:
+            print(json.dumps({"ok": False, "problems": [str(p) for p in problems]}, indent=2))
+        return EXIT_PROBLEMS
+    database.announce("reload")
+    if args.directory is None:
+        note = f"Knowledge version {version} (the latest) is valid"
+    elif published is None:
+        note = f"{args.directory} is the same as knowledge version {version}: nothing published"
+    else:
+        note = f"Published {args.directory} as knowledge version {version}"
+    lines = [f"{note}: {len(kb.passages)} passages in {len(kb.documents)} document(s).",
+             "Running bots will reload within a few seconds."]
+    return _emit(args, {"ok": True, "passages": len(kb.passages), "documents": len(kb.documents),
+                        "version": version, "published": published is not None}, "\n".join(lines))
 
 
 def _report(args: argparse.Namespace, desk: Desk) -> int:

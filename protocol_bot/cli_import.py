@@ -23,7 +23,7 @@ from pathlib import Path
 
 import yaml
 
-from .cli_ask import add_knowledge_option
+from .cli_ask import add_knowledge_option, resolve_knowledge
 from .config import SHIPPED_KNOWLEDGE, Config
 from .faq import write_atomically
 from .datadir import council_knowledge
@@ -96,8 +96,11 @@ class Plan:
 def run_import(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     try:
-        knowledge_dir = Path(args.knowledge)
         config = Config.from_env()
+        if config.db_url and args.publish and args.knowledge is not None:
+            raise UsageError("with a PostgreSQL database (PROTOCOL_BOT_DB) --publish adds the "
+                             "document to the database's knowledge: leave out --knowledge.")
+        knowledge_dir = Path(resolve_knowledge(args))
         if args.publish and knowledge_dir.resolve() == SHIPPED_KNOWLEDGE.resolve():
             # Never into the installed package: the council's own folder, created if need be.
             knowledge_dir = council_knowledge(config)
@@ -132,7 +135,9 @@ def run_import(args: argparse.Namespace) -> int:
                   f"{exc.strerror or exc}. Run `protocol-bot kb check` and try again.",
                   file=sys.stderr)
             return EXIT_PROBLEMS
-        published = True
+        except KnowledgeError as exc:  # PostgreSQL: the latest version would not load with it
+            plan.problems = list(exc.problems)
+        published = not plan.problems
     _report(args, plan, current, published, time.perf_counter() - started)
     return EXIT_PROBLEMS if plan.problems else 0
 
@@ -411,6 +416,8 @@ def publish(plan: Plan, knowledge_dir: Path, config: Config, actor: str) -> None
     from . import kb_changes
     from .watcher import request_reload
 
+    if config.db_url:
+        return _publish_to_database(plan, knowledge_dir, config, actor)
     with _locked(knowledge_dir):
         plan.target.parent.mkdir(parents=True, exist_ok=True)
         write_atomically(plan.target, plan.text)
@@ -433,6 +440,41 @@ def publish(plan: Plan, knowledge_dir: Path, config: Config, actor: str) -> None
         kb_changes.record_state(store, knowledge_dir, plan.proposed, actor=actor,
                                 source="kb import")
     request_reload(knowledge_dir, actor)
+
+
+def _publish_to_database(plan: Plan, knowledge_dir: Path, config: Config, actor: str) -> None:
+    """PostgreSQL: the same files, written into the latest knowledge version (not the copy the
+    plan was made from, which may be older) and published as a new version."""
+    from .kb_versions import open_database_knowledge
+
+    target = plan.target.relative_to(knowledge_dir)
+    old = plan.old_path.relative_to(knowledge_dir) if plan.old_path is not None else None
+
+    def change(folder: Path) -> None:
+        if (folder / target).exists():
+            raise KnowledgeError([Problem(f"{folder.name}/{target}", 0, "", "was published by "
+                                          "someone else meanwhile; run the import again.")])
+        (folder / target).parent.mkdir(parents=True, exist_ok=True)
+        (folder / target).write_text(plan.text, encoding="utf-8")
+        if old is not None and (folder / old).is_file():
+            (folder / old).write_text(mark_superseded((folder / old).read_text(encoding="utf-8"),
+                                                      plan.document["id"]), encoding="utf-8")
+
+    store, database = open_database_knowledge(config)
+    try:
+        _, version = database.write(actor, f"kb import {plan.document['source']}", change)
+        comparison = plan.comparison
+        store.record_audit(actor=actor, action="kb.import", target=str(target), detail={
+            "document_id": plan.document["id"], "edition": plan.document["edition"],
+            "replaces": plan.old_doc_id, "source": plan.document["source"],
+            "passages": len(plan.passages), "version": version,
+            "added": comparison.added if comparison else [p["ref"] for p in plan.passages],
+            "changed": comparison.changed if comparison else [],
+            "removed": comparison.removed if comparison else [],
+            "renumbered": comparison.renumbered if comparison else {}})
+        plan.notes.append(f"knowledge version {version}")
+    finally:
+        store.close()
 
 
 # --- reporting --------------------------------------------------------------------------------------
@@ -492,7 +534,8 @@ def _report(args, plan: Plan, kb: KnowledgeBase, published: bool, seconds: float
         out.extend(f"  {p}" for p in plan.problems)
     elif published:
         note = f"; {plan.old_doc_id} is marked as superseded" if plan.old_doc_id else ""
-        out.append(f"Published as {plan.target}{note}. Running bots answer from it within "
+        where = f"{plan.target.name} in {plan.notes[-1]}" if plan.notes else plan.target
+        out.append(f"Published as {where}{note}. Running bots answer from it within "
                    f"seconds. ({seconds:.1f} s)")
     else:
         out.append(f"Dry run: nothing was changed. To publish it to {plan.target.parent}, run "

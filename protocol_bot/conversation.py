@@ -127,7 +127,7 @@ class Conversation:
 
         store = store if store is not None else open_store(config)
         knowledge = knowledge or LiveKnowledge.for_config(
-            config, hints=lambda: taught_hints(store))
+            config, hints=lambda: taught_hints(store), store=store)
         desk = Desk(store, knowledge, config.monitoring_officers,
                     log_keep_identity=config.log_keep_identity,
                     log_retention_days=config.log_retention_days)

@@ -10,6 +10,7 @@ from pathlib import Path
 from . import faq as faq_doc
 from . import kb_changes
 from .faq import FaqEntry, FaqRefused
+from .knowledge import KnowledgeError
 from .models import TICKET_STATUSES, Answer, Asker, Ticket
 from .question_log import cited_refs, normalise, retention_cutoff
 from .live import LiveKnowledge
@@ -77,14 +78,29 @@ class Desk:
     def __init__(self, store: Store, knowledge: LiveKnowledge | None,
                  monitoring_officers: frozenset[str], *,
                  knowledge_dir: Path | None = None, log_keep_identity: bool = False,
-                 log_retention_days: int = 90):
+                 log_retention_days: int = 90, database=None):
         self.store = store
         self.knowledge = knowledge  # None in CLI commands that never answer
         self.monitoring_officers = frozenset(monitoring_officers)
-        self.knowledge_dir = Path(knowledge_dir) if knowledge_dir else (
-            knowledge.knowledge_dir if knowledge is not None else None)
+        self._knowledge_dir = Path(knowledge_dir) if knowledge_dir else None
+        # With PostgreSQL the knowledge lives in the database in versions (kb_versions.py):
+        # FAQ saves publish a new version there instead of writing the folder.
+        self.database = database if database is not None else getattr(knowledge, "database",
+                                                                       None)
         self.log_keep_identity = log_keep_identity
         self.log_retention_days = log_retention_days
+
+    @property
+    def knowledge_dir(self) -> Path | None:
+        """The knowledge folder: given, else the live knowledge's (with PostgreSQL, the version
+        it answers from), else the database's latest version written locally."""
+        if self._knowledge_dir is not None:
+            return self._knowledge_dir
+        if self.knowledge is not None:
+            return self.knowledge.knowledge_dir
+        if self.database is not None:
+            return self.database.folder()[1]
+        return None
 
     # --- who may act ------------------------------------------------------------------------------
     def is_mo(self, principal: str) -> bool:
@@ -349,6 +365,11 @@ class Desk:
     def _apply_hints(self, actor: str) -> None:
         """Taught questions are merged into the index when it is built: rebuild it here, and
         ask running bots (other processes) to rebuild theirs."""
+        if self.database is not None:  # every instance (this one too) rebuilds on NOTIFY
+            if self.knowledge is not None:
+                self.database.sync(force=True)
+            self.database.announce("hints")
+            return
         if self.knowledge is not None:  # its builder gave it the store's hints
             kb_changes.reload_live(self.knowledge, self.store, actor=actor, source="teach")
         if self.knowledge_dir is not None:
@@ -387,7 +408,19 @@ class Desk:
         if self.knowledge_dir is None:
             return []
         try:
-            notes = faq_doc.publish(self.knowledge_dir, self.store)
+            if self.database is not None:  # a new knowledge version, from the latest one
+                notes, _ = self.database.write(
+                    actor, "FAQ answers", lambda folder: faq_doc.publish(folder, self.store))
+            else:
+                notes = faq_doc.publish(self.knowledge_dir, self.store)
+        except KnowledgeError as exc:  # the new version would not load (checked again there)
+            exc = FaqRefused(list(exc.problems))
+            self.store.record_audit(actor=actor, action="kb.faq_publish", outcome="refused",
+                                    detail={"problems": [str(p) for p in exc.problems[:50]]})
+            raise DeskError("The change is saved, but the FAQ answers were not published "
+                            "because the knowledge base would have problems:\n"
+                            + "\n".join(f"  {p}" for p in exc.problems)
+                            + "\nFix them, then run `protocol-bot faq publish --as ...`.") from None
         except FaqRefused as exc:
             self.store.record_audit(actor=actor, action="kb.faq_publish", outcome="refused",
                                     detail={"problems": [str(p) for p in exc.problems[:50]]})
@@ -405,7 +438,8 @@ class Desk:
                                     target=str(faq_doc.faq_path(self.knowledge_dir)),
                                     detail={"notes": notes})
             log.warning("FAQ file: %d hand edit(s) taken in", len(notes))
-        self._apply_knowledge(actor)
+        if self.database is None:  # the database's write has already reloaded this process
+            self._apply_knowledge(actor)
         return notes
 
     def _apply_knowledge(self, actor: str) -> None:

@@ -103,8 +103,15 @@ def record_state(store: Audit, directory: Path, kb: KnowledgeBase, *, actor: str
     only the first records it.
     """
     directory = Path(directory)
-    state = knowledge_state(directory, kb)
-    old = None if store is None else store.swap_snapshot(f"knowledge:{directory.resolve()}", state)
+    return record_known_state(store, f"knowledge:{directory.resolve()}",
+                              knowledge_state(directory, kb), actor=actor, source=source)
+
+
+def record_known_state(store: Audit | None, key: str, state: dict, *, actor: str,
+                       source: str) -> KnowledgeChange:
+    """record_state for a state already taken, under its own key (the database's knowledge
+    is recorded under one key whichever folder a version was written to)."""
+    old = None if store is None else store.swap_snapshot(key, state)
     change = diff_states(old, state)
     if store is not None and not change.empty:
         store.record_audit(actor=actor, action="kb.changed", target=", ".join(change.files()),

@@ -36,26 +36,37 @@ class LiveKnowledge:
         # Why the last reload was refused (empty once a reload succeeds): the bot is answering
         # from an older version than the files on disk. /healthz shows these.
         self.last_problems: list[Problem] = []
+        # With PostgreSQL: the DatabaseKnowledge keeping this index on the latest version
+        # (kb_versions.py), and that version's number; else the folder's content hash.
+        self.database = None
+        self.version: int | str = ""
         # The knowledge as the files hold it (change records compare files, not taught hints).
-        self._answerer, self.files_kb = self._build()
+        self._answerer, self.files_kb = self._build(self.knowledge_dir)
 
     @classmethod
-    def for_config(cls, config, hints: Hints | None = None) -> "LiveKnowledge":
+    def for_config(cls, config, hints: Hints | None = None, store=None) -> "LiveKnowledge":
         """The running bot's knowledge: the council's folder, created on first run; its index
-        cached in the data directory."""
+        cached in the data directory. With PostgreSQL (and its `store`): the database's latest
+        knowledge version (kb_versions.py)."""
         from .datadir import council_knowledge
         from .index_cache import data_dir
 
         facts = BotFacts(log_retention_days=config.log_retention_days,
                          logs_identity=config.log_keep_identity)
+        if getattr(config, "db_url", None) and store is not None:
+            from .kb_versions import live_knowledge
+
+            return live_knowledge(config, store, facts, hints)
         return cls(council_knowledge(config), facts, cache_dir=data_dir(config), hints=hints)
 
-    def _build(self) -> tuple[Answerer, KnowledgeBase]:
+    def _build(self, folder: Path) -> tuple[Answerer, KnowledgeBase]:
         """The folder's answerer (from the cache when unchanged), with taught hints added;
         KnowledgeError when the folder is invalid."""
-        from .index_cache import load_folder
+        from .index_cache import folder_key, load_folder
 
-        answerer = load_folder(self.knowledge_dir, self.facts, self.cache_dir)
+        answerer = load_folder(folder, self.facts, self.cache_dir)
+        if self.database is None:
+            self.version = "sha-" + folder_key(folder)[:16]
         files_kb = answerer.kb
         extra = self._hints()
         if extra:
@@ -110,13 +121,15 @@ class LiveKnowledge:
         keys = list(dict.fromkeys(found))[:limit]
         return list(zip(keys, self.labels(keys)))
 
-    def reload(self) -> list[Problem]:
-        """Validate the knowledge directory and swap the index in. Returns the problems, if any.
+    def reload(self, knowledge_dir: Path | None = None) -> list[Problem]:
+        """Validate the knowledge directory (or `knowledge_dir`, which then becomes it: a new
+        knowledge version) and swap the index in. Returns the problems, if any.
 
         On problems nothing changes: the bot goes on answering from the last good index.
         """
+        folder = self.knowledge_dir if knowledge_dir is None else Path(knowledge_dir)
         try:
-            answerer, files_kb = self._build()
+            answerer, files_kb = self._build(folder)
         except KnowledgeError as exc:
             log.warning("knowledge reload refused: %d problem(s)", len(exc.problems))
             self.last_problems = list(exc.problems)
@@ -124,6 +137,7 @@ class LiveKnowledge:
         with self._lock:
             self._answerer = answerer
             self.files_kb = files_kb
+            self.knowledge_dir = folder
             self.last_problems = []
         log.info("knowledge reloaded: %d passages", len(files_kb.passages))
         return []

@@ -175,6 +175,23 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             undone_at DOUBLE PRECISION)""",
         "CREATE INDEX taught_questions_by_passage ON taught_questions (passage_key, question)",
     ),
+    (  # 6: the knowledge base itself, in versions shared by every instance (kb_versions.py).
+        # A file's content is kept once (by its hash), so a version that changes one FAQ file
+        # adds one row per file and one new blob, not a copy of every document.
+        """CREATE TABLE knowledge_blobs (
+            sha TEXT PRIMARY KEY,
+            content TEXT NOT NULL)""",
+        """CREATE TABLE knowledge_versions (
+            version BIGSERIAL PRIMARY KEY,
+            created_at DOUBLE PRECISION NOT NULL,
+            actor TEXT NOT NULL,
+            reason TEXT NOT NULL)""",
+        """CREATE TABLE knowledge_files (
+            version BIGINT NOT NULL REFERENCES knowledge_versions (version),
+            path TEXT NOT NULL,
+            sha TEXT NOT NULL REFERENCES knowledge_blobs (sha),
+            PRIMARY KEY (version, path))""",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -222,6 +239,8 @@ class PgStore:
     One connection pool per process, safe for the bot's threads; each method is one
     transaction, committed before it returns.
     """
+
+    kind = "postgresql"  # what /healthz reports
 
     def __init__(self, url: str, *, clock: Callable[[], float] = time.time,
                  min_size: int = 1, max_size: int = 8):
@@ -276,6 +295,8 @@ class PgStore:
 
     _write = _tx
     _read = _tx
+    # For the knowledge versions (kb_versions.py), which keep their SQL beside their logic.
+    transaction = _tx
 
     def _migrate(self) -> None:
         with self._tx() as conn:
@@ -293,9 +314,10 @@ class PgStore:
                 raise StoreError(
                     f"{self.path} was written by a newer protocol-bot (schema {version}; this "
                     f"version knows up to {SCHEMA_VERSION}). Upgrade protocol-bot.")
-            if conn.execute("SELECT to_regclass('knowledge_versions') AS t").fetchone()["t"]:
+            if version < 6 and conn.execute(
+                    "SELECT to_regclass('knowledge_versions') AS t").fetchone()["t"]:
                 # Schemas 4 and 5 of the unreleased `pg` development branch (knowledge in the
-                # database, event owners) are not this version's 4 and 5.
+                # database, event owners) are not this version's 4 and 5 (nor its 6).
                 raise StoreError(
                     f"{self.path} was created by a development build of protocol-bot (it holds "
                     "knowledge_versions). Create a new database (or schema) for this version.")

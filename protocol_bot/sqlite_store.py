@@ -256,6 +256,8 @@ class SqliteStore:
     of failing with "database is locked".
     """
 
+    kind = "sqlite"  # what /healthz reports
+
     def __init__(self, path: Path | str, *, clock: Callable[[], float] = time.time,
                  create: bool = True):
         """Open the database at `path`. A missing file is created (private to this account

@@ -110,8 +110,13 @@ class KnowledgeWatcher:
             self._thread = None
 
 
-def start_watching(knowledge, audit: Audit, interval: float = 2.0) -> KnowledgeWatcher:
-    """For the server: watch the live knowledge's folder, recording changes in the audit trail."""
+def start_watching(knowledge, audit: Audit, interval: float = 2.0):
+    """For the server: watch the live knowledge's folder, recording changes in the audit trail;
+    with PostgreSQL, listen for the database's knowledge versions instead (kb_versions.py)."""
+    if getattr(knowledge, "database", None) is not None:
+        from .kb_versions import KnowledgeListener
+
+        return KnowledgeListener(knowledge.database).start()
     # Edits made while the bot was stopped are recorded too.
     kb_changes.record_state(audit, knowledge.knowledge_dir, knowledge.answerer.kb,
                             actor="bot-start", source="startup")
