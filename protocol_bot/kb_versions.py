@@ -42,7 +42,7 @@ log = logging.getLogger(__name__)
 CHANNEL = "protocol_bot_knowledge"  # NOTIFY payload: the new version's number, or "hints"
 KNOWLEDGE_LOCK = 0x70B0_0002  # advisory lock id (pg_store.MIGRATION_LOCK is 0x70B0_0001)
 FOLDER = "knowledge-db"  # in the data directory: v<N>/knowledge/ for each version used here
-KEEP_FOLDERS = 3  # version folders kept in the data directory (the newest)
+KEEP_FOLDERS = 5  # version folders kept in the data directory (the newest)
 POLL_SECONDS = 3.0  # the listener's safety net: look at the latest version this often
 STATE_KEY = "knowledge:database"  # the audit trail's record of the last knowledge recorded
 # Beside the knowledge files, a version keeps the FAQ writer's record of what it last wrote,
@@ -292,7 +292,8 @@ class DatabaseKnowledge:
             newer = version not in (self.loaded, self.refused)
             if not (force or newer or hints != self._hints_seen):
                 return False
-            folder = self.folder(version)[1] if newer else None  # else: the last good one
+            # A newer version; else the last good one again (its folder rewritten if pruned)
+            folder = self.folder(version if newer or self.loaded is None else self.loaded)[1]
             problems = self.live.reload(folder)
             self._hints_seen = hints
             if problems:
@@ -300,7 +301,7 @@ class DatabaseKnowledge:
                 kb_changes.record_refusal(self.store, problems, actor="protocol-bot",
                                           source=f"knowledge version {version}")
                 return True
-            if folder is not None:
+            if newer:
                 self.loaded, self.refused = version, None
                 self.live.version = version
                 self._prune(keep=version)
