@@ -84,6 +84,14 @@ class Run:
         self.session = session
         self.failed_sends = 0  # sends to a dead (or dying) instance, redelivered to another
         self.non_200 = 0
+        # What the fakes were asked, indexed as it arrives (scanning every call on each look
+        # would starve the fakes, which share this event loop).
+        self._seen = [0] * len(instances)
+        self.posts: list[tuple[int, object]] = []  # (instance, successful chat.postMessage)
+        self.answers: dict[str, list] = {}  # thread -> the bot's answer posts
+        self.mo_answers: dict[str, list] = {}  # thread -> the MO's answer posts
+        self.notices: dict[str, int] = {}  # ticket -> MO notices (DMs)
+        self.views: dict[str, dict] = {}  # trigger_id -> the view opened
 
     def other(self, instance: Instance) -> Instance:
         live = [x for x in self.instances if x.alive and x is not instance]
@@ -108,20 +116,40 @@ class Run:
                     return resp.status, text, target
             except (aiohttp.ClientError, asyncio.TimeoutError):
                 self.failed_sends += 1
+                if target.process.poll() is not None:
+                    target.alive = False  # as a load balancer marks it down
                 instance = self.other(target)
                 await asyncio.sleep(0.2)
         return 0, "", instance
 
-    def calls(self, method: str):
-        return [(x.index, c) for x in self.instances for c in x.fake.of(method)
-                if (c.result or {}).get("ok")]
+
+    def refresh(self) -> None:
+        for x in self.instances:
+            calls = x.fake.calls
+            new, self._seen[x.index] = calls[self._seen[x.index]:], len(calls)
+            for call in new:
+                if not (call.result or {}).get("ok"):
+                    continue
+                if call.method == "views.open":
+                    self.views[call.args.get("trigger_id")] = call.args["view"]
+                if call.method != "chat.postMessage":
+                    continue
+                self.posts.append((x.index, call))
+                text, thread = call.args.get("text", ""), call.args.get("thread_ts")
+                if ANSWER_MARK in text:
+                    self.mo_answers.setdefault(thread, []).append((call.at, x.index))
+                elif call.args.get("channel", "").startswith("D"):
+                    ticket = text.split(":", 1)[0]
+                    self.notices[ticket] = self.notices.get(ticket, 0) + 1
+                else:
+                    self.answers.setdefault(thread, []).append((call.at, x.index, call))
 
     async def view_opened(self, trigger_id: str, timeout: float = 10.0) -> dict | None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            for _, call in self.calls("views.open"):
-                if call.args.get("trigger_id") == trigger_id:
-                    return call.args["view"]
+            self.refresh()
+            if trigger_id in self.views:
+                return self.views[trigger_id]
             await asyncio.sleep(0.05)
         return None
 
@@ -156,13 +184,10 @@ async def escalate_and_answer(run: Run, i: int, data: dict, tickets: dict, error
     """Ask the MO about mention i's answer: the form sent to every instance at once (one
     ticket), then the MO answers through one instance."""
     ts, channel = data["event"]["ts"], data["event"]["channel"]
-    while True:  # wait for the bot's answer in the thread
-        posted = [(x, c) for x, c in run.calls("chat.postMessage")
-                  if c.args.get("thread_ts") == ts and ANSWER_MARK not in c.args.get("text", "")]
-        if posted:
-            break
+    while ts not in run.answers:  # wait for the bot's answer in the thread
         await asyncio.sleep(0.05)
-    index, answer = posted[0]
+        run.refresh()
+    _, index, answer = run.answers[ts][0]
     fake = run.instances[index].fake
     value = find_button(answer.args["blocks"], render.ESCALATE)["value"]
     trigger = f"trig-esc-{i}"
@@ -298,8 +323,7 @@ async def drive(run: Run, args) -> dict:
         await asyncio.sleep(max(0.0, due - time.monotonic()))
         if (len(instances) > 1 and killed is None and i >= int(n * args.kill_at)
                 and args.kill_at < 1):
-            killed = instances[1]
-            killed.alive = False
+            killed = instances[1]  # sends keep going to it until one fails
             killed.process.send_signal(signal.SIGKILL)
             kill_time = time.monotonic()
         tasks.append(asyncio.create_task(send(i, data)))
@@ -309,40 +333,28 @@ async def drive(run: Run, args) -> dict:
     deadline = time.monotonic() + args.settle
     ticket_flows = asyncio.gather(*flows)
     while time.monotonic() < deadline:
-        answered = {c.args.get("thread_ts") for _, c in run.calls("chat.postMessage")
-                    if ANSWER_MARK not in c.args.get("text", "")}
-        mo_answers = {c.args.get("thread_ts") for _, c in run.calls("chat.postMessage")
-                      if ANSWER_MARK in c.args.get("text", "")}
-        if (len(answered & set(sent_at)) >= n and ticket_flows.done()
-                and len(mo_answers) >= len(tickets)):
+        run.refresh()
+        if (len(run.answers.keys() & sent_at.keys()) >= n and ticket_flows.done()
+                and len(run.mo_answers) >= len(tickets)
+                and len(run.notices.keys() & tickets.keys()) >= len(tickets)):
             break
         await asyncio.sleep(0.1)
     if not ticket_flows.done():
         ticket_flows.cancel()
         errors.append("ticket flows unfinished at the deadline")
     await asyncio.sleep(1.0)  # anything doubled would arrive now
+    run.refresh()
     wall = time.monotonic() - began
-    return {"mentions": mentions, "sent_at": sent_at, "tickets": tickets, "errors": errors,
+    return {"sent_at": sent_at, "tickets": tickets, "errors": errors,
             "killed": killed.index if killed else None, "kill_time": kill_time, "wall": wall,
-            "posts": [(x, c) for x, c in run.calls("chat.postMessage")],
+            "answers": run.answers, "mo_answers": run.mo_answers, "notices": run.notices,
             "failed_sends": run.failed_sends, "non_200": run.non_200, "escalated": len(escalated),
             "instances": len(instances)}
 
 
 def report(args, f: dict, errors_logged: list[str]) -> int:
-    answers: dict[str, list[tuple[float, int]]] = {}
-    mo_answers: dict[str, list[tuple[float, int]]] = {}
-    cards: dict[str, int] = {}
-    for index, call in f["posts"]:
-        text = call.args.get("text", "")
-        thread = call.args.get("thread_ts")
-        if ANSWER_MARK in text:
-            mo_answers.setdefault(thread, []).append((call.at, index))
-        elif call.args.get("channel", "").startswith("D"):
-            ticket = next((w for w in text.replace(":", " ").split() if w.startswith("MO-")), "")
-            cards[ticket] = cards.get(ticket, 0) + 1
-        else:
-            answers.setdefault(thread, []).append((call.at, index))
+    answers = {ts: [(at, index) for at, index, _ in posts] for ts, posts in f["answers"].items()}
+    mo_answers, cards = f["mo_answers"], f["notices"]
     latency, lost, dup_killed, dup_other = [], 0, 0, 0
 
     def duplicates(posts: list[tuple[float, int]]) -> tuple[int, int]:
