@@ -364,3 +364,26 @@ def test_tickets_answer_save_faq_from_the_cli_publishes_a_version(pg_env, pg_fac
     _, files = _database(pg_env, tmp_path, pg_factory).files()
     assert ticket_id in files[FAQ_FILE.as_posix()]
     assert main(["kb", "teach", BADGES, "--ref", "mor-protocol-2026:2.3", "--as", MO]) == 0
+
+
+def test_kb_import_publish_adds_a_version_from_the_latest_one(pg_env, pg_factory, tmp_path,
+                                                              capsys, shipped_kb):
+    from tests.test_import import write_2027_protocol
+
+    database = _database(pg_env, tmp_path, pg_factory)
+    path = write_2027_protocol(tmp_path / "protocol-2027.docx", shipped_kb)
+    # --knowledge names a folder, not the database: refused with PostgreSQL (exit 2).
+    assert main(["kb", "import", str(path), "--knowledge", str(SHIPPED_KNOWLEDGE), "--replaces",
+                 "mor-protocol-2026", "--publish", "--as", MO]) == 2
+    capsys.readouterr()
+    assert main(["kb", "import", str(path), "--replaces", "mor-protocol-2026", "--publish",
+                 "--as", MO, "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["published"] is True
+    version, files = database.files()
+    assert version == 2 and "member-officer-relations-protocol-2027.yaml" in files
+    assert "superseded_by: mor-protocol-2027" in files[PROTOCOL_FILE]
+    assert main(["ask", "--json", "Which version of the protocol is current?"]) == 0
+    assert "2027" in json.loads(capsys.readouterr().out)["citations"][0]["edition"]
+    [entry] = database.store.audit_entries("kb.import")
+    assert entry.actor == MO and entry.detail["version"] == 2
