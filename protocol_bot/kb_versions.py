@@ -43,6 +43,7 @@ CHANNEL = "protocol_bot_knowledge"  # NOTIFY payload: the new version's number, 
 KNOWLEDGE_LOCK = 0x70B0_0002  # advisory lock id (pg_store.MIGRATION_LOCK is 0x70B0_0001)
 FOLDER = "knowledge-db"  # in the data directory: v<N>/knowledge/ for each version used here
 KEEP_FOLDERS = 5  # version folders kept in the data directory (the newest)
+START_FALLBACK = 10  # versions looked back at start-up when the latest does not load here
 POLL_SECONDS = 3.0  # the listener's safety net: look at the latest version this often
 STATE_KEY = "knowledge:database"  # the audit trail's record of the last knowledge recorded
 # Beside the knowledge files, a version keeps the FAQ writer's record of what it last wrote,
@@ -316,10 +317,26 @@ def live_knowledge(config: Config, store, facts, hints) -> "LiveKnowledge":  # n
 
     database = DatabaseKnowledge.for_config(config, store)
     signature = database.hints_signature()  # before building: a teach meanwhile is not missed
-    version, folder = database.folder()
-    live = LiveKnowledge(folder, facts, cache_dir=data_dir(config), hints=hints)
-    database.attach(live, version, signature)
-    return live
+    latest = database.current()
+    refused: KnowledgeError | None = None
+    # The latest version, or (when this release cannot load it) the newest one before it that
+    # loads: an instance started while a bad version is the latest still answers.
+    for version in range(latest, max(0, latest - START_FALLBACK), -1):
+        try:
+            live = LiveKnowledge(database.folder(version)[1], facts, cache_dir=data_dir(config),
+                                 hints=hints)
+        except KnowledgeError as exc:
+            refused = refused or exc
+            continue
+        database.attach(live, version, signature)
+        if refused is not None:
+            database.refused = latest
+            live.last_problems = list(refused.problems)
+            kb_changes.record_refusal(store, live.last_problems, actor="protocol-bot",
+                                      source=f"knowledge version {latest}, at start-up; "
+                                             f"answering from version {version}")
+        return live
+    raise refused if refused is not None else KnowledgeError([])
 
 
 class KnowledgeListener:
@@ -331,6 +348,7 @@ class KnowledgeListener:
         self.database = database
         self.poll = poll
         self.notified = 0  # notifications received (for tests and the log)
+        self.backend_pid: int | None = None  # the listening connection's server process
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -347,6 +365,7 @@ class KnowledgeListener:
         with psycopg.connect(self.database.store.url, autocommit=True,
                              connect_timeout=10, application_name="protocol-bot-listen") as conn:
             conn.execute(f"LISTEN {CHANNEL}")
+            self.backend_pid = conn.info.backend_pid
             self.check_once()  # anything published while not listening
             while not self._stop.is_set():
                 for _ in conn.notifies(timeout=self.poll, stop_after=1):

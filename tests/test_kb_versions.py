@@ -68,6 +68,7 @@ def instances(pg_factory, tmp_path):
         return conversation
 
     make.url = url
+    make.listeners = listeners
     yield make
     for listener in listeners:
         listener.stop()
@@ -387,3 +388,34 @@ def test_kb_import_publish_adds_a_version_from_the_latest_one(pg_env, pg_factory
     assert "2027" in json.loads(capsys.readouterr().out)["citations"][0]["edition"]
     [entry] = database.store.audit_entries("kb.import")
     assert entry.actor == MO and entry.detail["version"] == 2
+
+
+def _insert_broken(database: DatabaseKnowledge) -> int:
+    _, files = database.files()
+    broken = {**files, PROTOCOL_FILE: ""}
+    with database.store.transaction() as conn:
+        return insert_version(conn, broken, actor="someone", reason="broken", now=time.time())
+
+
+def test_an_instance_started_while_the_latest_version_is_broken_answers_from_the_one_before(
+        instances):
+    a = instances("a")
+    bad = _insert_broken(a.knowledge.database)
+    b = instances("b")  # starts now: refuses the latest, answers from the last good one
+    assert b.knowledge.version == bad - 1
+    assert any(PROTOCOL_FILE in str(p) for p in b.knowledge.last_problems)
+    assert b.knowledge.ask("Who determines council policy?").answered
+
+
+def test_a_version_published_while_the_listener_was_disconnected_is_taken_up(instances):
+    import psycopg
+
+    a, b = instances("a"), instances("b")
+    assert _until(lambda: all(x.backend_pid for x in instances.listeners))
+    with psycopg.connect(instances.url, autocommit=True) as conn:
+        # Both listeners lose their connection (a database restart, a network drop) ...
+        for listener in instances.listeners:
+            conn.execute("SELECT pg_terminate_backend(%s)", (listener.backend_pid,))
+    # ... and a version is published meanwhile: found by reconnecting or by polling.
+    ticket_id = _answer_with_faq(a, PHOTOCOPIER, "No: council business only.", "slack:m9")
+    assert _until(lambda: _faq_kinds(b.knowledge.ask(PHOTOCOPIER)) == [ticket_id], 10)
