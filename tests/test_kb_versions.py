@@ -419,3 +419,22 @@ def test_a_version_published_while_the_listener_was_disconnected_is_taken_up(ins
     # ... and a version is published meanwhile: found by reconnecting or by polling.
     ticket_id = _answer_with_faq(a, PHOTOCOPIER, "No: council business only.", "slack:m9")
     assert _until(lambda: _faq_kinds(b.knowledge.ask(PHOTOCOPIER)) == [ticket_id], 10)
+
+
+def test_an_faq_file_edited_after_export_is_taken_into_the_database(pg_env, tmp_path, capsys):
+    assert main(["tickets", "open", "--asker", "slack:U1", "--json", BADGES]) == 0
+    ticket_id = json.loads(capsys.readouterr().out)["id"]
+    assert main(["tickets", "answer", ticket_id, "--as", MO, "--text", "No parking badges.",
+                 "--save-faq"]) == 0
+    exported = tmp_path / "exported"
+    assert main(["kb", "export", str(exported)]) == 0
+    faq_file = exported / FAQ_FILE
+    faq_file.write_text(faq_file.read_text(encoding="utf-8").replace(
+        "No parking badges.", "No, councillors use the visitors' spaces."), encoding="utf-8")
+    assert main(["kb", "reload", str(exported), "--as", MO]) == 0
+    capsys.readouterr()
+    assert main(["faq", "publish", "--as", MO]) == 0
+    assert "hand edit of the FAQ file taken in" in capsys.readouterr().out
+    assert main(["faq", "list", "--as", MO, "--json"]) == 0
+    [entry] = json.loads(capsys.readouterr().out)
+    assert entry["text"] == "No, councillors use the visitors' spaces."
