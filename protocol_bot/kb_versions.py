@@ -162,6 +162,7 @@ class DatabaseKnowledge:
         self.live = None  # LiveKnowledge, set by attach()
         self.loaded: int | None = None  # the version the live index answers from
         self.refused: int | None = None  # the latest version refused here (it did not load)
+        self._refused_problems: list[Problem] = []
         self._hints_seen: tuple | None = None
         self._sync_lock = threading.Lock()
 
@@ -185,10 +186,13 @@ class DatabaseKnowledge:
             version = latest_version(conn)
             if version is not None:
                 return version
-            files, _ = read_folder(self.seed_folder)  # a broken folder is never seeded
+            files, kb = read_folder(self.seed_folder)  # a broken folder is never seeded
+            state = kb_changes.knowledge_state(self.seed_folder, kb)
             version = insert_version(conn, files, actor="protocol-bot",
                                      reason=f"seeded from {self.seed_folder}",
                                      now=self.store.now())
+        kb_changes.record_known_state(self.store, STATE_KEY, state, actor="protocol-bot",
+                                      source=f"seeded from {self.seed_folder} (version 1)")
         log.info("knowledge database seeded from %s (version %d, %d files)", self.seed_folder,
                  version, len(files))
         return version
@@ -298,7 +302,7 @@ class DatabaseKnowledge:
             problems = self.live.reload(folder)
             self._hints_seen = hints
             if problems:
-                self.refused = version
+                self.refused, self._refused_problems = version, problems
                 kb_changes.record_refusal(self.store, problems, actor="protocol-bot",
                                           source=f"knowledge version {version}")
                 return True
@@ -306,6 +310,8 @@ class DatabaseKnowledge:
                 self.loaded, self.refused = version, None
                 self.live.version = version
                 self._prune(keep=version)
+            elif self.refused is not None:  # rebuilt for taught questions: still refused
+                self.live.last_problems = list(self._refused_problems)
             return True
 
 
@@ -330,7 +336,7 @@ def live_knowledge(config: Config, store, facts, hints) -> "LiveKnowledge":  # n
             continue
         database.attach(live, version, signature)
         if refused is not None:
-            database.refused = latest
+            database.refused, database._refused_problems = latest, list(refused.problems)
             live.last_problems = list(refused.problems)
             kb_changes.record_refusal(store, live.last_problems, actor="protocol-bot",
                                       source=f"knowledge version {latest}, at start-up; "
