@@ -107,3 +107,16 @@ def faq_list(entries) -> str:
         text = e.text if len(e.text) <= 120 else e.text[:119] + "\u2026"
         lines.append(f"{e.id} ({e.status}): {e.question} \u2014 {text}")
     return "\n".join(lines)
+
+
+def ticket_headline(ticket_id: str, assigned_by: str = "") -> str:
+    """The first line of a ticket card sent to an MO."""
+    if assigned_by:
+        return f"{ticket_id} was assigned to you by {assigned_by}"
+    return f"New question for the monitoring officer: {ticket_id}"
+
+
+def ticket_news(ticket_id: str, kind: str, question: str = "") -> str:
+    """Any other ticket news (closed, reopened) in one line."""
+    words = f"Ticket {ticket_id} was {kind.removeprefix('ticket_').replace('_', ' ')}"
+    return words + (f": \u201c{question[:300]}\u201d." if question else ".")

@@ -121,7 +121,7 @@ class SlackBot:
             await self.identity()
         except Exception as exc:  # Slack unreachable or the token wrong: retried on first use
             log.warning("Slack auth.test failed at start-up (%s); check SLACK_BOT_TOKEN", exc)
-        self._send = make_send(self.api, self._session)
+        self._send = make_send(self.api, self._session, self.conversation.queued_reply)
         self.pipeline.start()
 
     async def send(self, message: OutboxMessage) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from protocol_bot import wording
 from protocol_bot.conversation import Reply
-from protocol_bot.models import Answer, Citation, Ticket
+from protocol_bot.models import Answer, Asker, Citation, Ticket
 
 from .events import USER_ID, pack_value
 
@@ -252,23 +252,16 @@ def reply_message(reply: Reply, *, shareable: bool = False, shared_by: str | Non
     if reply.kind == "help":
         return help_message()
     if reply.kind == "ticket_card":
-        return ticket_card(card_body(reply), actionable=reply.ticket.status != "closed")
+        return ticket_card(reply, status=assigned_status(reply.by) if reply.by else None,
+                           actionable=reply.ticket.status != "closed")
+    if reply.kind == "ticket_answered":
+        return ticket_answered_message(reply)
     if reply.kind == "taught":
         return taught_message(reply.text, reply.taught_id)
     if reply.kind == "ticket_list":
         blocks = [section(escape(reply.text))] + ticket_list_blocks([i.ticket for i in reply.items])
         return message(escape(reply.text), blocks)
     return notice(reply.text)
-
-
-def card_body(reply: Reply) -> dict:
-    """A ticket_card reply as the body of an MO's ticket message."""
-    ticket = reply.ticket
-    return {"ticket_id": ticket.id, "question": ticket.question, "context": ticket.context,
-            "asker": {"platform": ticket.asker.platform, "user_id": ticket.asker.user_id,
-                      "display_name": ticket.asker.display_name},
-            "cited": list(reply.cited), "considered": [list(p) for p in reply.considered],
-            "faq": reply.faq_status}
 
 
 # --- escalation: the asker's modal -----------------------------------------------------------
@@ -305,12 +298,11 @@ def escalated_view(ticket_id: str, created: bool) -> dict:
 
 # --- the monitoring officer's side -------------------------------------------------------------
 
-def _asker_line(asker: dict) -> str:
-    user = asker.get("user_id", "")
-    name = asker.get("display_name") or ""
-    if asker.get("platform", "slack") == "slack":
+def _asker_line(asker: Asker) -> str:
+    user, name = asker.user_id, asker.display_name
+    if asker.platform == "slack":
         return mention(user, name) + (f" ({escape(name)})" if name and USER_ID.match(user) else "")
-    return escape(f"{name or user} on {asker.get('platform')}")
+    return escape(f"{name or user} on {asker.platform}")
 
 
 def ticket_buttons(ticket_id: str) -> list[dict]:
@@ -324,9 +316,9 @@ def ticket_buttons(ticket_id: str) -> list[dict]:
     ]
 
 
-def faq_buttons(ticket_id: str, body: dict) -> list[dict]:
+def faq_buttons(ticket_id: str, faq_status: str) -> list[dict]:
     buttons = [button("FAQ answers", FAQ_LIST, ticket_id)]
-    if body.get("faq") == "live":
+    if faq_status == "live":
         buttons.append(button("Withdraw FAQ answer", FAQ_WITHDRAW, ticket_id, confirm={
             "title": plain("Withdraw this FAQ answer?", 100),
             "text": plain("The bot stops answering from it. Answering the ticket again with "
@@ -368,6 +360,11 @@ def principal_mention(principal: str) -> str:
     return mention(user) if platform == "slack" and USER_ID.match(user) else escape(principal)
 
 
+def assigned_status(by: str) -> str:
+    """A queued ticket card's status line: who assigned it to this MO."""
+    return f"Assigned to you by {principal_mention(by)}."
+
+
 def ticket_status(status: str, *, assignee: str | None, actor_user: str) -> str:
     """mrkdwn for a card's status line: 'Assigned to @A by @B', 'Closed by @B'..."""
     by = f" by {mention(actor_user)}" if actor_user else ""
@@ -387,55 +384,44 @@ def quoted_sections(text: str, room: int) -> list[dict]:
     return [section(quote(escape(piece))) for piece in pieces]
 
 
-def ticket_card(body: dict, *, status: str | None = None, actionable: bool = True) -> dict:
+def ticket_card(reply: Reply, *, status: str | None = None, actionable: bool = True) -> dict:
     """The MO's DM for a ticket: the question, who asked, what the bot cited, and actions.
     The question and the asker's context are shown whole. `status` is from `ticket_status`."""
-    ticket_id = body["ticket_id"]
-    refs = "; ".join(body.get("cited") or body.get("bot_refs") or ()) or \
-        "nothing (the bot could not answer)"
-    blocks = [section(f"*{escape(ticket_id)}*: a question for the monitoring officer from "
-                      f"{_asker_line(body.get('asker') or {})}", block_id="ticket")]
-    blocks += quoted_sections(body.get("question", ""), 12)
-    if body.get("context"):
+    ticket = reply.ticket
+    refs = "; ".join(reply.cited) or "nothing (the bot could not answer)"
+    blocks = [section(f"*{escape(ticket.id)}*: a question for the monitoring officer from "
+                      f"{_asker_line(ticket.asker)}", block_id="ticket")]
+    blocks += quoted_sections(ticket.question, 12)
+    if ticket.context:
         blocks.append(section("*Context from the asker*"))
-        blocks += quoted_sections(body["context"], 20)
+        blocks += quoted_sections(ticket.context, 20)
     blocks.append(context(f"*The bot cited:* {escape(shorten(refs, 2900))}"))
     if status:
         blocks.append(context(status))
     if actionable:
-        blocks.append(actions(*ticket_buttons(ticket_id), *faq_buttons(ticket_id, body),
+        blocks.append(actions(*ticket_buttons(ticket.id), *faq_buttons(ticket.id, reply.faq_status),
                               block_id="ticket-actions"))
-        blocks += teach_blocks(ticket_id, body.get("considered") or ())
-    text = (f"{ticket_id}: a question for the monitoring officer: "
-            f"{escape(shorten(body.get('question', ''), 500))}")
+        blocks += teach_blocks(ticket.id, reply.considered)
+    text = (f"{ticket.id}: a question for the monitoring officer: "
+            f"{escape(shorten(ticket.question, 500))}")
     return message(text, blocks)
 
 
-def ticket_answered_message(body: dict) -> dict:
+def ticket_answered_message(reply: Reply) -> dict:
     """The MO's answer, back to the asker where they asked: the whole answer, over as many
     sections as it takes (Slack allows 3,000 characters a section)."""
-    by = body.get("answered_by") or ""
+    ticket = reply.ticket
     who = "The monitoring officer"
-    user = by.split(":", 1)[1] if by.startswith("slack:") else ""
-    if USER_ID.match(user):
+    platform, _, user = reply.by.partition(":")
+    if platform == "slack" and USER_ID.match(user):
         who += f" ({mention(user)})"
-    head = f"{who} answered your question *{escape(body['ticket_id'])}*:"
-    blocks = [section(head + "\n" + _fit_quote(body.get("question", ""), 600))]
+    head = f"{who} answered your question *{escape(ticket.id)}*:"
+    blocks = [section(head + "\n" + _fit_quote(ticket.question, 600))]
     blocks += [section(escape(piece)) for piece in
-               _pieces(body.get("answer", ""), SECTION_LIMIT - 200)][:MESSAGE_BLOCKS - 1]
-    text = (f"The monitoring officer answered {escape(body['ticket_id'])}: "
-            f"{escape(shorten(body.get('answer', ''), 1000))}")
+               _pieces(ticket.answer or "", SECTION_LIMIT - 200)][:MESSAGE_BLOCKS - 1]
+    text = (f"The monitoring officer answered {escape(ticket.id)}: "
+            f"{escape(shorten(ticket.answer or '', 1000))}")
     return message(text, blocks)
-
-
-def ticket_update_message(kind: str, body: dict) -> dict:
-    """Any other ticket news (assigned, closed, reopened) as one plain line."""
-    ticket_id = body.get("ticket_id", "")
-    what = kind.removeprefix("ticket_").replace("_", " ")
-    words = f"Ticket {ticket_id} was {what}"
-    if body.get("question"):
-        words += f": \u201c{shorten(body['question'], 300)}\u201d"
-    return notice(words + ".")
 
 
 def assign_view(ticket_id: str, actor_user: str, metadata: str) -> dict:
@@ -507,11 +493,9 @@ def ticket_list_blocks(tickets: list[Ticket], room: int = MESSAGE_BLOCKS - 2) ->
             more += 1
             continue
         assignee = f" \u00b7 assigned to {escape(t.assignee)}" if t.assignee else ""
-        asker = {"platform": t.asker.platform, "user_id": t.asker.user_id,
-                 "display_name": t.asker.display_name}
         blocks.append(section(
             f"*{escape(t.id)}* \u00b7 {escape(t.status)}{assignee} \u00b7 from "
-            f"{_asker_line(asker)} \u00b7 {escape(t.created_at[:10])}\n"
+            f"{_asker_line(t.asker)} \u00b7 {escape(t.created_at[:10])}\n"
             + _fit_quote(t.question, 1500)))
         blocks.append(actions(*ticket_buttons(t.id), block_id=f"list-{t.id}"))
     if more:

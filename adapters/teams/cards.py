@@ -15,7 +15,8 @@ import re
 from collections.abc import Iterable, Sequence
 
 from protocol_bot import wording
-from protocol_bot.models import Answer, Citation, Ticket
+from protocol_bot.conversation import Reply
+from protocol_bot.models import Answer, Asker, Citation, Ticket
 
 CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
 SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
@@ -275,54 +276,49 @@ def sent_form(question: str, ticket_id: str) -> dict:
                         fallback=said), said)
 
 
-def ticket_answered_message(body: dict, ticket_id: str | None) -> dict:
+def ticket_answered_message(reply: Reply) -> dict:
     """To the asker, in the conversation they asked from: the MO's answer."""
-    tid = ticket_id or body.get("ticket_id") or ""
-    answer = str(body.get("answer") or "")
-    question = str(body.get("question") or "")
+    ticket = reply.ticket
+    answer = ticket.answer or ""
     content = [
         text("The monitoring officer has answered your question", weight="Bolder",
              size="Medium"),
-        text(f"Ticket {tid}", isSubtle=True, spacing="None"),
+        text(f"Ticket {ticket.id}", isSubtle=True, spacing="None"),
         text("You asked:", spacing="Medium"),
-        quote(literal(question[:4000])),
+        quote(literal(ticket.question[:4000])),
         text("Answer:", spacing="Medium"),
         text(literal(answer)),
     ]
-    summary = f"The monitoring officer answered your question ({tid}): {answer[:1000]}"
+    summary = f"The monitoring officer answered your question ({ticket.id}): {answer[:1000]}"
     return message(card(content, fallback=summary), summary)
 
 
 # --- the monitoring officer ----------------------------------------------------------------------
 
-def _asker_line(asker: dict) -> str:
-    name = asker.get("display_name") or ""
-    who = f"{asker.get('platform', '')}:{asker.get('user_id', '')}"
+def _asker_line(asker: Asker) -> str:
+    name, who = asker.display_name, asker.principal
     return literal(f"{name} ({who})" if name else who)
 
 
-def mo_ticket_card(ticket_id: str, *, question: str, asker: dict, context: str = "",
-                   bot_refs: Iterable[str] = (), status: str = "open",
-                   assignee: str | None = None, monitoring_officers: Sequence[str] = (),
-                   actor: str | None = None, headline: str | None = None,
-                   considered: Iterable[Sequence[str]] = (), faq_status: str = "") -> dict:
+def mo_ticket_card(reply: Reply, actor: str = "") -> dict:
     """A ticket for the MO: the question, who asked, what the bot answered, and Assign / Answer
     (with "save as FAQ") / Close; the passages the bot considered, each with "This answers
-    it"; and the FAQ answers."""
-    refs = [r for r in bot_refs if r]
-    headline = headline or f"New question for the monitoring officer: {ticket_id}"
+    it"; and the FAQ answers. `actor` is who sees it (the first choice to assign to)."""
+    ticket = reply.ticket
+    ticket_id, refs, question = ticket.id, list(reply.cited), ticket.question
+    headline = reply.text or f"Ticket {ticket_id}"
     facts = [{"title": "Ticket", "value": ticket_id},
-             {"title": "Asked by", "value": _asker_line(asker)},
-             {"title": "Status", "value": status + (f" (assigned to {assignee})"
-                                                     if assignee else "")}]
+             {"title": "Asked by", "value": _asker_line(ticket.asker)},
+             {"title": "Status", "value": ticket.status + (
+                 f" (assigned to {ticket.assignee})" if ticket.assignee else "")}]
     body = [
         text(headline, weight="Bolder", size="Medium"),
         {"type": "FactSet", "facts": facts},
         text("Question:", spacing="Medium", weight="Bolder"),
         quote(literal(question)),
     ]
-    if context:
-        body += [text("Context from the asker:", weight="Bolder"), quote(literal(context))]
+    if ticket.context:
+        body += [text("Context from the asker:", weight="Bolder"), quote(literal(ticket.context))]
     if refs:
         answered = "The bot cited " + "; ".join(refs) + "."
         body.append(text("What the bot answered: it cited\n" + "\n".join(f"- {r}" for r in refs),
@@ -331,7 +327,7 @@ def mo_ticket_card(ticket_id: str, *, question: str, asker: dict, context: str =
         answered = "The bot could not answer this from the protocol."
         body.append(text(f"What the bot answered: {answered}", isSubtle=True))
 
-    body += teach_blocks(ticket_id, considered)
+    body += teach_blocks(ticket_id, reply.considered)
 
     answer_card = card([
         {"type": "Input.Text", "id": ANSWER_INPUT, "isMultiline": True, "maxLength": 4000,
@@ -343,7 +339,7 @@ def mo_ticket_card(ticket_id: str, *, question: str, asker: dict, context: str =
         {"type": "Input.Text", "id": FAQ_TEXT_INPUT, "isMultiline": True, "maxLength": 4000,
          "label": "Public FAQ text, if not your answer (what everyone sees)"},
     ], [submit("Send answer", MO_ANSWER, style="positive", ticket=ticket_id)])
-    choices = [{"title": mo, "value": mo} for mo in monitoring_officers] or (
+    choices = [{"title": mo, "value": mo} for mo in reply.choices] or (
         [{"title": actor, "value": actor}] if actor else [])
     assign_card = card([
         {"type": "Input.ChoiceSet", "id": ASSIGNEE_INPUT, "label": "Assign to",
@@ -354,9 +350,9 @@ def mo_ticket_card(ticket_id: str, *, question: str, asker: dict, context: str =
         {"type": "Action.ShowCard", "title": "Answer", "card": answer_card},
         {"type": "Action.ShowCard", "title": "Assign", "card": assign_card},
         submit("Close", MO_CLOSE, ticket=ticket_id),
-        *faq_actions(ticket_id, faq_status),
+        *faq_actions(ticket_id, reply.faq_status),
     ]
-    summary = (f"{headline}. {_asker_line(asker)} asked: \u201c{question[:1000]}\u201d. "
+    summary = (f"{headline}. {_asker_line(ticket.asker)} asked: \u201c{question[:1000]}\u201d. "
                f"{answered}")
     return card(body, actions, fallback=summary)
 
@@ -392,9 +388,12 @@ def taught_message(words: str, taught_id: int | None) -> dict:
     return message(content, words)
 
 
-def mo_ticket_message(ticket_id: str, **kwargs) -> dict:
-    content = mo_ticket_card(ticket_id, **kwargs)
-    return message(content, content.get("fallbackText", ticket_id))
+def mo_ticket_message(reply: Reply, actor: str = "") -> dict:
+    """A ticket as the MO sees it: actionable while waiting, a summary once done."""
+    if reply.ticket.status not in ("open", "assigned"):
+        return ticket_summary_message(reply)
+    content = mo_ticket_card(reply, actor)
+    return message(content, content.get("fallbackText", reply.ticket.id))
 
 
 # --- welcome -------------------------------------------------------------------------------------
@@ -404,8 +403,7 @@ def ticket_list_message(headline: str, tickets: Sequence[Ticket]) -> dict:
     each with who asked, its status, the start of the question, and Open."""
     body = [text(headline, weight="Bolder", size="Medium")]
     for ticket in tickets:
-        asker = _asker_line({"platform": ticket.asker.platform, "user_id": ticket.asker.user_id,
-                             "display_name": ticket.asker.display_name})
+        asker = _asker_line(ticket.asker)
         status = ticket.status + (f" to {ticket.assignee}" if ticket.assignee else "")
         body.append({"type": "Container", "separator": True, "spacing": "Medium", "items": [
             text(f"{ticket.id} \u00b7 {literal(status)} \u00b7 {asker}", weight="Bolder"),
@@ -415,12 +413,12 @@ def ticket_list_message(headline: str, tickets: Sequence[Ticket]) -> dict:
     return message(card(body, fallback=headline), headline)
 
 
-def ticket_summary_message(ticket: Ticket, *, considered: Iterable[Sequence[str]] = (),
-                           faq_status: str = "") -> dict:
+def ticket_summary_message(reply: Reply) -> dict:
     """A ticket no longer waiting: its status, question and answer; the passages to teach and
     the FAQ answer's actions."""
+    ticket, considered = reply.ticket, reply.considered
     title = f"Ticket {ticket.id}: {ticket.status}"
-    actions = faq_actions(ticket.id, faq_status) if (considered or faq_status) else []
+    actions = faq_actions(ticket.id, reply.faq_status) if (considered or reply.faq_status) else []
     content = card([text(title, weight="Bolder", size="Medium"), quote(literal(ticket.question)),
                     *([text("Answer:", weight="Bolder"), text(literal(ticket.answer))]
                       if ticket.answer else []),
