@@ -8,6 +8,7 @@ import json
 
 from adapters.teams import cards
 from protocol_bot.conversation import Reply
+from protocol_bot.excerpt import first_words
 from protocol_bot.models import Asker, Ticket
 from tests.test_teams_support import action, actions, answer, citation, texts, walk
 
@@ -119,7 +120,7 @@ def test_short_passage_is_whole_with_no_toggle():
 def test_shortening_never_leaves_half_a_link():
     text = " ".join(["w"] * 79) + " [Local Government Association](https://www.local.gov.uk) " + \
         " ".join(["x"] * 60)
-    short, cut = cards.shorten_words(text)
+    short, cut = first_words(text, cards.SHORT_WORDS, cards.LONG_WORDS)
     assert cut and "[" not in short and short.endswith("\u2026")
 
 

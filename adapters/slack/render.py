@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from protocol_bot import wording
 from protocol_bot.conversation import Reply
+from protocol_bot.excerpt import pieces, shorten
 from protocol_bot.models import Answer, Asker, Citation, Ticket
 
 from .events import USER_ID, pack_value
@@ -49,18 +50,6 @@ def escape(text: str) -> str:
     return (text or "").replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def shorten(text: str, limit: int) -> str:
-    """`text` cut at a word boundary to at most `limit` characters, ending '...' when cut."""
-    text = text or ""
-    if len(text) <= limit:
-        return text
-    cut = text[: max(0, limit - 3)]
-    space = cut.rfind(" ")
-    if space > limit // 2:
-        cut = cut[:space]
-    return cut.rstrip(" ,;:-") + "..."
-
-
 def quote(text: str) -> str:
     """mrkdwn block quote of already-escaped text."""
     return "\n".join("&gt; " + line if line.strip() else "&gt;" for line in text.splitlines())
@@ -79,20 +68,7 @@ def _fit_quote(text: str, budget: int) -> str:
 
 def _pieces(text: str, budget: int):
     """`text` in consecutive pieces, split at spaces, each fitting `budget` once quoted."""
-    rest = (text or "").strip()
-    while rest:
-        size = min(len(rest), budget)
-        while True:
-            if size >= len(rest):
-                piece = rest
-            else:
-                cut = rest.rfind(" ", 0, size)
-                piece = rest[:cut] if cut > size // 2 else rest[:size]
-            if len(quote(escape(piece))) <= budget or size < 50:
-                break
-            size = size * 3 // 4
-        yield piece
-        rest = rest[len(piece):].lstrip()
+    return pieces(text, budget, lambda piece: len(quote(escape(piece))))
 
 
 def mention(user_id: str, name: str = "") -> str:

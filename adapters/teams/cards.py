@@ -16,6 +16,7 @@ from collections.abc import Iterable, Sequence
 
 from protocol_bot import wording
 from protocol_bot.conversation import Reply
+from protocol_bot.excerpt import first_words
 from protocol_bot.models import Answer, Asker, Citation, Ticket
 
 CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
@@ -116,29 +117,6 @@ def quote(value: str, **style) -> dict:
     return {"type": "Container", "style": "emphasis", "items": [text(value, **style)]}
 
 
-# --- shortening --------------------------------------------------------------------------------
-
-_WORD_SPLIT = re.compile(r"(\s+)")
-
-
-def shorten_words(value: str, keep_words: int = SHORT_WORDS,
-                  long_words: int = LONG_WORDS) -> tuple[str, bool]:
-    """(`value`'s first `keep_words` words + ' …', True) when it has more than `long_words`
-    words; otherwise (value, False). Always cut between words, never inside one, and never
-    inside a markdown link."""
-    parts = _WORD_SPLIT.split(value.strip())
-    words = [i for i, part in enumerate(parts) if part and not part.isspace()]
-    if len(words) <= long_words:
-        return value.strip(), False
-    end = words[keep_words - 1] + 1
-    cut = "".join(parts[:end])
-    # Do not leave half a markdown link "[text](url": back off to before its "[".
-    opening = cut.rfind("[")
-    if opening > cut.rfind(")") and opening > 0:
-        cut = cut[:opening]
-    return cut.rstrip(" ,;:-\n") + " \u2026", True
-
-
 def citation_block(citation: Citation, index: int, keep_words: int = SHORT_WORDS,
                    toggle_full: bool = True) -> list[dict]:
     """Label (document, edition, ref), heading, and the passage, with a toggle when long
@@ -148,7 +126,7 @@ def citation_block(citation: Citation, index: int, keep_words: int = SHORT_WORDS
     items: list[dict] = [text(label, weight="Bolder", spacing="Medium", separator=True)]
     if heading:
         items.append(text(heading, isSubtle=True, spacing="None"))
-    short, shortened = shorten_words(citation.text, keep_words, max(keep_words, 1) + 30)
+    short, shortened = first_words(citation.text, keep_words, max(keep_words, 1) + 30)
     if not shortened:
         items.append(quote(citation.text))
         return items
@@ -407,7 +385,7 @@ def ticket_list_message(headline: str, tickets: Sequence[Ticket]) -> dict:
         status = ticket.status + (f" to {ticket.assignee}" if ticket.assignee else "")
         body.append({"type": "Container", "separator": True, "spacing": "Medium", "items": [
             text(f"{ticket.id} \u00b7 {literal(status)} \u00b7 {asker}", weight="Bolder"),
-            quote(literal(shorten_words(ticket.question, 40, 60)[0])),
+            quote(literal(first_words(ticket.question, 40, 60)[0])),
             {"type": "ActionSet", "actions": [submit("Open", MO_SHOW, ticket=ticket.id)]},
         ]})
     return message(card(body, fallback=headline), headline)
