@@ -36,7 +36,6 @@ TICKET_TEACH = "ticket_teach"
 TICKET_UNTEACH = "ticket_untaught"
 FAQ_LIST = "faq_list"
 FAQ_WITHDRAW = "faq_withdraw"
-CONSIDERED_BLOCK = "ticket-considered"
 ESCALATE_VIEW = "escalate_modal"
 ASSIGN_VIEW = "ticket_assign_modal"
 ANSWER_VIEW = "ticket_answer_modal"
@@ -117,6 +116,17 @@ def actions(*elements: dict, block_id: str | None = None) -> dict:
 
 
 DIVIDER = {"type": "divider"}
+
+
+def text_input(block_id: str, label: str, max_length: int, *, optional: bool = True,
+               placeholder: str = "") -> dict:
+    """A modal's multi-line text box; what was typed arrives under `block_id`/"value"."""
+    element = {"type": "plain_text_input", "action_id": "value", "multiline": True,
+               "max_length": max_length}
+    if placeholder:
+        element["placeholder"] = plain(placeholder, 150)
+    return {"type": "input", "block_id": block_id, "optional": optional,
+            "label": plain(label, 2000), "element": element}
 
 
 def message(text: str, blocks: list[dict]) -> dict:
@@ -254,11 +264,8 @@ def escalate_view(question: str, metadata: str) -> dict:
             section("Your question goes to the monitoring officer (and their deputies) only. "
                     "Their answer comes back to you here in Slack.\n\n*Your question*\n"
                     + _fit_quote(question, SECTION_LIMIT - 200)),
-            {"type": "input", "block_id": "context", "optional": True,
-             "label": plain("Anything the monitoring officer should know?", 2000),
-             "element": {"type": "plain_text_input", "action_id": "value", "multiline": True,
-                         "max_length": 2000,
-                         "placeholder": plain("e.g. which meeting or officer this is about", 150)}},
+            text_input("context", "Anything the monitoring officer should know?", 2000,
+                       placeholder="e.g. which meeting or officer this is about"),
         ],
     }
 
@@ -420,23 +427,17 @@ def answer_view(ticket_id: str, question: str, metadata: str) -> dict:
         "close": plain("Cancel", TITLE_LIMIT),
         "blocks": [
             section("*The question*\n" + _fit_quote(question, 2500)),
-            {"type": "input", "block_id": "answer", "label": plain("Your answer", 2000),
-             "element": {"type": "plain_text_input", "action_id": "value", "multiline": True,
-                         "max_length": 3000}},
+            text_input("answer", "Your answer", 3000, optional=False),
             {"type": "input", "block_id": "save_faq", "optional": True,
              "label": plain("Knowledge base", 2000),
              "element": {"type": "checkboxes", "action_id": "value", "options": [
                  {"text": plain("Save as FAQ", 75), "value": "save_faq",
                   "description": plain("Answers the next person who asks this, as your "
                                        "guidance", 75)}]}},
-            {"type": "input", "block_id": "faq_questions", "optional": True,
-             "label": plain("Other ways people ask this (one a line, for the FAQ)", 2000),
-             "element": {"type": "plain_text_input", "action_id": "value", "multiline": True,
-                         "max_length": 2000}},
-            {"type": "input", "block_id": "faq_text", "optional": True,
-             "label": plain("Public FAQ text, if not your answer (what everyone sees)", 2000),
-             "element": {"type": "plain_text_input", "action_id": "value", "multiline": True,
-                         "max_length": 3000}},
+            text_input("faq_questions", "Other ways people ask this (one a line, for the FAQ)",
+                       2000),
+            text_input("faq_text", "Public FAQ text, if not your answer (what everyone sees)",
+                       3000),
         ],
     }
 

@@ -47,8 +47,6 @@ def _speed_up_msrest() -> None:
 
 _speed_up_msrest()
 
-MAX_BODY = 256 * 1024
-
 
 def _env(env: dict, *names: str) -> str:
     for name in names:

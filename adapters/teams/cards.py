@@ -37,7 +37,6 @@ MO_TEACH = "mo_teach"  # "This answers it" on a passage the bot considered
 MO_UNTEACH = "mo_untaught"  # Undo a taught question
 MO_FAQ_LIST = "mo_faq_list"
 MO_FAQ_WITHDRAW = "mo_faq_withdraw"
-MO_VERBS = (MO_ASSIGN, MO_ANSWER, MO_CLOSE, MO_SHOW)
 PASSAGE_KEY = "passage"  # a passage's 'document_id#ref' in submit data (not "key": see below)
 
 # The question's idempotency key in submit data. Not "key": the Agents Playground's card
@@ -228,8 +227,8 @@ def answer_message(answer: Answer, *, key: str, log_id: int | None = None,
 
 def escalate_form(question: str, *, key: str, refs: Sequence[str] = (),
                   log_id: int | None = None) -> dict:
-    question = question[:4000]  # what the person asked is on the ticket in full
     """The follow-up card: what goes to the MO, room for context, and Confirm."""
+    question = question[:4000]  # what the person asked is on the ticket in full
     body = [
         text(ASK_MO, weight="Bolder", size="Medium"),
         text("Your question and your name go to the monitoring officer, who will answer you "
