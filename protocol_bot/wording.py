@@ -28,7 +28,6 @@ DECLINED = "I couldn't find an answer to this in the protocol or the guidance I 
 DECLINED_NEXT = f"The monitoring officer can answer it: press \u201c{ASK_MO}\u201d."
 SENSITIVE = ("This may concern a complaint or a person's conduct: you can speak to the "
              "monitoring officer privately; what you send goes only to them.")
-TRUNCATED = "Your question was long, so I answered from its first 2,000 characters."
 
 THANKS_HELPFUL = "Thanks: glad that helped."
 THANKS_NOT_HELPFUL = (f"Thanks for telling me. If you still need an answer, press "

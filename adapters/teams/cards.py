@@ -160,8 +160,6 @@ def answer_summary(answer: Answer) -> str:
             f"{c.label()} ({c.heading})" if c.heading and c.heading != c.ref else c.label()
             for c in answer.citations))
     lines.extend(answer.notices)
-    if answer.truncated:
-        lines.append(wording.TRUNCATED)
     lines.append(f"Not what you needed? {ASK_MO}.")
     return "\n".join(lines)
 
@@ -185,8 +183,6 @@ def answer_card(answer: Answer, *, key: str, log_id: int | None = None,
         body.append(text(answer.lead, weight="Bolder"))
     for notice in answer.notices:
         body.append(text(notice, color="Warning", isSubtle=False))
-    if answer.truncated:
-        body.append(text(wording.TRUNCATED, color="Warning"))
     for i, citation in enumerate(answer.citations):
         body.extend(citation_block(citation, i, keep_words, toggle_full))
 
