@@ -87,6 +87,28 @@ class Outgoing:
     message: Mapping
 
 
+@dataclass(frozen=True)
+class AnswerView:
+    """What an answer shows on any platform, in this order; renderers only style it."""
+
+    lead: str  # the key sentence with its clause, or why there is no answer
+    next_step: str  # declined: how the monitoring officer can answer it
+    notes: tuple[str, ...]  # private-advice suggestion, review date, long question
+    citations: tuple[Citation, ...]
+    ask_mo_first: bool  # "Ask the monitoring officer" leads and stands out
+    feedback: bool  # Helpful / Not helpful are offered on what was shown
+
+    @classmethod
+    def of(cls, answer: Answer) -> "AnswerView":
+        return cls(
+            lead=answer.lead or ("" if answer.answered else wording.DECLINED),
+            next_step="" if answer.answered else wording.DECLINED_NEXT,
+            notes=((wording.SENSITIVE,) if answer.sensitive else ()) + tuple(answer.notices),
+            citations=tuple(answer.citations),
+            ask_mo_first=answer.escalation.prominent or not answer.answered,
+            feedback=bool(answer.citations))
+
+
 def text_reply(text: str) -> Reply:
     return Reply("text", text=text)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from protocol_bot import wording
-from protocol_bot.conversation import Incoming, Place
+from protocol_bot.conversation import AnswerView, Incoming, Place
 from protocol_bot.models import Asker
 from tests.conversation_support import make_conversation
 
@@ -124,6 +124,20 @@ def test_mo_actions_move_the_ticket_and_the_answer_is_queued_for_the_asker():
                                                         "reopened", "closed"]
     [missing] = said(c, asker=MO, action="close", data={"ticket": "MO-0099"})
     assert missing.kind == "error" and "MO-0099" in missing.text
+
+
+def test_what_an_answer_shows_is_decided_once_for_both_platforms():
+    c = bot()
+    [answered] = said(c, text=PARTY)
+    view = AnswerView.of(answered.answer)
+    assert view.lead.startswith("Member/Officer Relations Protocol (2026), clause 2.3")
+    assert view.feedback and not view.next_step and view.citations
+    [declined] = said(c, text="What time does the recycling centre open?")
+    view = AnswerView.of(declined.answer)
+    assert view.next_step == wording.DECLINED_NEXT and view.ask_mo_first
+    assert not view.feedback and not view.citations
+    [sensitive] = said(c, text="An officer wants to raise a grievance about a councillor")
+    assert AnswerView.of(sensitive.answer).notes[0] == wording.SENSITIVE
 
 
 def test_queued_messages_become_replies_for_every_platform_to_render():

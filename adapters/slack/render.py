@@ -4,7 +4,7 @@ from __future__ import annotations
 
 
 from protocol_bot import wording
-from protocol_bot.conversation import Reply
+from protocol_bot.conversation import AnswerView, Reply
 from protocol_bot.excerpt import pieces, shorten
 from protocol_bot.models import Answer, Asker, Citation, Ticket
 
@@ -161,14 +161,14 @@ def citation_blocks(citation: Citation, index: int) -> list[dict]:
 
 
 def answer_buttons(answer: Answer, *, log_id=None, shareable: bool = False) -> list[dict]:
+    view = AnswerView.of(answer)
     refs = [f"{c.document_id}#{c.ref}" for c in answer.citations]
     # The question travels as its log id; its text only when it could not be logged.
     value = pack_value({"r": refs, "l": log_id} if log_id is not None else
                        {"q": answer.question[:500], "r": refs, "l": None})
-    prominent = answer.escalation.prominent or not answer.answered
-    elements = [button("Ask the monitoring officer", ESCALATE, value,
-                       style="primary" if prominent else None)]
-    if answer.answered:
+    elements = [button(wording.ASK_MO, ESCALATE, value,
+                       style="primary" if view.ask_mo_first else None)]
+    if view.feedback:
         elements += [button("Helpful", HELPFUL, value), button("Not helpful", NOT_HELPFUL, value)]
     if shareable:
         elements.append(button("Share to channel", SHARE, value))
@@ -182,30 +182,24 @@ def answer_message(answer: Answer, *, log_id=None, shareable: bool = False,
     Not answered: it says so and leads with "Ask the monitoring officer". `shareable` adds the
     "Share to channel" button (for the private /protocol answer); `shared_by` credits who shared.
     """
-    lead = escape(answer.lead or ("" if answer.answered else wording.DECLINED))
+    view = AnswerView.of(answer)
+    buttons = actions(*answer_buttons(answer, log_id=log_id, shareable=shareable),
+                      block_id="next")
     blocks: list[dict] = []
     if shared_by:
         blocks.append(context(f"{mention(shared_by)} asked: {escape(shorten(answer.question, 300))}"))
-    blocks.append(section(lead, block_id="lead"))
-    if not answer.answered:
-        blocks.append(actions(*answer_buttons(answer, log_id=log_id, shareable=shareable),
-                              block_id="next"))
-    if answer.sensitive:
-        blocks.append(context(":lock: " + escape(wording.SENSITIVE)))
-    for note in answer.notices[:5]:
-        blocks.append(context(f":warning: {escape(note)}"))
+    blocks.append(section(escape(view.lead), block_id="lead"))
+    if view.ask_mo_first and not view.citations:
+        blocks.append(buttons)
+    blocks += [context(f":warning: {escape(note)}") for note in view.notes[:5]]
     room = (MESSAGE_BLOCKS - len(blocks) - 1) // 2  # each citation: a divider and a section
-    for i, citation in enumerate(answer.citations[:room]):
-        blocks.append(DIVIDER)
-        blocks.extend(citation_blocks(citation, i))
-    if answer.answered:
-        blocks.append(actions(*answer_buttons(answer, log_id=log_id, shareable=shareable),
-                              block_id="next"))
-    text = lead
-    if not answer.answered:
-        text += "\n" + escape(wording.DECLINED_NEXT)
-    if answer.citations:
-        text += "\nSources: " + "; ".join(escape(c.label()) for c in answer.citations)
+    for i, citation in enumerate(view.citations[:room]):
+        blocks += [DIVIDER, *citation_blocks(citation, i)]
+    if view.citations or not view.ask_mo_first:
+        blocks.append(buttons)
+    text = "\n".join(filter(None, [escape(view.lead), escape(view.next_step)]))
+    if view.citations:
+        text += "\nSources: " + "; ".join(escape(c.label()) for c in view.citations)
     return message(text, blocks)
 
 

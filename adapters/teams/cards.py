@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterable, Sequence
 
 from protocol_bot import wording
-from protocol_bot.conversation import Reply
+from protocol_bot.conversation import AnswerView, Reply
 from protocol_bot.excerpt import first_words
 from protocol_bot.models import Answer, Asker, Citation, Ticket
 
@@ -154,14 +154,14 @@ def refs_of(answer: Answer) -> list[str]:
 
 def answer_summary(answer: Answer) -> str:
     """The plain-text version of an answer card: notifications, screen readers, old clients."""
-    lines = [answer.lead]
-    if answer.citations:
+    view = AnswerView.of(answer)
+    lines = [view.lead, view.next_step]
+    if view.citations:
         lines.append("Sources: " + "; ".join(
             f"{c.label()} ({c.heading})" if c.heading and c.heading != c.ref else c.label()
-            for c in answer.citations))
-    lines.extend(answer.notices)
-    lines.append(f"Not what you needed? {ASK_MO}.")
-    return "\n".join(lines)
+            for c in view.citations))
+    ask = f"Not what you needed? {ASK_MO}."
+    return "\n".join(line for line in [*lines, *view.notes, ask] if line)
 
 
 def answer_card(answer: Answer, *, key: str, log_id: int | None = None,
@@ -169,34 +169,23 @@ def answer_card(answer: Answer, *, key: str, log_id: int | None = None,
                 toggle_full: bool = True) -> dict:
     """The answer: lead line, each citation quoted, and the buttons. `key` identifies the
     question (platform + activity id) so that escalating it twice opens one ticket."""
+    view = AnswerView.of(answer)
     body: list[dict] = []
     if echo_question:
         body.append(text(f"You asked: \u201c{literal(answer.question)}\u201d", isSubtle=True))
-    if not answer.answered:
-        body.append(text(answer.lead or wording.DECLINED, weight="Bolder", size="Medium"))
-        body.append(text(wording.DECLINED_NEXT))
-        if answer.sensitive:
-            body.append(text(wording.SENSITIVE, color="Attention"))
-        if answer.citations:
-            body.append(text("These passages may still help:", spacing="Medium"))
-    else:
-        body.append(text(answer.lead, weight="Bolder"))
-    for notice in answer.notices:
-        body.append(text(notice, color="Warning", isSubtle=False))
-    for i, citation in enumerate(answer.citations):
+    body.append(text(view.lead, weight="Bolder", **({} if answer.answered else {"size": "Medium"})))
+    if view.next_step:
+        body.append(text(view.next_step))
+    body += [text(note, color="Warning") for note in view.notes]
+    for i, citation in enumerate(view.citations):
         body.extend(citation_block(citation, i, keep_words, toggle_full))
-
     # Buttons carry the question log's id, never the question (whatever its length).
     about = {"qkey": key, "refs": refs_of(answer), "log": log_id,
              **({} if log_id is not None else {"question": answer.question[:QUESTION_DATA_LIMIT]})}
-    escalate = submit(ASK_MO, ESCALATE, style="positive" if answer.escalation.prominent
-                      or not answer.answered else None, **about)
+    escalate = [submit(ASK_MO, ESCALATE, style="positive" if view.ask_mo_first else None, **about)]
     feedback = [submit("Helpful", FEEDBACK, helpful=True, **about),
-                submit("Not helpful", FEEDBACK, helpful=False, **about)]
-    if answer.answered:
-        actions = [*feedback, escalate]
-    else:  # leads with the monitoring officer; feedback only when something was shown
-        actions = [escalate, *(feedback if answer.citations else [])]
+                submit("Not helpful", FEEDBACK, helpful=False, **about)] if view.feedback else []
+    actions = escalate + feedback if view.ask_mo_first else feedback + escalate
     return card(body, actions, fallback=answer_summary(answer))
 
 
