@@ -8,12 +8,13 @@ import sys
 from collections.abc import Callable
 from importlib.metadata import entry_points
 
-from . import cli_ask, cli_desk, cli_import, cli_kb
+from . import cli_ask, cli_desk, cli_import, cli_kb, doctor
 
-# The core's own commands. Platform commands (serve, slack, teams-package, doctor) come from
+# The core's own commands. Platform commands (serve, slack, teams-package) come from
 # the entry points of group "protocol_bot.commands" declared in pyproject.toml, so the core
 # never imports an adapter.
-CORE_COMMANDS = (cli_ask.register, cli_kb.register, cli_import.register, cli_desk.register)
+CORE_COMMANDS = (cli_ask.register, cli_kb.register, cli_import.register, cli_desk.register,
+                 doctor.register)
 PLUGIN_GROUP = "protocol_bot.commands"
 
 

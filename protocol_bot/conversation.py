@@ -14,7 +14,8 @@ from .desk import Desk, DeskError, NotPermitted, platform_of
 from .live import LiveKnowledge
 from .models import Answer, Asker, Citation, Ticket
 from .faq import FaqWriteError
-from .store import ConversationRefs, EntryNotFound, Events, Inbox, Store, TicketNotFound
+from .store import (ConversationRefs, EntryNotFound, Events, Inbox, OutboxMessage, Store,
+                    TicketNotFound)
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +54,7 @@ class Reply:
     """What to send back; adapters only render it.
 
     kind: answer | help | text | ticket_opened | ticket_card | ticket_list | passage |
+    ticket_answered (the MO's answer, to the asker) |
     taught (a question taught to a passage; `taught_id` undoes it) |
     refused (not a monitoring officer) | error (the request cannot be done; `text` says why)
     """
@@ -73,6 +75,7 @@ class Reply:
     considered: tuple[tuple[str, str], ...] = ()
     faq_status: str = ""
     taught_id: int | None = None
+    by: str = ""  # who did what a queued ticket message reports (assigned it, answered it)
 
 
 @dataclass(frozen=True)
@@ -84,8 +87,48 @@ class Outgoing:
     message: Mapping
 
 
+@dataclass(frozen=True)
+class AnswerView:
+    """What an answer shows on any platform, in this order; renderers only style it."""
+
+    lead: str  # the key sentence with its clause, or why there is no answer
+    next_step: str  # declined: how the monitoring officer can answer it
+    notes: tuple[str, ...]  # private-advice suggestion, review date, long question
+    citations: tuple[Citation, ...]
+    ask_mo_first: bool  # "Ask the monitoring officer" leads and stands out
+    feedback: bool  # Helpful / Not helpful are offered on what was shown
+
+    @classmethod
+    def of(cls, answer: Answer) -> "AnswerView":
+        return cls(
+            lead=answer.lead or ("" if answer.answered else wording.DECLINED),
+            next_step="" if answer.answered else wording.DECLINED_NEXT,
+            notes=((wording.SENSITIVE,) if answer.sensitive else ()) + tuple(answer.notices),
+            citations=tuple(answer.citations),
+            ask_mo_first=answer.escalation.prominent or not answer.answered,
+            feedback=bool(answer.citations))
+
+
 def text_reply(text: str) -> Reply:
     return Reply("text", text=text)
+
+
+def queued_ticket(message: OutboxMessage) -> Ticket:
+    """The ticket as a queued message describes it (what the MO or the asker is shown)."""
+    body = message.body or {}
+    asker = body.get("asker") or {}
+    assigned = message.kind == "ticket_assigned"
+    return Ticket(id=message.ticket_id or str(body.get("ticket_id") or ""),
+                  asker=Asker(str(asker.get("platform") or ""), str(asker.get("user_id") or ""),
+                              str(asker.get("display_name") or "")),
+                  reply_to={}, question=str(body.get("question") or ""),
+                  context=str(body.get("context") or ""),
+                  bot_refs=_refs(body.get("bot_refs")),
+                  status={"ticket_assigned": "assigned", "ticket_answered": "answered"}.get(
+                      message.kind, "open"),
+                  assignee=message.recipient if assigned else None,
+                  answer=str(body.get("answer") or "") or None, created_at="", updated_at="",
+                  idempotency_key="")
 
 
 def _words(text: str) -> str:
@@ -325,6 +368,23 @@ class Conversation:
                      considered=tuple(self.knowledge.considered(ticket.question, ticket.bot_refs,
                                                                 limit=CONSIDERED)),
                      faq_status=faq)
+
+    def queued_reply(self, message: OutboxMessage) -> Reply:
+        """A queued message for an MO or an asker (not an answer, which is queued rendered)
+        as the reply to render: the ticket card, the MO's answer, or a notice."""
+        body, ticket = message.body or {}, queued_ticket(message)
+        if message.kind in ("ticket_opened", "ticket_assigned", "ticket_answered"):
+            if message.kind == "ticket_answered":
+                return Reply("ticket_answered", ticket=ticket, by=str(body.get("answered_by") or ""))
+            by = str(body.get("assigned_by") or "")
+            return Reply("ticket_card", ticket=ticket, by=by,
+                         text=wording.ticket_headline(ticket.id, by),
+                         choices=self._choices(Asker(platform_of(message.recipient), "")),
+                         cited=_refs(body.get("cited") or body.get("bot_refs")),
+                         considered=tuple(tuple(pair) for pair in body.get("considered") or ()))
+        if message.kind == "notice":
+            return text_reply(str(body.get("text") or ""))
+        return text_reply(wording.ticket_news(ticket.id, message.kind, ticket.question))
 
     # --- teaching the bot and managing FAQ answers -------------------------------------------
     def teach(self, incoming: Incoming) -> Reply:

@@ -28,7 +28,6 @@ DECLINED = "I couldn't find an answer to this in the protocol or the guidance I 
 DECLINED_NEXT = f"The monitoring officer can answer it: press \u201c{ASK_MO}\u201d."
 SENSITIVE = ("This may concern a complaint or a person's conduct: you can speak to the "
              "monitoring officer privately; what you send goes only to them.")
-TRUNCATED = "Your question was long, so I answered from its first 2,000 characters."
 
 THANKS_HELPFUL = "Thanks: glad that helped."
 THANKS_NOT_HELPFUL = (f"Thanks for telling me. If you still need an answer, press "
@@ -107,3 +106,16 @@ def faq_list(entries) -> str:
         text = e.text if len(e.text) <= 120 else e.text[:119] + "\u2026"
         lines.append(f"{e.id} ({e.status}): {e.question} \u2014 {text}")
     return "\n".join(lines)
+
+
+def ticket_headline(ticket_id: str, assigned_by: str = "") -> str:
+    """The first line of a ticket card sent to an MO."""
+    if assigned_by:
+        return f"{ticket_id} was assigned to you by {assigned_by}"
+    return f"New question for the monitoring officer: {ticket_id}"
+
+
+def ticket_news(ticket_id: str, kind: str, question: str = "") -> str:
+    """Any other ticket news (closed, reopened) in one line."""
+    words = f"Ticket {ticket_id} was {kind.removeprefix('ticket_').replace('_', ' ')}"
+    return words + (f": \u201c{question[:300]}\u201d." if question else ".")

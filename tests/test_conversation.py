@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from protocol_bot import wording
-from protocol_bot.conversation import Incoming, Place
+from protocol_bot.conversation import AnswerView, Incoming, Place
 from protocol_bot.models import Asker
 from tests.conversation_support import make_conversation
 
@@ -124,6 +124,44 @@ def test_mo_actions_move_the_ticket_and_the_answer_is_queued_for_the_asker():
                                                         "reopened", "closed"]
     [missing] = said(c, asker=MO, action="close", data={"ticket": "MO-0099"})
     assert missing.kind == "error" and "MO-0099" in missing.text
+
+
+def test_what_an_answer_shows_is_decided_once_for_both_platforms():
+    c = bot()
+    [answered] = said(c, text=PARTY)
+    view = AnswerView.of(answered.answer)
+    assert view.lead.startswith("Member/Officer Relations Protocol (2026), clause 2.3")
+    assert view.feedback and not view.next_step and view.citations
+    [declined] = said(c, text="What time does the recycling centre open?")
+    view = AnswerView.of(declined.answer)
+    assert view.next_step == wording.DECLINED_NEXT and view.ask_mo_first
+    assert not view.feedback and not view.citations
+    [sensitive] = said(c, text="An officer wants to raise a grievance about a councillor")
+    assert AnswerView.of(sensitive.answer).notes[0] == wording.SENSITIVE
+
+
+def test_queued_messages_become_replies_for_every_platform_to_render():
+    c = bot()
+    said(c, action="escalate", data={"question": PARTY, "key": "k1", "context": "newsletter",
+                                     "refs": ["mor-protocol-2026#2.3"]})
+    said(c, asker=MO, place=PRIVATE, action="assign", data={"ticket": "MO-0001",
+                                                            "to": DEPUTY.principal})
+    said(c, asker=DEPUTY, action="answer", data={"ticket": "MO-0001", "text": "No."})
+    c.desk.notify_mos("The knowledge base was updated.")
+    queued = {(m.kind, m.recipient): c.queued_reply(m) for m in c.deliveries.undelivered()}
+    opened = queued["ticket_opened", MO.principal]
+    assert opened.kind == "ticket_card" and opened.ticket.id == "MO-0001"
+    assert opened.text == wording.ticket_headline("MO-0001")
+    assert opened.ticket.asker == CLLR and opened.ticket.context == "newsletter"
+    assert opened.cited == ("Member/Officer Relations Protocol (2026), clause 2.3",)
+    assert opened.choices == (MO.principal,) and opened.considered
+    assigned = queued["ticket_assigned", DEPUTY.principal]
+    assert assigned.ticket.status == "assigned" and assigned.by == MO.principal
+    assert assigned.choices == (DEPUTY.principal,)  # assignable from Slack
+    answered = queued["ticket_answered", CLLR.principal]
+    assert answered.kind == "ticket_answered" and answered.ticket.answer == "No."
+    assert answered.by == DEPUTY.principal and answered.ticket.question == PARTY
+    assert queued["notice", MO.principal].text == "The knowledge base was updated."
 
 
 def test_a_private_chat_is_remembered_so_the_person_can_be_reached_later():

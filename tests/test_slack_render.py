@@ -8,7 +8,9 @@ import json
 
 from adapters.slack import render
 from adapters.slack.events import plain_text, unpack_value
+from protocol_bot.conversation import Reply, queued_ticket
 from protocol_bot.models import Answer, Citation, Escalation
+from protocol_bot.store import OutboxMessage
 from tests.slack_fake import block_problems, view_problems
 
 LONG = ("Officers must not be asked to undertake party-political work. " * 80).strip()
@@ -145,10 +147,13 @@ def test_help_gives_three_example_questions_and_plain_text():
 
 
 def test_ticket_card_shows_question_asker_refs_and_the_three_actions():
-    card = render.ticket_card({"ticket_id": "MO-0042", "question": "Can I <!channel>?",
-                               "context": "About the leaflet", "bot_refs": ["mor-protocol-2026#2.3"],
-                               "asker": {"platform": "slack", "user_id": "U0ASKER01",
-                                         "display_name": "Sam Jones"}})
+    ticket = queued_ticket(OutboxMessage(
+        1, "slack", "slack:U0MO", {}, "ticket_opened", "MO-0042",
+        {"question": "Can I <!channel>?", "context": "About the leaflet",
+         "asker": {"platform": "slack", "user_id": "U0ASKER01", "display_name": "Sam Jones"}},
+        0, 0.0, None, None))
+    card = render.ticket_card(Reply("ticket_card", ticket=ticket,
+                                    cited=("mor-protocol-2026#2.3",)))
     text = "\n".join(b["text"]["text"] if b["type"] == "section" else b["elements"][0]["text"]
                      for b in card["blocks"] if b["type"] in ("section", "context"))
     assert "*MO-0042*" in text and "<@U0ASKER01> (Sam Jones)" in text

@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 
 import pytest
-from botbuilder.core.adapters import TestAdapter
-from botbuilder.schema import Activity
-
 from adapters.teams import activities as act
 from adapters.teams import cards
-from adapters.teams.bf import TeamsBot
-from adapters.teams.bot import TeamsLogic
+from adapters.teams.bot import REPLACE, TeamsLogic
 from protocol_bot.store import OutboxMessage
 from tests.test_teams_support import (DEPUTY, MO, PLAYGROUND_USER, action, actions, as_user, cards_in,
                                       make_conversation, message, payload, submit, texts, walk)
@@ -22,23 +17,22 @@ BINS = "What time does the recycling centre open?"
 
 
 class Harness:
-    """TestAdapter around the real TeamsBot: send an activity dict, get the replies as dicts."""
+    """The Teams logic fed activity dicts: the activities it sends, and the cards it updates
+    (the HTTP tests send them through botbuilder to a fake Bot Connector)."""
 
     def __init__(self, conversation=None):
         self.conversation = conversation or make_conversation()
         self.logic = TeamsLogic(self.conversation)
-        self.bot = TeamsBot(self.logic)
-        self.adapter = TestAdapter(self.bot.on_turn)
+        self.updated: list[dict] = []
 
     def send(self, activity: dict) -> list[dict]:
-        self.adapter.activity_buffer.clear()
-        self.adapter.updated_activities.clear()
-        asyncio.run(self.adapter.receive_activity(Activity().deserialize(activity)))
-        return [a.serialize() for a in self.adapter.activity_buffer]
-
-    @property
-    def updated(self) -> list[dict]:
-        return [a.serialize() for a in self.adapter.updated_activities]
+        """The replies, each with where `bf.send` delivers it (the activity's reference)."""
+        replies = self.logic.handle(activity)
+        where = act.reference_of(activity)
+        self.updated = [{k: v for k, v in r.items() if k != REPLACE} for r in replies
+                        if r.get(REPLACE)]
+        return [{**r, "replyToId": where.get("activityId"), "conversation": where["conversation"]}
+                for r in replies if not r.get(REPLACE)]
 
     @property
     def store(self):

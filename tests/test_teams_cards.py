@@ -7,9 +7,20 @@ from protocol_bot import wording
 import json
 
 from adapters.teams import cards
+from protocol_bot.conversation import Reply
+from protocol_bot.excerpt import first_words
+from protocol_bot.models import Asker, Ticket
 from tests.test_teams_support import action, actions, answer, citation, texts, walk
 
 LONG = " ".join(f"word{i}" for i in range(150)) + " [Waltham Forest](https://example.org/wf) end."
+
+
+def ticket_reply(question: str, *, ticket_id: str = "MO-0001", asker=("teams", "u", ""),
+                 context: str = "", cited=(), choices=(), answer: str | None = None,
+                 kind: str = "ticket_card") -> Reply:
+    ticket = Ticket(ticket_id, Asker(*asker), {}, question, context, (), "open", None, answer,
+                    "", "", "")
+    return Reply(kind, ticket=ticket, cited=tuple(cited), choices=tuple(choices))
 
 
 def card_problems(card: dict) -> list[str]:
@@ -77,11 +88,13 @@ def test_sensitive_question_not_answered_still_shows_passages_and_suggests_priva
     assert {"Helpful", "Not helpful"} <= {a["title"] for a in card["actions"]}
 
 
-def test_notices_and_truncation_are_shown():
-    a = answer(notices=("The protocol's review date (March 2021) has passed.",), truncated=True)
+def test_notices_and_truncation_are_shown_once():
+    long = "Your question was long: I answered from its first 2000 characters."
+    a = answer(notices=(long, "The protocol's review date (March 2021) has passed."),
+               truncated=True)
     body = texts(cards.answer_card(a, key="k"))
     assert "review date (March 2021) has passed" in body
-    assert "first 2,000 characters" in body
+    assert body.count("first 2000 characters") == 1
 
 
 def test_long_passage_is_shortened_at_a_word_with_show_more_toggle():
@@ -109,7 +122,7 @@ def test_short_passage_is_whole_with_no_toggle():
 def test_shortening_never_leaves_half_a_link():
     text = " ".join(["w"] * 79) + " [Local Government Association](https://www.local.gov.uk) " + \
         " ".join(["x"] * 60)
-    short, cut = cards.shorten_words(text)
+    short, cut = first_words(text, cards.SHORT_WORDS, cards.LONG_WORDS)
     assert cut and "[" not in short and short.endswith("\u2026")
 
 
@@ -143,10 +156,10 @@ def test_escalate_form_has_context_input_and_confirm_with_the_same_key():
 
 
 def test_mo_card_shows_question_asker_bot_answer_and_actions():
-    card = cards.mo_ticket_card("MO-0007", question="Can I ...?", asker={
-        "platform": "teams", "user_id": "29:abc", "display_name": "Cllr Jones"},
-        context="About Tuesday", bot_refs=["Member/Officer Relations Protocol (2026), clause 2.3"],
-        monitoring_officers=["teams:29:mo", "teams:29:dep"], actor="teams:29:mo")
+    card = cards.mo_ticket_card(ticket_reply(
+        "Can I ...?", ticket_id="MO-0007", asker=("teams", "29:abc", "Cllr Jones"),
+        context="About Tuesday", cited=["Member/Officer Relations Protocol (2026), clause 2.3"],
+        choices=["teams:29:mo", "teams:29:dep"]), actor="teams:29:mo")
     assert card_problems(card) == []
     body = texts(card)
     assert "Can I ...?" in body and "About Tuesday" in body
@@ -165,8 +178,7 @@ def test_mo_card_shows_question_asker_bot_answer_and_actions():
 
 
 def test_mo_card_says_when_the_bot_could_not_answer():
-    card = cards.mo_ticket_card("MO-0001", question="Bins?", asker={"platform": "teams",
-                                                                   "user_id": "u"})
+    card = cards.mo_ticket_card(ticket_reply("Bins?"))
     assert "could not answer this from the protocol" in texts(card)
 
 
@@ -182,8 +194,9 @@ def test_welcome_has_three_example_questions_that_ask_them():
 
 
 def test_answered_message_for_the_asker():
-    msg = cards.ticket_answered_message({"question": "Q?", "answer": "Yes, you may.",
-                                         "answered_by": "teams:29:mo"}, "MO-0003")
+    msg = cards.ticket_answered_message(ticket_reply("Q?", ticket_id="MO-0003",
+                                                     answer="Yes, you may.",
+                                                     kind="ticket_answered"))
     card = msg["attachments"][0]["content"]
     assert card_problems(card) == []
     assert "Yes, you may." in texts(card) and "MO-0003" in texts(card)
@@ -203,8 +216,7 @@ def test_every_answer_card_fits_teams_size_limit_whatever_was_typed():
 
 def test_what_a_person_typed_cannot_become_a_link_or_formatting():
     typed = "[click me](http://evil.example) **URGENT** # heading"
-    card = cards.mo_ticket_card("MO-0001", question=typed, asker={"display_name": "_x_"},
-                                context=typed)
+    card = cards.mo_ticket_card(ticket_reply(typed, asker=("teams", "u", "_x_"), context=typed))
     shown = texts(card)
     assert "[click me](" not in shown and "**URGENT**" not in shown
     assert "\\[click me\\](http://evil.example) \\*\\*URGENT\\*\\*" in shown

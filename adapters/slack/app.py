@@ -6,7 +6,6 @@ import asyncio
 import functools
 import logging
 import os
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import aiohttp
@@ -18,13 +17,12 @@ from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
 from protocol_bot.conversation import Conversation, Incoming, Reply
+from protocol_bot.store import OutboxMessage
 
-from adapters.inbox_loop import InboxWorker
-from adapters.recorder import Recorder
-from adapters.outbox_loop import OutboxWorker, Pacing
-from adapters.worker_loop import start_worker, stop_worker
+from adapters.outbox_loop import Pacing
+from adapters.pipeline import Pipeline
 
-from . import asking, escalation, officer, recording
+from . import asking, clicks, escalation, officer, recording
 from .events import seal, unseal
 from .delivery import CALL_TIMEOUT, PACE_SECONDS, destination, make_send
 from .messaging import People
@@ -59,19 +57,13 @@ class SlackSettings:
 class SlackBot:
     """The bolt app with every listener, its Web API clients, and the Slack outbox delivery."""
 
-    def __init__(self, conversation: Conversation, settings: SlackSettings,
-                 pool: ThreadPoolExecutor | None = None):
+    def __init__(self, conversation: Conversation, settings: SlackSettings):
         self.conversation = conversation
         self.settings = settings
-        # The bot's own answering pool: bounded, and not the loop's default one.
-        self.pool = pool or ThreadPoolExecutor(4, thread_name_prefix="slack-answer")
-        # Recording is short and must never wait behind answering: its own thread.
-        self._record_pool = ThreadPoolExecutor(1, thread_name_prefix="slack-record")
-        self.recorder = Recorder(conversation, "slack", self._record_pool)
-        self.inbox = InboxWorker(conversation, "slack",
-                                 functools.partial(recording.respond, conversation), self.pool,
-                                 on_answered=lambda: self.outbox.wake.set())
-        self.outbox: OutboxWorker | None = None
+        self.pipeline = Pipeline(conversation, "slack",
+                                 functools.partial(recording.respond, conversation), self.send,
+                                 destination, Pacing(interval=PACE_SECONDS))
+        self._send = None  # posts to Slack once `start` has opened the HTTP session
         # `api` (with the bot token) delivers the outbox; bolt gives each request its own
         # client with the token from `authorize`, at the same base URL.
         self.api = AsyncWebClient(token=settings.bot_token, base_url=settings.api_url)
@@ -94,9 +86,8 @@ class SlackBot:
         self._identity: AuthorizeResult | None = None
         self._identity_lock = asyncio.Lock()
         self._session: aiohttp.ClientSession | None = None
-        self._tasks: list[tuple[asyncio.Task, asyncio.Event]] = []
         self.bolt.middleware(recording.make_recorder(self))
-        for module in (asking, escalation, officer):
+        for module in (asking, clicks, escalation, officer):
             module.register(self.bolt, self)
 
     def seal(self, fields: dict, user: str) -> str:
@@ -109,7 +100,7 @@ class SlackBot:
     async def handle(self, incoming: Incoming) -> list[Reply]:
         """The conversation service's replies (synchronous work, run off the event loop)."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.pool, self.conversation.handle, incoming)
+        return await loop.run_in_executor(self.pipeline.pool, self.conversation.handle, incoming)
 
     async def identity(self) -> AuthorizeResult:
         """Who the bot is, from one auth.test shared by every request (not one per request)."""
@@ -130,16 +121,14 @@ class SlackBot:
             await self.identity()
         except Exception as exc:  # Slack unreachable or the token wrong: retried on first use
             log.warning("Slack auth.test failed at start-up (%s); check SLACK_BOT_TOKEN", exc)
-        self.outbox = OutboxWorker(self.conversation.deliveries, "slack",
-                                   make_send(self.api, self._session), destination,
-                                   Pacing(interval=PACE_SECONDS))
-        self._tasks = [start_worker(self.outbox), start_worker(self.inbox)]
+        self._send = make_send(self.api, self._session, self.conversation.queued_reply)
+        self.pipeline.start()
+
+    async def send(self, message: OutboxMessage) -> None:
+        await self._send(message)
 
     async def stop(self) -> None:
-        for task, stop in self._tasks:
-            await stop_worker(task, stop)
-        self.pool.shutdown(wait=False, cancel_futures=True)
-        self._record_pool.shutdown(wait=False, cancel_futures=True)
+        await self.pipeline.stop()
         if self._session:
             await self._session.close()
 

@@ -1,4 +1,4 @@
-"""The asker's buttons: share an answer, see a passage in full, rate an answer."""
+"""The asker's buttons that do more than one call: share an answer, see a passage in full."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from protocol_bot import wording
 
 from . import render
 from .messaging import open_view, post, tell
-from .events import action_incoming, action_key, unpack_value
+from .events import action_incoming, unpack_value
 
 log = logging.getLogger(__name__)
 
@@ -59,20 +59,7 @@ async def on_full_text(slack, ack, body, action, client, respond):
     await open_view(client, body, render.full_text_view(c.document, c.label(), c.heading, c.text))
 
 
-async def on_feedback(slack, ack, body, action, client, respond):
-    await ack()
-    value = unpack_value(action.get("value"))
-    log_id = value.get("l")
-    data = {"log": log_id if isinstance(log_id, int) else None, "question": value.get("q"),
-            "refs": value.get("r") or [], "key": action_key(body, "feedback")}
-    verb = "helpful" if action.get("action_id") == render.HELPFUL else "not_helpful"
-    for reply in await slack.handle(action_incoming(body, verb, data)):
-        await tell(body, client, respond, reply.text)
-
-
 def register(bolt: AsyncApp, slack) -> None:
     bolt.event("message")(ignore)
     bolt.action(render.SHARE)(partial(on_share, slack))
     bolt.action(render.FULL_TEXT)(partial(on_full_text, slack))
-    bolt.action(render.HELPFUL)(partial(on_feedback, slack))
-    bolt.action(render.NOT_HELPFUL)(partial(on_feedback, slack))

@@ -9,6 +9,8 @@ import signal
 import sys
 from pathlib import Path
 
+from protocol_bot.doctor import PlatformCheck
+
 MANIFEST = Path(__file__).resolve().parent / "manifest.yaml"
 EVENTS_PATH = "/slack/events"
 
@@ -78,3 +80,26 @@ async def _run(settings) -> int:
         loop.add_signal_handler(sig, stop.set)
     await run_socket_mode(conversation, settings, stop)
     return 0
+
+
+def check(env: dict[str, str]) -> PlatformCheck:
+    """The Slack tokens as `protocol-bot doctor` reports them."""
+    from .app import SlackSettings
+
+    s = SlackSettings.from_env(env)
+    ways = [way for way, ready in (("HTTP events (protocol-bot serve)", s.http_ready),
+                                   ("Socket Mode (protocol-bot slack --socket-mode)",
+                                    bool(s.bot_token and s.app_token))) if ready]
+    problems = [words for wrong, words in (
+        (not s.bot_token and bool(s.signing_secret or s.app_token),
+         "SLACK_BOT_TOKEN is not set: the bot cannot post."),
+        (bool(s.bot_token) and not s.bot_token.startswith("xoxb-"),
+         "SLACK_BOT_TOKEN should be the bot token, starting xoxb-."),
+        (bool(s.app_token) and not s.app_token.startswith("xapp-"),
+         "SLACK_APP_TOKEN should be an app-level token, starting xapp-."),
+        (bool(s.bot_token) and not ways, "set SLACK_SIGNING_SECRET for HTTP events, or "
+                                         "SLACK_APP_TOKEN for Socket Mode.")) if wrong]
+    summary = " and ".join(ways) or ("not configured (no SLACK_BOT_TOKEN)" if not s.bot_token
+                                     else "incomplete")
+    return PlatformCheck(summary, {"mode": "on" if ways else "off", "api_url": s.api_url},
+                         tuple(problems))

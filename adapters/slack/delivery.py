@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from protocol_bot.conversation import Reply
 from protocol_bot.delivery import Refused, RetryLater, Undeliverable
 from protocol_bot.store import OutboxMessage
 
@@ -24,23 +26,6 @@ MALFORMED = ("msg_too_long", "invalid_blocks", "invalid_arguments", "no_text",
              "too_many_attachments", "invalid_auth", "not_authed", "account_inactive")
 PACE_SECONDS = 1.1  # Slack allows about one message a second per channel
 CALL_TIMEOUT = 10.0  # slack_sdk's own timeout is not applied to a shared aiohttp session
-
-
-def render_outbox_message(msg: OutboxMessage) -> dict:
-    """What a queued message looks like in Slack."""
-    if msg.kind == "reply":
-        return dict(msg.body["message"])
-    if msg.kind == "ticket_opened":
-        return render.ticket_card(msg.body)
-    if msg.kind == "ticket_assigned":
-        by = user_of(msg.body.get("assigned_by", "")) or ""
-        status = f"Assigned to you by {render.mention(by)}." if by else "Assigned to you."
-        return render.ticket_card(msg.body, status=status)
-    if msg.kind == "ticket_answered":
-        return render.ticket_answered_message(msg.body)
-    if msg.kind == "notice":
-        return render.notice(str(msg.body.get("text") or ""))
-    return render.ticket_update_message(msg.kind, msg.body)
 
 
 def destination(msg: OutboxMessage) -> str:
@@ -76,12 +61,14 @@ async def slack_says_no(user: str | None):
         raise RetryLater(f"Slack unreachable ({type(exc).__name__})") from None
 
 
-def make_send(client: AsyncWebClient, session: aiohttp.ClientSession | None = None):
-    """`send(msg)` for the outbox worker: posts the message, or raises what the core needs to
-    decide (RetryLater, Refused, Undeliverable)."""
+def make_send(client: AsyncWebClient, session: aiohttp.ClientSession | None,
+              reply_of: Callable[[OutboxMessage], Reply]):
+    """`send(msg)` for the outbox worker: posts the message (rendered from the core's reply),
+    or raises what the core needs to decide (RetryLater, Refused, Undeliverable)."""
 
     async def send(msg: OutboxMessage) -> None:
-        rendered = render_outbox_message(msg)
+        rendered = (dict(msg.body["message"]) if msg.kind == "reply" else
+                    render.reply_message(reply_of(msg)))
         reply_to = msg.reply_to or {}
         user = user_of(msg.recipient) or reply_to.get("user")
         async with slack_says_no(user):

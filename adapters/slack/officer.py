@@ -1,10 +1,9 @@
-"""The monitoring officer's side: Assign/Answer/Close on a ticket card, their modals, and App Home."""
+"""The monitoring officer's forms: Assign and Answer on a ticket card, their modals, and App Home."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from functools import partial
 
 from slack_bolt.async_app import AsyncApp
@@ -13,7 +12,7 @@ from protocol_bot.conversation import Reply
 
 from . import render
 from .messaging import open_view, send_dm, tell
-from .events import action_incoming, unpack_value, view_input
+from .events import action_incoming, view_input
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +37,7 @@ async def refresh(slack, client, where: dict, reply: Reply, user_id: str) -> Non
     ticket = reply.ticket
     if where.get("c") and where.get("ts"):
         status = render.ticket_status(ticket.status, assignee=ticket.assignee, actor_user=user_id)
-        card = render.ticket_card(render.card_body(reply), status=status,
+        card = render.ticket_card(reply, status=status,
                                   actionable=ticket.status != "closed")
         await client.chat_update(channel=where["c"], ts=where["ts"], **card)
     await publish_home(slack, client, user_id)
@@ -132,51 +131,6 @@ async def on_answer_submitted(slack, ack, body, view, client):
     await refresh(slack, client, meta, card, user_id)
 
 
-async def on_close(slack, ack, body, action, client, respond):
-    await ack()
-    said, card = outcome(await slack.handle(action_incoming(
-        body, "close", {"ticket": action.get("value", "")})))
-    if card is None:
-        await tell(body, client, respond, said.text)
-        return
-    await refresh(slack, client, where_clicked(body), card, body["user"]["id"])
-
-
-async def on_teach(slack, ack, body, action, client, respond):
-    """"This answers it": the ticket's question becomes a hint of the passage, at once."""
-    await ack()
-    value = unpack_value(action.get("value"))
-    [reply] = await slack.handle(action_incoming(
-        body, "teach", {"ticket": value.get("t", ""), "key": value.get("k", "")}))
-    if reply.kind == "taught":
-        await send_dm(client, body["user"]["id"], render.taught_message(reply.text,
-                                                                        reply.taught_id))
-    else:
-        await tell(body, client, respond, reply.text)
-
-
-async def on_untaught(slack, ack, body, action, client, respond):
-    await ack()
-    [reply] = await slack.handle(action_incoming(body, "untaught",
-                                                 {"taught": action.get("value", "")}))
-    await tell(body, client, respond, reply.text)
-
-
-async def on_faq_list(slack, ack, body, action, client, respond):
-    await ack()
-    [reply] = await slack.handle(action_incoming(body, "faq_list"))
-    await send_dm(client, body["user"]["id"], render.notice(reply.text))
-
-
-async def on_faq_withdraw(slack, ack, body, action, client, respond):
-    await ack()
-    said, card = outcome(await slack.handle(action_incoming(
-        body, "faq_withdraw", {"ticket": action.get("value", "")})))
-    await tell(body, client, respond, said.text)
-    if card is not None:
-        await refresh(slack, client, where_clicked(body), card, body["user"]["id"])
-
-
 async def on_home(slack, event, client):
     if event.get("tab", "home") == "home":
         await publish_home(slack, client, event["user"])
@@ -187,9 +141,4 @@ def register(bolt: AsyncApp, slack) -> None:
     bolt.view(render.ASSIGN_VIEW)(partial(on_assign_submitted, slack))
     bolt.action(render.TICKET_ANSWER)(partial(on_answer, slack))
     bolt.view(render.ANSWER_VIEW)(partial(on_answer_submitted, slack))
-    bolt.action(render.TICKET_CLOSE)(partial(on_close, slack))
     bolt.event("app_home_opened")(partial(on_home, slack))
-    bolt.action(re.compile(f"^{render.TICKET_TEACH}:"))(partial(on_teach, slack))
-    bolt.action(render.TICKET_UNTEACH)(partial(on_untaught, slack))
-    bolt.action(render.FAQ_LIST)(partial(on_faq_list, slack))
-    bolt.action(render.FAQ_WITHDRAW)(partial(on_faq_withdraw, slack))

@@ -52,9 +52,7 @@ def make_recorder(slack):
 
 async def record(slack, key: str, body: dict, bot_user: str | None) -> None:
     """One durable insert; the inbox worker is woken to answer it."""
-    if await slack.recorder.record(key, {"body": body, "bot_user": bot_user}):
-        slack.inbox.wake.set()
-    else:
+    if not await slack.pipeline.record(key, {"body": body, "bot_user": bot_user}):
         log.info("already recorded: redelivery acknowledged")
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 
 from protocol_bot import wording
-from protocol_bot.conversation import Reply
-from protocol_bot.models import Answer, Citation, Ticket
+from protocol_bot.conversation import AnswerView, Reply
+from protocol_bot.excerpt import pieces, shorten
+from protocol_bot.models import Answer, Asker, Citation, Ticket
 
 from .events import USER_ID, pack_value
 
@@ -35,7 +36,6 @@ TICKET_TEACH = "ticket_teach"
 TICKET_UNTEACH = "ticket_untaught"
 FAQ_LIST = "faq_list"
 FAQ_WITHDRAW = "faq_withdraw"
-CONSIDERED_BLOCK = "ticket-considered"
 ESCALATE_VIEW = "escalate_modal"
 ASSIGN_VIEW = "ticket_assign_modal"
 ANSWER_VIEW = "ticket_answer_modal"
@@ -47,18 +47,6 @@ ANSWER_VIEW = "ticket_answer_modal"
 def escape(text: str) -> str:
     """Text for mrkdwn: & < > escaped, so nothing can become a mention, a broadcast or a link."""
     return (text or "").replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def shorten(text: str, limit: int) -> str:
-    """`text` cut at a word boundary to at most `limit` characters, ending '...' when cut."""
-    text = text or ""
-    if len(text) <= limit:
-        return text
-    cut = text[: max(0, limit - 3)]
-    space = cut.rfind(" ")
-    if space > limit // 2:
-        cut = cut[:space]
-    return cut.rstrip(" ,;:-") + "..."
 
 
 def quote(text: str) -> str:
@@ -79,20 +67,7 @@ def _fit_quote(text: str, budget: int) -> str:
 
 def _pieces(text: str, budget: int):
     """`text` in consecutive pieces, split at spaces, each fitting `budget` once quoted."""
-    rest = (text or "").strip()
-    while rest:
-        size = min(len(rest), budget)
-        while True:
-            if size >= len(rest):
-                piece = rest
-            else:
-                cut = rest.rfind(" ", 0, size)
-                piece = rest[:cut] if cut > size // 2 else rest[:size]
-            if len(quote(escape(piece))) <= budget or size < 50:
-                break
-            size = size * 3 // 4
-        yield piece
-        rest = rest[len(piece):].lstrip()
+    return pieces(text, budget, lambda piece: len(quote(escape(piece))))
 
 
 def mention(user_id: str, name: str = "") -> str:
@@ -143,6 +118,17 @@ def actions(*elements: dict, block_id: str | None = None) -> dict:
 DIVIDER = {"type": "divider"}
 
 
+def text_input(block_id: str, label: str, max_length: int, *, optional: bool = True,
+               placeholder: str = "") -> dict:
+    """A modal's multi-line text box; what was typed arrives under `block_id`/"value"."""
+    element = {"type": "plain_text_input", "action_id": "value", "multiline": True,
+               "max_length": max_length}
+    if placeholder:
+        element["placeholder"] = plain(placeholder, 150)
+    return {"type": "input", "block_id": block_id, "optional": optional,
+            "label": plain(label, 2000), "element": element}
+
+
 def message(text: str, blocks: list[dict]) -> dict:
     """A chat message: plain `text` (escaped, capped) and at most 50 blocks."""
     return {"text": shorten(text, TEXT_LIMIT), "blocks": blocks[:MESSAGE_BLOCKS]}
@@ -175,14 +161,14 @@ def citation_blocks(citation: Citation, index: int) -> list[dict]:
 
 
 def answer_buttons(answer: Answer, *, log_id=None, shareable: bool = False) -> list[dict]:
+    view = AnswerView.of(answer)
     refs = [f"{c.document_id}#{c.ref}" for c in answer.citations]
     # The question travels as its log id; its text only when it could not be logged.
     value = pack_value({"r": refs, "l": log_id} if log_id is not None else
                        {"q": answer.question[:500], "r": refs, "l": None})
-    prominent = answer.escalation.prominent or not answer.answered
-    elements = [button("Ask the monitoring officer", ESCALATE, value,
-                       style="primary" if prominent else None)]
-    if answer.answered:
+    elements = [button(wording.ASK_MO, ESCALATE, value,
+                       style="primary" if view.ask_mo_first else None)]
+    if view.feedback:
         elements += [button("Helpful", HELPFUL, value), button("Not helpful", NOT_HELPFUL, value)]
     if shareable:
         elements.append(button("Share to channel", SHARE, value))
@@ -196,30 +182,24 @@ def answer_message(answer: Answer, *, log_id=None, shareable: bool = False,
     Not answered: it says so and leads with "Ask the monitoring officer". `shareable` adds the
     "Share to channel" button (for the private /protocol answer); `shared_by` credits who shared.
     """
-    lead = escape(answer.lead or ("" if answer.answered else wording.DECLINED))
+    view = AnswerView.of(answer)
+    buttons = actions(*answer_buttons(answer, log_id=log_id, shareable=shareable),
+                      block_id="next")
     blocks: list[dict] = []
     if shared_by:
         blocks.append(context(f"{mention(shared_by)} asked: {escape(shorten(answer.question, 300))}"))
-    blocks.append(section(lead, block_id="lead"))
-    if not answer.answered:
-        blocks.append(actions(*answer_buttons(answer, log_id=log_id, shareable=shareable),
-                              block_id="next"))
-    if answer.sensitive:
-        blocks.append(context(":lock: " + escape(wording.SENSITIVE)))
-    for note in answer.notices[:5]:
-        blocks.append(context(f":warning: {escape(note)}"))
+    blocks.append(section(escape(view.lead), block_id="lead"))
+    if view.ask_mo_first and not view.citations:
+        blocks.append(buttons)
+    blocks += [context(f":warning: {escape(note)}") for note in view.notes[:5]]
     room = (MESSAGE_BLOCKS - len(blocks) - 1) // 2  # each citation: a divider and a section
-    for i, citation in enumerate(answer.citations[:room]):
-        blocks.append(DIVIDER)
-        blocks.extend(citation_blocks(citation, i))
-    if answer.answered:
-        blocks.append(actions(*answer_buttons(answer, log_id=log_id, shareable=shareable),
-                              block_id="next"))
-    text = lead
-    if not answer.answered:
-        text += "\n" + escape(wording.DECLINED_NEXT)
-    if answer.citations:
-        text += "\nSources: " + "; ".join(escape(c.label()) for c in answer.citations)
+    for i, citation in enumerate(view.citations[:room]):
+        blocks += [DIVIDER, *citation_blocks(citation, i)]
+    if view.citations or not view.ask_mo_first:
+        blocks.append(buttons)
+    text = "\n".join(filter(None, [escape(view.lead), escape(view.next_step)]))
+    if view.citations:
+        text += "\nSources: " + "; ".join(escape(c.label()) for c in view.citations)
     return message(text, blocks)
 
 
@@ -252,23 +232,16 @@ def reply_message(reply: Reply, *, shareable: bool = False, shared_by: str | Non
     if reply.kind == "help":
         return help_message()
     if reply.kind == "ticket_card":
-        return ticket_card(card_body(reply), actionable=reply.ticket.status != "closed")
+        return ticket_card(reply, status=assigned_status(reply.by) if reply.by else None,
+                           actionable=reply.ticket.status != "closed")
+    if reply.kind == "ticket_answered":
+        return ticket_answered_message(reply)
     if reply.kind == "taught":
         return taught_message(reply.text, reply.taught_id)
     if reply.kind == "ticket_list":
         blocks = [section(escape(reply.text))] + ticket_list_blocks([i.ticket for i in reply.items])
         return message(escape(reply.text), blocks)
     return notice(reply.text)
-
-
-def card_body(reply: Reply) -> dict:
-    """A ticket_card reply as the body of an MO's ticket message."""
-    ticket = reply.ticket
-    return {"ticket_id": ticket.id, "question": ticket.question, "context": ticket.context,
-            "asker": {"platform": ticket.asker.platform, "user_id": ticket.asker.user_id,
-                      "display_name": ticket.asker.display_name},
-            "cited": list(reply.cited), "considered": [list(p) for p in reply.considered],
-            "faq": reply.faq_status}
 
 
 # --- escalation: the asker's modal -----------------------------------------------------------
@@ -285,11 +258,8 @@ def escalate_view(question: str, metadata: str) -> dict:
             section("Your question goes to the monitoring officer (and their deputies) only. "
                     "Their answer comes back to you here in Slack.\n\n*Your question*\n"
                     + _fit_quote(question, SECTION_LIMIT - 200)),
-            {"type": "input", "block_id": "context", "optional": True,
-             "label": plain("Anything the monitoring officer should know?", 2000),
-             "element": {"type": "plain_text_input", "action_id": "value", "multiline": True,
-                         "max_length": 2000,
-                         "placeholder": plain("e.g. which meeting or officer this is about", 150)}},
+            text_input("context", "Anything the monitoring officer should know?", 2000,
+                       placeholder="e.g. which meeting or officer this is about"),
         ],
     }
 
@@ -305,12 +275,11 @@ def escalated_view(ticket_id: str, created: bool) -> dict:
 
 # --- the monitoring officer's side -------------------------------------------------------------
 
-def _asker_line(asker: dict) -> str:
-    user = asker.get("user_id", "")
-    name = asker.get("display_name") or ""
-    if asker.get("platform", "slack") == "slack":
+def _asker_line(asker: Asker) -> str:
+    user, name = asker.user_id, asker.display_name
+    if asker.platform == "slack":
         return mention(user, name) + (f" ({escape(name)})" if name and USER_ID.match(user) else "")
-    return escape(f"{name or user} on {asker.get('platform')}")
+    return escape(f"{name or user} on {asker.platform}")
 
 
 def ticket_buttons(ticket_id: str) -> list[dict]:
@@ -324,9 +293,9 @@ def ticket_buttons(ticket_id: str) -> list[dict]:
     ]
 
 
-def faq_buttons(ticket_id: str, body: dict) -> list[dict]:
+def faq_buttons(ticket_id: str, faq_status: str) -> list[dict]:
     buttons = [button("FAQ answers", FAQ_LIST, ticket_id)]
-    if body.get("faq") == "live":
+    if faq_status == "live":
         buttons.append(button("Withdraw FAQ answer", FAQ_WITHDRAW, ticket_id, confirm={
             "title": plain("Withdraw this FAQ answer?", 100),
             "text": plain("The bot stops answering from it. Answering the ticket again with "
@@ -368,6 +337,11 @@ def principal_mention(principal: str) -> str:
     return mention(user) if platform == "slack" and USER_ID.match(user) else escape(principal)
 
 
+def assigned_status(by: str) -> str:
+    """A queued ticket card's status line: who assigned it to this MO."""
+    return f"Assigned to you by {principal_mention(by)}."
+
+
 def ticket_status(status: str, *, assignee: str | None, actor_user: str) -> str:
     """mrkdwn for a card's status line: 'Assigned to @A by @B', 'Closed by @B'..."""
     by = f" by {mention(actor_user)}" if actor_user else ""
@@ -387,55 +361,44 @@ def quoted_sections(text: str, room: int) -> list[dict]:
     return [section(quote(escape(piece))) for piece in pieces]
 
 
-def ticket_card(body: dict, *, status: str | None = None, actionable: bool = True) -> dict:
+def ticket_card(reply: Reply, *, status: str | None = None, actionable: bool = True) -> dict:
     """The MO's DM for a ticket: the question, who asked, what the bot cited, and actions.
     The question and the asker's context are shown whole. `status` is from `ticket_status`."""
-    ticket_id = body["ticket_id"]
-    refs = "; ".join(body.get("cited") or body.get("bot_refs") or ()) or \
-        "nothing (the bot could not answer)"
-    blocks = [section(f"*{escape(ticket_id)}*: a question for the monitoring officer from "
-                      f"{_asker_line(body.get('asker') or {})}", block_id="ticket")]
-    blocks += quoted_sections(body.get("question", ""), 12)
-    if body.get("context"):
+    ticket = reply.ticket
+    refs = "; ".join(reply.cited) or "nothing (the bot could not answer)"
+    blocks = [section(f"*{escape(ticket.id)}*: a question for the monitoring officer from "
+                      f"{_asker_line(ticket.asker)}", block_id="ticket")]
+    blocks += quoted_sections(ticket.question, 12)
+    if ticket.context:
         blocks.append(section("*Context from the asker*"))
-        blocks += quoted_sections(body["context"], 20)
+        blocks += quoted_sections(ticket.context, 20)
     blocks.append(context(f"*The bot cited:* {escape(shorten(refs, 2900))}"))
     if status:
         blocks.append(context(status))
     if actionable:
-        blocks.append(actions(*ticket_buttons(ticket_id), *faq_buttons(ticket_id, body),
+        blocks.append(actions(*ticket_buttons(ticket.id), *faq_buttons(ticket.id, reply.faq_status),
                               block_id="ticket-actions"))
-        blocks += teach_blocks(ticket_id, body.get("considered") or ())
-    text = (f"{ticket_id}: a question for the monitoring officer: "
-            f"{escape(shorten(body.get('question', ''), 500))}")
+        blocks += teach_blocks(ticket.id, reply.considered)
+    text = (f"{ticket.id}: a question for the monitoring officer: "
+            f"{escape(shorten(ticket.question, 500))}")
     return message(text, blocks)
 
 
-def ticket_answered_message(body: dict) -> dict:
+def ticket_answered_message(reply: Reply) -> dict:
     """The MO's answer, back to the asker where they asked: the whole answer, over as many
     sections as it takes (Slack allows 3,000 characters a section)."""
-    by = body.get("answered_by") or ""
+    ticket = reply.ticket
     who = "The monitoring officer"
-    user = by.split(":", 1)[1] if by.startswith("slack:") else ""
-    if USER_ID.match(user):
+    platform, _, user = reply.by.partition(":")
+    if platform == "slack" and USER_ID.match(user):
         who += f" ({mention(user)})"
-    head = f"{who} answered your question *{escape(body['ticket_id'])}*:"
-    blocks = [section(head + "\n" + _fit_quote(body.get("question", ""), 600))]
+    head = f"{who} answered your question *{escape(ticket.id)}*:"
+    blocks = [section(head + "\n" + _fit_quote(ticket.question, 600))]
     blocks += [section(escape(piece)) for piece in
-               _pieces(body.get("answer", ""), SECTION_LIMIT - 200)][:MESSAGE_BLOCKS - 1]
-    text = (f"The monitoring officer answered {escape(body['ticket_id'])}: "
-            f"{escape(shorten(body.get('answer', ''), 1000))}")
+               _pieces(ticket.answer or "", SECTION_LIMIT - 200)][:MESSAGE_BLOCKS - 1]
+    text = (f"The monitoring officer answered {escape(ticket.id)}: "
+            f"{escape(shorten(ticket.answer or '', 1000))}")
     return message(text, blocks)
-
-
-def ticket_update_message(kind: str, body: dict) -> dict:
-    """Any other ticket news (assigned, closed, reopened) as one plain line."""
-    ticket_id = body.get("ticket_id", "")
-    what = kind.removeprefix("ticket_").replace("_", " ")
-    words = f"Ticket {ticket_id} was {what}"
-    if body.get("question"):
-        words += f": \u201c{shorten(body['question'], 300)}\u201d"
-    return notice(words + ".")
 
 
 def assign_view(ticket_id: str, actor_user: str, metadata: str) -> dict:
@@ -458,23 +421,17 @@ def answer_view(ticket_id: str, question: str, metadata: str) -> dict:
         "close": plain("Cancel", TITLE_LIMIT),
         "blocks": [
             section("*The question*\n" + _fit_quote(question, 2500)),
-            {"type": "input", "block_id": "answer", "label": plain("Your answer", 2000),
-             "element": {"type": "plain_text_input", "action_id": "value", "multiline": True,
-                         "max_length": 3000}},
+            text_input("answer", "Your answer", 3000, optional=False),
             {"type": "input", "block_id": "save_faq", "optional": True,
              "label": plain("Knowledge base", 2000),
              "element": {"type": "checkboxes", "action_id": "value", "options": [
                  {"text": plain("Save as FAQ", 75), "value": "save_faq",
                   "description": plain("Answers the next person who asks this, as your "
                                        "guidance", 75)}]}},
-            {"type": "input", "block_id": "faq_questions", "optional": True,
-             "label": plain("Other ways people ask this (one a line, for the FAQ)", 2000),
-             "element": {"type": "plain_text_input", "action_id": "value", "multiline": True,
-                         "max_length": 2000}},
-            {"type": "input", "block_id": "faq_text", "optional": True,
-             "label": plain("Public FAQ text, if not your answer (what everyone sees)", 2000),
-             "element": {"type": "plain_text_input", "action_id": "value", "multiline": True,
-                         "max_length": 3000}},
+            text_input("faq_questions", "Other ways people ask this (one a line, for the FAQ)",
+                       2000),
+            text_input("faq_text", "Public FAQ text, if not your answer (what everyone sees)",
+                       3000),
         ],
     }
 
@@ -507,11 +464,9 @@ def ticket_list_blocks(tickets: list[Ticket], room: int = MESSAGE_BLOCKS - 2) ->
             more += 1
             continue
         assignee = f" \u00b7 assigned to {escape(t.assignee)}" if t.assignee else ""
-        asker = {"platform": t.asker.platform, "user_id": t.asker.user_id,
-                 "display_name": t.asker.display_name}
         blocks.append(section(
             f"*{escape(t.id)}* \u00b7 {escape(t.status)}{assignee} \u00b7 from "
-            f"{_asker_line(asker)} \u00b7 {escape(t.created_at[:10])}\n"
+            f"{_asker_line(t.asker)} \u00b7 {escape(t.created_at[:10])}\n"
             + _fit_quote(t.question, 1500)))
         blocks.append(actions(*ticket_buttons(t.id), block_id=f"list-{t.id}"))
     if more:

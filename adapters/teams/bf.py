@@ -2,9 +2,9 @@
 to the Microsoft 365 Agents SDK replaces this file and nothing else).
 
 - `TeamsSettings`: the app registration from the environment (or local mode without one)
-- `TeamsBot`: botbuilder's `Bot`, handing each activity as a dict to `bot.TeamsLogic`
 - `TeamsEndpoint`: the CloudAdapter, the POST /api/messages handler (401 for any request that
-  fails authentication, a malformed Authorization header included), and `send` for the outbox
+  fails authentication, a malformed Authorization header included; each activity recorded and
+  answered from the record), and `send` for the outbox
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from aiohttp import web
-from botbuilder.core import Bot, TurnContext
+from botbuilder.core import TurnContext
 from botbuilder.integration.aiohttp import (CloudAdapter,
                                             ConfigurationBotFrameworkAuthentication)
 from botbuilder.schema import Activity, ConversationReference
@@ -46,8 +46,6 @@ def _speed_up_msrest() -> None:
 
 
 _speed_up_msrest()
-
-MAX_BODY = 256 * 1024
 
 
 def _env(env: dict, *names: str) -> str:
@@ -136,32 +134,6 @@ class _AuthConfig:
         self.APP_TYPE = settings.effective_type
 
 
-class TeamsBot(Bot):
-    """botbuilder's side of a turn: the activity as a dict in, the replies sent in the thread."""
-
-    def __init__(self, logic: TeamsLogic):
-        self.logic = logic
-
-    async def on_turn(self, turn_context: TurnContext) -> None:
-        incoming = turn_context.activity.serialize()
-        replies = await asyncio.to_thread(self.logic.handle, incoming)
-        await send_replies(turn_context, replies)
-
-
-async def send_replies(turn_context: TurnContext, replies: list[dict]) -> None:
-    for reply in replies:
-        reply = dict(reply)
-        replace = reply.pop(REPLACE, False)
-        activity = Activity().deserialize(reply)
-        if replace:
-            try:
-                await turn_context.update_activity(activity)
-            except Exception as exc:  # an old client or the card gone: the reply still says it
-                log.info("could not update card %s: %s", reply.get("id"), exc)
-            continue
-        await turn_context.send_activity(activity)
-
-
 class BotFrameworkThread:
     """botbuilder's calls run on their own event loop in their own thread: its JWT-key and
     token fetches are blocking `requests` calls, and a hung one must not stall the bot's loop
@@ -202,18 +174,13 @@ class TeamsEndpoint:
     (answered from the record, through the outbox), and `send` outbox messages."""
 
     def __init__(self, logic: TeamsLogic, settings: TeamsSettings,
-                 record=None, botframework: BotFrameworkThread | None = None):
+                 botframework: BotFrameworkThread | None = None):
         self.logic = logic
         self.settings = settings
-        self.record = record  # async (activity dict) -> None; None: answer inline (tests)
+        self.record = None  # async (activity dict) -> None, set by `app.mount`
         self.botframework = botframework or BotFrameworkThread()
         self.auth = _Authentication(_AuthConfig(settings))
         self.adapter = CloudAdapter(self.auth)
-        self.adapter.on_turn_error = self._on_turn_error
-        self.bot = TeamsBot(logic)
-
-    async def _on_turn_error(self, turn_context: TurnContext, error: Exception) -> None:
-        log.error("Teams turn failed: %s", error, exc_info=error)
 
     # --- POST /api/messages --------------------------------------------------------------------
     async def handle(self, request: web.Request) -> web.Response:
@@ -233,7 +200,7 @@ class TeamsEndpoint:
                                      status=400)
         auth_header = request.headers.get("Authorization", "")
         try:
-            auth = await self.botframework.call(
+            await self.botframework.call(
                 self.auth.authenticate_request(activity, auth_header))
         except Exception as exc:  # missing, malformed, expired or forged: all 401, never 500
             log.warning("Teams request refused (401): %s: %s", type(exc).__name__,
@@ -246,24 +213,10 @@ class TeamsEndpoint:
                         activity.service_url)
             return web.json_response({"error": "local mode only replies to loopback "
                                                "service URLs"}, status=401)
-        if self.record is not None and activity.type != "invoke":
-            await self.record(body)  # recorded: answered from the record, even after a crash
-            return web.Response(status=201)
-        return await self._inline(auth, activity)
-
-    async def _inline(self, auth, activity: Activity) -> web.Response:
-        try:
-            invoke_response = await self.botframework.call(
-                self.adapter.process_activity(auth, activity, self.bot.on_turn))
-        except Exception:
-            log.exception("Teams activity %s failed", activity.id)
-            return web.json_response({"error": "internal error"}, status=500)
-        if invoke_response:
-            status = int(invoke_response.status or 200)
-            body = invoke_response.body
-            if body is None:
-                return web.Response(status=status)
-            return web.json_response(body, status=status, dumps=_dumps)
+        if activity.type == "invoke":
+            # Cards use Action.Submit only (botbuilder 4.17 answers Action.Execute with 500).
+            return web.json_response({"error": "not implemented"}, status=501)
+        await self.record(body)  # recorded: answered from the record, even after a crash
         return web.Response(status=201)
 
     # --- proactive delivery (the outbox) -------------------------------------------------------
@@ -319,12 +272,3 @@ def connector_says_no(error: Exception, replace: bool = False) -> Exception:
         return Refused(f"Teams: HTTP {status}")
     return Undeliverable(f"Teams: HTTP {status}")
 
-
-def _dumps(value) -> str:
-    import json
-
-    from botbuilder.core import serializer_helper
-
-    if not isinstance(value, (dict, list, str, int, float, bool)):
-        value = serializer_helper(value)
-    return json.dumps(value)

@@ -96,28 +96,12 @@ class TeamsLogic:
 
     def render_outbox(self, message: OutboxMessage) -> dict:
         """A queued message (a ticket for the MO, the MO's answer) as the activity to send."""
-        body = message.body or {}
-        ticket_id = message.ticket_id or body.get("ticket_id") or ""
-        if message.kind == "ticket_answered":
-            return cards.ticket_answered_message(body, ticket_id)
-        if message.kind in ("ticket_opened", "ticket_assigned"):
-            assigned = message.kind == "ticket_assigned"
-            headline = (f"{ticket_id} was assigned to you by {body.get('assigned_by')}"
-                        if assigned else f"New question for the monitoring officer: {ticket_id}")
-            return cards.mo_ticket_message(
-                ticket_id, question=str(body.get("question") or ""),
-                asker=body.get("asker") or {}, context=str(body.get("context") or ""),
-                bot_refs=body.get("cited") or body.get("bot_refs") or [],
-                considered=body.get("considered") or [],
-                status="assigned" if assigned else "open",
-                assignee=message.recipient if assigned else None,
-                monitoring_officers=self._mos(), actor=message.recipient, headline=headline)
-        return cards.text_message(str(body.get("text") or f"{ticket_id}: "
-                                      f"{message.kind.replace('_', ' ')}"))
-
-    def _mos(self) -> list[str]:
-        return sorted(m for m in self.conversation.desk.monitoring_officers
-                      if m.startswith("teams:"))
+        reply = self.conversation.queued_reply(message)
+        if reply.kind == "ticket_card":
+            return cards.mo_ticket_message(reply, actor=message.recipient)
+        if reply.kind == "ticket_answered":
+            return cards.ticket_answered_message(reply)
+        return cards.text_message(reply.text)
 
 
 def destination(message: OutboxMessage) -> str:
@@ -147,27 +131,11 @@ def render(reply: Reply, activity: dict, key: str) -> list[dict]:
     if reply.kind == "taught":
         return [cards.taught_message(reply.text, reply.taught_id)]
     if reply.kind == "ticket_card":
-        message = ticket_message(reply, activity)
+        message = cards.mo_ticket_message(reply, actor=act.principal_of(activity))
         if reply.replaces_clicked:
             return [_replacing(message, activity)] if activity.get("replyToId") else []
         return [message]
     return [cards.text_message(reply.text)]
-
-
-def ticket_message(reply: Reply, activity: dict) -> dict:
-    """A ticket as the MO sees it: actionable while waiting, a summary once done."""
-    ticket = reply.ticket
-    if ticket.status in ("open", "assigned"):
-        return cards.mo_ticket_message(
-            ticket.id, question=ticket.question,
-            asker={"platform": ticket.asker.platform, "user_id": ticket.asker.user_id,
-                   "display_name": ticket.asker.display_name},
-            context=ticket.context, bot_refs=list(reply.cited), status=ticket.status,
-            assignee=ticket.assignee, monitoring_officers=list(reply.choices),
-            actor=act.principal_of(activity), headline=f"Ticket {ticket.id}",
-            considered=reply.considered, faq_status=reply.faq_status)
-    return cards.ticket_summary_message(ticket, considered=reply.considered,
-                                        faq_status=reply.faq_status)
 
 
 def _replacing(message: dict, activity: dict) -> dict:

@@ -15,7 +15,9 @@ import re
 from collections.abc import Iterable, Sequence
 
 from protocol_bot import wording
-from protocol_bot.models import Answer, Citation, Ticket
+from protocol_bot.conversation import AnswerView, Reply
+from protocol_bot.excerpt import first_words
+from protocol_bot.models import Answer, Asker, Citation, Ticket
 
 CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
 SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
@@ -35,7 +37,6 @@ MO_TEACH = "mo_teach"  # "This answers it" on a passage the bot considered
 MO_UNTEACH = "mo_untaught"  # Undo a taught question
 MO_FAQ_LIST = "mo_faq_list"
 MO_FAQ_WITHDRAW = "mo_faq_withdraw"
-MO_VERBS = (MO_ASSIGN, MO_ANSWER, MO_CLOSE, MO_SHOW)
 PASSAGE_KEY = "passage"  # a passage's 'document_id#ref' in submit data (not "key": see below)
 
 # The question's idempotency key in submit data. Not "key": the Agents Playground's card
@@ -115,29 +116,6 @@ def quote(value: str, **style) -> dict:
     return {"type": "Container", "style": "emphasis", "items": [text(value, **style)]}
 
 
-# --- shortening --------------------------------------------------------------------------------
-
-_WORD_SPLIT = re.compile(r"(\s+)")
-
-
-def shorten_words(value: str, keep_words: int = SHORT_WORDS,
-                  long_words: int = LONG_WORDS) -> tuple[str, bool]:
-    """(`value`'s first `keep_words` words + ' …', True) when it has more than `long_words`
-    words; otherwise (value, False). Always cut between words, never inside one, and never
-    inside a markdown link."""
-    parts = _WORD_SPLIT.split(value.strip())
-    words = [i for i, part in enumerate(parts) if part and not part.isspace()]
-    if len(words) <= long_words:
-        return value.strip(), False
-    end = words[keep_words - 1] + 1
-    cut = "".join(parts[:end])
-    # Do not leave half a markdown link "[text](url": back off to before its "[".
-    opening = cut.rfind("[")
-    if opening > cut.rfind(")") and opening > 0:
-        cut = cut[:opening]
-    return cut.rstrip(" ,;:-\n") + " \u2026", True
-
-
 def citation_block(citation: Citation, index: int, keep_words: int = SHORT_WORDS,
                    toggle_full: bool = True) -> list[dict]:
     """Label (document, edition, ref), heading, and the passage, with a toggle when long
@@ -147,7 +125,7 @@ def citation_block(citation: Citation, index: int, keep_words: int = SHORT_WORDS
     items: list[dict] = [text(label, weight="Bolder", spacing="Medium", separator=True)]
     if heading:
         items.append(text(heading, isSubtle=True, spacing="None"))
-    short, shortened = shorten_words(citation.text, keep_words, max(keep_words, 1) + 30)
+    short, shortened = first_words(citation.text, keep_words, max(keep_words, 1) + 30)
     if not shortened:
         items.append(quote(citation.text))
         return items
@@ -176,16 +154,14 @@ def refs_of(answer: Answer) -> list[str]:
 
 def answer_summary(answer: Answer) -> str:
     """The plain-text version of an answer card: notifications, screen readers, old clients."""
-    lines = [answer.lead]
-    if answer.citations:
+    view = AnswerView.of(answer)
+    lines = [view.lead, view.next_step]
+    if view.citations:
         lines.append("Sources: " + "; ".join(
             f"{c.label()} ({c.heading})" if c.heading and c.heading != c.ref else c.label()
-            for c in answer.citations))
-    lines.extend(answer.notices)
-    if answer.truncated:
-        lines.append(wording.TRUNCATED)
-    lines.append(f"Not what you needed? {ASK_MO}.")
-    return "\n".join(lines)
+            for c in view.citations))
+    ask = f"Not what you needed? {ASK_MO}."
+    return "\n".join(line for line in [*lines, *view.notes, ask] if line)
 
 
 def answer_card(answer: Answer, *, key: str, log_id: int | None = None,
@@ -193,36 +169,23 @@ def answer_card(answer: Answer, *, key: str, log_id: int | None = None,
                 toggle_full: bool = True) -> dict:
     """The answer: lead line, each citation quoted, and the buttons. `key` identifies the
     question (platform + activity id) so that escalating it twice opens one ticket."""
+    view = AnswerView.of(answer)
     body: list[dict] = []
     if echo_question:
         body.append(text(f"You asked: \u201c{literal(answer.question)}\u201d", isSubtle=True))
-    if not answer.answered:
-        body.append(text(answer.lead or wording.DECLINED, weight="Bolder", size="Medium"))
-        body.append(text(wording.DECLINED_NEXT))
-        if answer.sensitive:
-            body.append(text(wording.SENSITIVE, color="Attention"))
-        if answer.citations:
-            body.append(text("These passages may still help:", spacing="Medium"))
-    else:
-        body.append(text(answer.lead, weight="Bolder"))
-    for notice in answer.notices:
-        body.append(text(notice, color="Warning", isSubtle=False))
-    if answer.truncated:
-        body.append(text(wording.TRUNCATED, color="Warning"))
-    for i, citation in enumerate(answer.citations):
+    body.append(text(view.lead, weight="Bolder", **({} if answer.answered else {"size": "Medium"})))
+    if view.next_step:
+        body.append(text(view.next_step))
+    body += [text(note, color="Warning") for note in view.notes]
+    for i, citation in enumerate(view.citations):
         body.extend(citation_block(citation, i, keep_words, toggle_full))
-
     # Buttons carry the question log's id, never the question (whatever its length).
     about = {"qkey": key, "refs": refs_of(answer), "log": log_id,
              **({} if log_id is not None else {"question": answer.question[:QUESTION_DATA_LIMIT]})}
-    escalate = submit(ASK_MO, ESCALATE, style="positive" if answer.escalation.prominent
-                      or not answer.answered else None, **about)
+    escalate = [submit(ASK_MO, ESCALATE, style="positive" if view.ask_mo_first else None, **about)]
     feedback = [submit("Helpful", FEEDBACK, helpful=True, **about),
-                submit("Not helpful", FEEDBACK, helpful=False, **about)]
-    if answer.answered:
-        actions = [*feedback, escalate]
-    else:  # leads with the monitoring officer; feedback only when something was shown
-        actions = [escalate, *(feedback if answer.citations else [])]
+                submit("Not helpful", FEEDBACK, helpful=False, **about)] if view.feedback else []
+    actions = escalate + feedback if view.ask_mo_first else feedback + escalate
     return card(body, actions, fallback=answer_summary(answer))
 
 
@@ -249,8 +212,8 @@ def answer_message(answer: Answer, *, key: str, log_id: int | None = None,
 
 def escalate_form(question: str, *, key: str, refs: Sequence[str] = (),
                   log_id: int | None = None) -> dict:
-    question = question[:4000]  # what the person asked is on the ticket in full
     """The follow-up card: what goes to the MO, room for context, and Confirm."""
+    question = question[:4000]  # what the person asked is on the ticket in full
     body = [
         text(ASK_MO, weight="Bolder", size="Medium"),
         text("Your question and your name go to the monitoring officer, who will answer you "
@@ -275,54 +238,49 @@ def sent_form(question: str, ticket_id: str) -> dict:
                         fallback=said), said)
 
 
-def ticket_answered_message(body: dict, ticket_id: str | None) -> dict:
+def ticket_answered_message(reply: Reply) -> dict:
     """To the asker, in the conversation they asked from: the MO's answer."""
-    tid = ticket_id or body.get("ticket_id") or ""
-    answer = str(body.get("answer") or "")
-    question = str(body.get("question") or "")
+    ticket = reply.ticket
+    answer = ticket.answer or ""
     content = [
         text("The monitoring officer has answered your question", weight="Bolder",
              size="Medium"),
-        text(f"Ticket {tid}", isSubtle=True, spacing="None"),
+        text(f"Ticket {ticket.id}", isSubtle=True, spacing="None"),
         text("You asked:", spacing="Medium"),
-        quote(literal(question[:4000])),
+        quote(literal(ticket.question[:4000])),
         text("Answer:", spacing="Medium"),
         text(literal(answer)),
     ]
-    summary = f"The monitoring officer answered your question ({tid}): {answer[:1000]}"
+    summary = f"The monitoring officer answered your question ({ticket.id}): {answer[:1000]}"
     return message(card(content, fallback=summary), summary)
 
 
 # --- the monitoring officer ----------------------------------------------------------------------
 
-def _asker_line(asker: dict) -> str:
-    name = asker.get("display_name") or ""
-    who = f"{asker.get('platform', '')}:{asker.get('user_id', '')}"
+def _asker_line(asker: Asker) -> str:
+    name, who = asker.display_name, asker.principal
     return literal(f"{name} ({who})" if name else who)
 
 
-def mo_ticket_card(ticket_id: str, *, question: str, asker: dict, context: str = "",
-                   bot_refs: Iterable[str] = (), status: str = "open",
-                   assignee: str | None = None, monitoring_officers: Sequence[str] = (),
-                   actor: str | None = None, headline: str | None = None,
-                   considered: Iterable[Sequence[str]] = (), faq_status: str = "") -> dict:
+def mo_ticket_card(reply: Reply, actor: str = "") -> dict:
     """A ticket for the MO: the question, who asked, what the bot answered, and Assign / Answer
     (with "save as FAQ") / Close; the passages the bot considered, each with "This answers
-    it"; and the FAQ answers."""
-    refs = [r for r in bot_refs if r]
-    headline = headline or f"New question for the monitoring officer: {ticket_id}"
+    it"; and the FAQ answers. `actor` is who sees it (the first choice to assign to)."""
+    ticket = reply.ticket
+    ticket_id, refs, question = ticket.id, list(reply.cited), ticket.question
+    headline = reply.text or f"Ticket {ticket_id}"
     facts = [{"title": "Ticket", "value": ticket_id},
-             {"title": "Asked by", "value": _asker_line(asker)},
-             {"title": "Status", "value": status + (f" (assigned to {assignee})"
-                                                     if assignee else "")}]
+             {"title": "Asked by", "value": _asker_line(ticket.asker)},
+             {"title": "Status", "value": ticket.status + (
+                 f" (assigned to {ticket.assignee})" if ticket.assignee else "")}]
     body = [
         text(headline, weight="Bolder", size="Medium"),
         {"type": "FactSet", "facts": facts},
         text("Question:", spacing="Medium", weight="Bolder"),
         quote(literal(question)),
     ]
-    if context:
-        body += [text("Context from the asker:", weight="Bolder"), quote(literal(context))]
+    if ticket.context:
+        body += [text("Context from the asker:", weight="Bolder"), quote(literal(ticket.context))]
     if refs:
         answered = "The bot cited " + "; ".join(refs) + "."
         body.append(text("What the bot answered: it cited\n" + "\n".join(f"- {r}" for r in refs),
@@ -331,7 +289,7 @@ def mo_ticket_card(ticket_id: str, *, question: str, asker: dict, context: str =
         answered = "The bot could not answer this from the protocol."
         body.append(text(f"What the bot answered: {answered}", isSubtle=True))
 
-    body += teach_blocks(ticket_id, considered)
+    body += teach_blocks(ticket_id, reply.considered)
 
     answer_card = card([
         {"type": "Input.Text", "id": ANSWER_INPUT, "isMultiline": True, "maxLength": 4000,
@@ -343,7 +301,7 @@ def mo_ticket_card(ticket_id: str, *, question: str, asker: dict, context: str =
         {"type": "Input.Text", "id": FAQ_TEXT_INPUT, "isMultiline": True, "maxLength": 4000,
          "label": "Public FAQ text, if not your answer (what everyone sees)"},
     ], [submit("Send answer", MO_ANSWER, style="positive", ticket=ticket_id)])
-    choices = [{"title": mo, "value": mo} for mo in monitoring_officers] or (
+    choices = [{"title": mo, "value": mo} for mo in reply.choices] or (
         [{"title": actor, "value": actor}] if actor else [])
     assign_card = card([
         {"type": "Input.ChoiceSet", "id": ASSIGNEE_INPUT, "label": "Assign to",
@@ -354,9 +312,9 @@ def mo_ticket_card(ticket_id: str, *, question: str, asker: dict, context: str =
         {"type": "Action.ShowCard", "title": "Answer", "card": answer_card},
         {"type": "Action.ShowCard", "title": "Assign", "card": assign_card},
         submit("Close", MO_CLOSE, ticket=ticket_id),
-        *faq_actions(ticket_id, faq_status),
+        *faq_actions(ticket_id, reply.faq_status),
     ]
-    summary = (f"{headline}. {_asker_line(asker)} asked: \u201c{question[:1000]}\u201d. "
+    summary = (f"{headline}. {_asker_line(ticket.asker)} asked: \u201c{question[:1000]}\u201d. "
                f"{answered}")
     return card(body, actions, fallback=summary)
 
@@ -392,9 +350,12 @@ def taught_message(words: str, taught_id: int | None) -> dict:
     return message(content, words)
 
 
-def mo_ticket_message(ticket_id: str, **kwargs) -> dict:
-    content = mo_ticket_card(ticket_id, **kwargs)
-    return message(content, content.get("fallbackText", ticket_id))
+def mo_ticket_message(reply: Reply, actor: str = "") -> dict:
+    """A ticket as the MO sees it: actionable while waiting, a summary once done."""
+    if reply.ticket.status not in ("open", "assigned"):
+        return ticket_summary_message(reply)
+    content = mo_ticket_card(reply, actor)
+    return message(content, content.get("fallbackText", reply.ticket.id))
 
 
 # --- welcome -------------------------------------------------------------------------------------
@@ -404,23 +365,22 @@ def ticket_list_message(headline: str, tickets: Sequence[Ticket]) -> dict:
     each with who asked, its status, the start of the question, and Open."""
     body = [text(headline, weight="Bolder", size="Medium")]
     for ticket in tickets:
-        asker = _asker_line({"platform": ticket.asker.platform, "user_id": ticket.asker.user_id,
-                             "display_name": ticket.asker.display_name})
+        asker = _asker_line(ticket.asker)
         status = ticket.status + (f" to {ticket.assignee}" if ticket.assignee else "")
         body.append({"type": "Container", "separator": True, "spacing": "Medium", "items": [
             text(f"{ticket.id} \u00b7 {literal(status)} \u00b7 {asker}", weight="Bolder"),
-            quote(literal(shorten_words(ticket.question, 40, 60)[0])),
+            quote(literal(first_words(ticket.question, 40, 60)[0])),
             {"type": "ActionSet", "actions": [submit("Open", MO_SHOW, ticket=ticket.id)]},
         ]})
     return message(card(body, fallback=headline), headline)
 
 
-def ticket_summary_message(ticket: Ticket, *, considered: Iterable[Sequence[str]] = (),
-                           faq_status: str = "") -> dict:
+def ticket_summary_message(reply: Reply) -> dict:
     """A ticket no longer waiting: its status, question and answer; the passages to teach and
     the FAQ answer's actions."""
+    ticket, considered = reply.ticket, reply.considered
     title = f"Ticket {ticket.id}: {ticket.status}"
-    actions = faq_actions(ticket.id, faq_status) if (considered or faq_status) else []
+    actions = faq_actions(ticket.id, reply.faq_status) if (considered or reply.faq_status) else []
     content = card([text(title, weight="Bolder", size="Medium"), quote(literal(ticket.question)),
                     *([text("Answer:", weight="Bolder"), text(literal(ticket.answer))]
                       if ticket.answer else []),

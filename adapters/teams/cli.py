@@ -1,4 +1,4 @@
-"""`protocol-bot teams-package` (the Teams app package to upload) and `protocol-bot doctor`."""
+"""`protocol-bot teams-package` (the Teams app package to upload) and Teams' part of `doctor`."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ import re
 import sys
 import zipfile
 from pathlib import Path
+
+from protocol_bot.doctor import PlatformCheck
 
 HERE = Path(__file__).resolve().parent
 TEMPLATE = HERE / "manifest.template.json"
@@ -34,13 +36,6 @@ def register(sub, kb_sub) -> None:
     p.add_argument("--terms-url", default="", help="terms of use (https; default: website)")
     p.add_argument("--version", default="1.0.0", help="the package version (raise it on update)")
     p.set_defaults(func=teams_package)
-
-    # `doctor` may already come from the shared server module; only add it if not.
-    if "doctor" not in getattr(sub, "choices", {}):
-        d = sub.add_parser("doctor", help="check the configuration and which monitoring "
-                                          "officers the bot can reach")
-        d.add_argument("--json", action="store_true", help="print one JSON object")
-        d.set_defaults(func=doctor)
 
 
 # --- teams-package -----------------------------------------------------------------------------
@@ -110,88 +105,14 @@ def teams_package(args: argparse.Namespace) -> int:
 
 # --- doctor ------------------------------------------------------------------------------------
 
-def diagnose(env: dict[str, str] | None = None) -> dict:
-    """What is configured, what works, and what needs doing, as plain data."""
-    from protocol_bot.config import Config
-    from protocol_bot.conversation import Conversation
+def check(env: dict[str, str]) -> PlatformCheck:
+    """The app registration as `protocol-bot doctor` reports it."""
+    from .bf import TeamsSettings
 
-    env = dict(os.environ if env is None else env)
-    config = Config.from_env(env)
-    if config.db_url:
-        from protocol_bot.pg_store import redact
-
-        db = redact(config.db_url)  # never the password
-    else:
-        db = str(config.db_path)
-    report: dict = {"knowledge_dir": str(config.knowledge_dir), "db": db,
-                    "problems": [], "warnings": []}
-    try:
-        conversation = Conversation.build(config)
-        report["passages"] = len(conversation.knowledge.answerer.kb.passages)
-    except Exception as exc:  # the knowledge base or the database will not load
-        report["problems"].append(f"the bot cannot start: {type(exc).__name__}: {exc}")
-        return report
-
-    try:
-        from .bf import TeamsSettings
-
-        settings = TeamsSettings.from_env(env)
-        report["teams"] = {"mode": "local" if settings.local_mode else "azure",
-                           "app_id": settings.app_id, "tenant_id": settings.tenant_id,
-                           "app_type": settings.effective_type if not settings.local_mode else "",
-                           "password_set": bool(settings.app_password),
-                           "description": settings.describe()}
-        report["problems"].extend(f"Teams: {p}" for p in settings.problems())
-        if settings.local_mode:
-            report["warnings"].append(
-                "Teams runs in local mode (no MICROSOFT_APP_ID): fine for the Agents "
-                "Playground, not for Microsoft Teams.")
-    except ImportError:
-        report["teams"] = {"mode": "unavailable"}
-        report["warnings"].append("Teams support is not installed: pip install "
-                                  "'protocol-bot[teams]'")
-
-    mos = sorted(config.monitoring_officers)
-    report["monitoring_officers"] = {}
-    if not mos:
-        report["problems"].append("no monitoring officers are configured: set "
-                                  "PROTOCOL_BOT_MONITORING_OFFICERS (e.g. teams:29:abc,cli:mo)")
-    else:
-        reachable = conversation.reachable_mos()
-        report["monitoring_officers"] = reachable
-        if not any(reachable.values()):
-            report["problems"].append(
-                "no monitoring officer can be reached yet: each Teams MO must open a chat with "
-                "the bot (or install it) once")
-        for mo, ok in reachable.items():
-            if not ok:
-                report["warnings"].append(f"{mo} cannot be reached in Teams yet: they must open "
-                                          "a chat with the bot once")
-    report["ok"] = not report["problems"]
-    return report
-
-
-def doctor(args: argparse.Namespace) -> int:
-    report = diagnose()
-    if getattr(args, "json", False):
-        print(json.dumps(report, indent=2))
-        return 0 if report.get("ok") else 1
-    print(f"Knowledge: {report['knowledge_dir']}"
-          + (f" ({report['passages']} passages)" if "passages" in report else ""))
-    print(f"Database:  {report['db']}")
-    teams = report.get("teams")
-    if teams:
-        print(f"Teams:     {teams.get('description') or teams.get('mode')}")
-    mos = report.get("monitoring_officers") or {}
-    if mos:
-        print("Monitoring officers:")
-        for mo, ok in mos.items():
-            how = "reachable" if ok else "NOT reachable yet (must open a chat with the bot once)"
-            print(f"  {mo}: {how}")
-    for warning in report["warnings"]:
-        if "cannot be reached" not in warning:
-            print(f"Warning: {warning}")
-    for problem in report["problems"]:
-        print(f"Problem: {problem}")
-    print("OK" if report.get("ok") else "Needs attention")
-    return 0 if report.get("ok") else 1
+    s = TeamsSettings.from_env(env)
+    details = {"mode": "local" if s.local_mode else "azure", "app_id": s.app_id,
+               "tenant_id": s.tenant_id, "app_type": "" if s.local_mode else s.effective_type,
+               "password_set": bool(s.app_password)}
+    local = ("runs in local mode (no MICROSOFT_APP_ID): fine for the Agents Playground, not for "
+             "Microsoft Teams.",) if s.local_mode else ()
+    return PlatformCheck(s.describe(), details, tuple(s.problems()), local)
