@@ -73,6 +73,11 @@ def diagnose(env: Mapping[str, str] | None = None) -> dict:
     try:
         conversation = Conversation.build(config)
         report["passages"] = len(conversation.knowledge.answerer.kb.passages)
+        report["store"] = getattr(conversation.desk.store, "kind", "")
+        # PostgreSQL: the database's knowledge version answered from; SQLite: a content hash
+        report["knowledge_version"] = conversation.knowledge.version
+        if conversation.knowledge.database is not None:
+            report["knowledge_dir"] = str(conversation.knowledge.knowledge_dir)
     except Exception as exc:  # the knowledge base or the database will not load
         report["problems"].append(f"the bot cannot start: {type(exc).__name__}: {exc}")
         report["ok"] = False
@@ -95,7 +100,9 @@ def run_doctor(args: argparse.Namespace) -> int:
     if getattr(args, "json", False):
         print(json.dumps(report, indent=2))
         return 0 if report["ok"] else 1
-    print(f"Knowledge: {report['knowledge_dir']}"
+    where = (f"version {report['knowledge_version']} in the database"
+             if report.get("store") == "postgresql" else report["knowledge_dir"])
+    print(f"Knowledge: {where}"
           + (f" ({report['passages']} passages)" if "passages" in report else ""))
     print(f"Database:  {report['db']}")
     for name, _ in platform_checks():
