@@ -30,12 +30,15 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path, PurePosixPath
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from . import kb_changes
 from .config import Config
 from .faq import FAQ_FILE, WRITTEN_FILE
 from .knowledge import KnowledgeBase, KnowledgeError, Problem, load_knowledge
+
+if TYPE_CHECKING:
+    from .live import LiveKnowledge
 
 log = logging.getLogger(__name__)
 
@@ -231,13 +234,6 @@ class DatabaseKnowledge:
             if number not in (keep, self.loaded):
                 shutil.rmtree(path, ignore_errors=True)
 
-    def versions(self, limit: int = 20) -> list[dict]:
-        with self.store.transaction() as conn:
-            rows = conn.execute("SELECT version, created_at, actor, reason FROM "
-                                "knowledge_versions ORDER BY version DESC LIMIT %s",
-                                (limit,)).fetchall()
-        return [dict(r) for r in rows]
-
     # --- writing ----------------------------------------------------------------------------
     def write(self, actor: str, reason: str,
               change: Callable[[Path], T]) -> tuple[T, int | None]:
@@ -315,7 +311,7 @@ class DatabaseKnowledge:
             return True
 
 
-def live_knowledge(config: Config, store, facts, hints) -> "LiveKnowledge":  # noqa: F821
+def live_knowledge(config: Config, store, facts, hints) -> LiveKnowledge:
     """The running bot's knowledge from the database (seeded on first use), kept current by
     KnowledgeListener."""
     from .index_cache import data_dir
