@@ -315,6 +315,13 @@ def test_kb_export_and_kb_reload_round_trip(pg_env, pg_factory, tmp_path, capsys
     assert main(["kb", "export", str(tmp_path / "v1"), "--version", "1"]) == 0
     assert "# reviewed" not in (tmp_path / "v1" / "synonyms.yaml").read_text(encoding="utf-8")
 
+    # No folder: the latest version is checked and every instance told to reload.
+    assert main(["kb", "reload", "--as", MO]) == 0
+    assert "Knowledge version 2 (the latest) is valid" in capsys.readouterr().out
+    # Only a monitoring officer may publish (exit 3).
+    assert main(["kb", "reload", str(exported), "--as", "cli:someone"]) == 3
+    capsys.readouterr()
+
     # A broken folder is refused with file and reason; nothing published.
     (exported / PROTOCOL_FILE).write_text("", encoding="utf-8")
     assert main(["kb", "reload", str(exported), "--as", MO]) == 1
@@ -443,3 +450,23 @@ def test_an_faq_file_edited_after_export_is_taken_into_the_database(pg_env, tmp_
     assert main(["faq", "list", "--as", MO, "--json"]) == 0
     [entry] = json.loads(capsys.readouterr().out)
     assert entry["text"] == "No, councillors use the visitors' spaces."
+
+
+def test_two_commands_started_at_once_on_an_empty_database_seed_it_once(pg_factory, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    url = pg_factory.setting()
+    env = {**os.environ, "PROTOCOL_BOT_DB": url, "PROTOCOL_BOT_DATA": str(tmp_path / "data")}
+    env.pop("PROTOCOL_BOT_KNOWLEDGE", None)
+    runs = [subprocess.Popen([sys.executable, "-m", "protocol_bot.cli", "kb", "export",
+                              str(tmp_path / f"out-{i}")], env=env, cwd=tmp_path,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            for i in range(2)]
+    outputs = [run.communicate(timeout=120) for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], outputs
+    assert all("knowledge version 1 " in out for out, _ in outputs)
+    store = pg_factory.open(url)
+    with store.transaction() as conn:
+        assert conn.execute("SELECT count(*) AS n FROM knowledge_versions").fetchone()["n"] == 1
