@@ -281,16 +281,16 @@ async def main(args) -> int:
                 x.process.kill()
         for fake in fakes:
             await fake.close()
-    errors_logged = []
-    for x in instances:
-        errors_logged += [line for line in x.log_path.read_text(errors="replace").splitlines()
-                          if line.startswith(("ERROR", "CRITICAL"))]
-    if store_kind == "postgresql":
-        import psycopg
+        errors_logged = []
+        for x in instances:
+            errors_logged += [line for line in x.log_path.read_text(errors="replace")
+                              .splitlines() if line.startswith(("ERROR", "CRITICAL"))]
+        if store_kind == "postgresql":  # also when the run failed
+            import psycopg
 
-        with psycopg.connect(PG_URL, autocommit=True) as conn:
-            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-    tmp.cleanup()
+            with psycopg.connect(PG_URL, autocommit=True) as conn:
+                conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        tmp.cleanup()
     return report(args, figures, errors_logged)
 
 
