@@ -89,6 +89,12 @@ class OutboxWorker:
         return delivered
 
     async def _send_one(self, dest: str, message: OutboxMessage) -> int:
+        # A message that waited in the queue past its lease may be claimed again: send only
+        # while the claim is still this worker's, with time for the send to finish.
+        message = await asyncio.to_thread(self.deliveries.still_ours, message, self.clock(),
+                                          self.pacing.send_timeout + 1.0)
+        if message is None:
+            return 0
         try:
             await asyncio.wait_for(self.send(message), self.pacing.send_timeout)
         except asyncio.TimeoutError:

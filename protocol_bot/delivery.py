@@ -65,6 +65,20 @@ class Deliveries:
             claimed.append(message)
         return claimed
 
+    def still_ours(self, message: OutboxMessage, now: float,
+                   needed: float) -> OutboxMessage | None:
+        """The claimed message if this sender still holds it for `needed` more seconds (the
+        lease renewed when it runs shorter); None when the lease ran out and another sender
+        (or this one's next pass) may have claimed it: then it must not be sent from here."""
+        if message.next_attempt_at - now >= needed:
+            return message
+        until = now + max(self.lease, needed)
+        if self.store.renew_claim(message.id, message.next_attempt_at, until):
+            return dataclasses.replace(message, next_attempt_at=until)
+        log.info("%s message %d: its lease ran out before it could be sent; another sender "
+                 "has it", message.platform, message.id)
+        return None
+
     def delivered(self, message: OutboxMessage, now: float) -> None:
         self.store.mark_delivered(message.id, now)
         log.info("%s message %d (%s, ticket %s) delivered", message.platform, message.id,

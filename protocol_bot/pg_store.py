@@ -575,8 +575,15 @@ class PgStore:
                 "AND given_up_at IS NULL AND next_attempt_at <= %s ORDER BY id LIMIT %s "
                 "FOR UPDATE SKIP LOCKED) "
                 "UPDATE outbox SET next_attempt_at = %s FROM due WHERE outbox.id = due.id "
-                "RETURNING due.*", (platform, now, limit, now + lease)).fetchall()
+                "RETURNING outbox.*", (platform, now, limit, now + lease)).fetchall()
         return [self._message(r) for r in sorted(rows, key=lambda r: r["id"])]
+
+    def renew_claim(self, message_id: int, claimed_until: float, until: float) -> bool:
+        with self._write() as conn:
+            return conn.execute(
+                "UPDATE outbox SET next_attempt_at = %s WHERE id = %s AND next_attempt_at = %s "
+                "AND delivered_at IS NULL AND given_up_at IS NULL",
+                (until, message_id, claimed_until)).rowcount == 1
 
     def undelivered(self, platform: str | None = None) -> list[OutboxMessage]:
         with self._read() as conn:

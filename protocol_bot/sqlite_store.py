@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from dataclasses import replace
 import datetime as dt
 import json
 import logging
@@ -583,7 +584,14 @@ class SqliteStore:
                 (platform, now, limit)).fetchall()
             conn.executemany("UPDATE outbox SET next_attempt_at = ? WHERE id = ?",
                              [(now + lease, r["id"]) for r in rows])
-        return [self._message(r) for r in rows]
+        return [replace(self._message(r), next_attempt_at=now + lease) for r in rows]
+
+    def renew_claim(self, message_id: int, claimed_until: float, until: float) -> bool:
+        with self._write() as conn:
+            return conn.execute(
+                "UPDATE outbox SET next_attempt_at = ? WHERE id = ? AND next_attempt_at = ? "
+                "AND delivered_at IS NULL AND given_up_at IS NULL",
+                (until, message_id, claimed_until)).rowcount == 1
 
     def undelivered(self, platform: str | None = None) -> list[OutboxMessage]:
         with self._lock:

@@ -197,7 +197,13 @@ class Outbox(Protocol):
     def claim_due(self, platform: str, now: float, limit: int = 50,
                   lease: float = CLAIM_LEASE_SECONDS) -> list[OutboxMessage]:
         """Due messages, hidden from other senders for `lease` seconds while this one sends.
-        A sender that dies mid-send leaves them due again after the lease (at least once)."""
+        A sender that dies mid-send leaves them due again after the lease (at least once).
+        Each comes back with `next_attempt_at` = the end of its lease: the claim's token."""
+
+    def renew_claim(self, message_id: int, claimed_until: float, until: float) -> bool:
+        """Extend this sender's lease to `until`; False (nothing changed) when the claim ended
+        at `claimed_until` is no longer this sender's: another sender claimed the message after
+        the lease ran out, or it was delivered or given up meanwhile."""
 
     def undelivered(self, platform: str | None = None) -> list[OutboxMessage]:
         """Every message not yet delivered, oldest first (for the report and `doctor`)."""

@@ -155,3 +155,22 @@ def test_the_core_decides_what_a_refusal_means():
     report = build_report(desk, now=T0)
     assert [u["id"] for u in report["undeliverable_messages"]] == [hopeless.id]
     assert report["possible_duplicates"] == 1
+
+
+def test_a_message_whose_lease_ran_out_in_the_queue_is_sent_by_its_new_claimant_only(tmp_path):
+    """A busy sender that held a claimed message past its lease must not send it: the next
+    claim (another instance, or this worker's next pass) owns it now."""
+    ticket = _answered_ticket(tmp_path / "bot.db")
+    store = SqliteStore(tmp_path / "bot.db")
+    deliveries = Deliveries(store, lease=30)
+    [first] = deliveries.claim("teams", T0)
+    assert first.ticket_id == ticket.id and first.next_attempt_at == T0 + 30
+    assert deliveries.claim("teams", T0 + 10) == []  # hidden while leased
+    assert deliveries.still_ours(first, T0 + 5, needed=16) is first  # time enough: no write
+    [second] = deliveries.claim("teams", T0 + 31)  # the lease ran out: claimed again
+    assert deliveries.still_ours(first, T0 + 31, needed=16) is None  # the old claim is void
+    renewed = deliveries.still_ours(second, T0 + 50, needed=16)  # running short: renewed
+    assert renewed is not None and renewed.next_attempt_at == T0 + 80
+    assert deliveries.claim("teams", T0 + 61) == []
+    deliveries.delivered(renewed, T0 + 51)
+    assert deliveries.still_ours(renewed, T0 + 90, needed=16) is None  # delivered: never again

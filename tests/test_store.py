@@ -128,6 +128,20 @@ def test_claimed_messages_are_hidden_until_the_lease_ends(store_and_clock):
     assert len(store.claim_due("slack", clock.now + 61, lease=60)) == 1  # sender died: retried
 
 
+def test_a_claim_is_renewed_only_by_its_holder(store_and_clock):
+    store, clock = store_and_clock
+    store.enqueue(platform="slack", recipient="slack:U1", reply_to=None, kind="k",
+                  ticket_id=None, body={})
+    [mine] = store.claim_due("slack", clock.now, lease=60)
+    assert mine.next_attempt_at == clock.now + 60  # the lease's end: the claim's token
+    assert store.renew_claim(mine.id, mine.next_attempt_at, clock.now + 90)
+    assert not store.renew_claim(mine.id, mine.next_attempt_at, clock.now + 120)  # stale token
+    [theirs] = store.claim_due("slack", clock.now + 91, lease=60)  # after the renewed lease
+    assert not store.renew_claim(mine.id, clock.now + 90, clock.now + 200)
+    store.mark_delivered(theirs.id, clock.now + 92)
+    assert not store.renew_claim(theirs.id, theirs.next_attempt_at, clock.now + 300)
+
+
 def test_outbox_outcomes_retry_at_postpone_redirect_and_give_up(store_and_clock):
     store, clock = store_and_clock
     now = clock.now
