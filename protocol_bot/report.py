@@ -119,9 +119,9 @@ class Knowledge:
         if self.answerer is None or position is None:
             return None
         try:
-            terms = [t for t in self.answerer.analyzer.terms(question)
-                     if self.answerer.index.knows(t)]
-            return self.answerer.coverage(terms, position)
+            # Words the knowledge base has never seen ("biscuits") count as not covered: they
+            # are the surest sign that the cited passage does not answer the question.
+            return self.answerer.coverage(self.answerer.analyzer.terms(question), position)
         except Exception:
             return None
 
