@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from .desk import Desk
 from .models import TICKET_STATUSES
 from .question_log import DAY_SECONDS, normalise
-from .sqlite_store import iso
+from .sql_store import iso
 
 log = logging.getLogger(__name__)
 
