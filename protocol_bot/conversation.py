@@ -95,6 +95,7 @@ class AnswerView:
     next_step: str  # declined: how the monitoring officer can answer it
     notes: tuple[str, ...]  # private-advice suggestion, review date, long question
     citations: tuple[Citation, ...]
+    refs: tuple[str, ...]  # what was cited, as 'document_id#ref' (buttons carry them back)
     ask_mo_first: bool  # "Ask the monitoring officer" leads and stands out
     feedback: bool  # Helpful / Not helpful are offered on what was shown
 
@@ -105,6 +106,7 @@ class AnswerView:
             next_step="" if answer.answered else wording.DECLINED_NEXT,
             notes=((wording.SENSITIVE,) if answer.sensitive else ()) + tuple(answer.notices),
             citations=tuple(answer.citations),
+            refs=tuple(c.key for c in answer.citations),
             ask_mo_first=answer.escalation.prominent or not answer.answered,
             feedback=bool(answer.citations))
 

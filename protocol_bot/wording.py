@@ -17,6 +17,8 @@ HELP_INTRO = ("Ask me about how councillors and officers work together. I answer
 HELP_HOW = ("In a channel or group chat, mention me with your question (I answer in a thread); "
             "in a private chat with me, just ask. Type help to see this again.")
 HELP_EXAMPLES = "For example:"
+# The help as one line of plain text (notifications, screen readers).
+HELP_SUMMARY = " ".join([HELP_INTRO, HELP_EXAMPLES, " / ".join(EXAMPLE_QUESTIONS)])
 
 # Typed on its own, these are commands rather than questions (any platform).
 HELP_WORDS = frozenset({"", "help", "?", "hi", "hello", "hey", "start", "menu", "commands",

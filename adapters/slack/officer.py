@@ -37,8 +37,7 @@ async def refresh(slack, client, where: dict, reply: Reply, user_id: str) -> Non
     ticket = reply.ticket
     if where.get("c") and where.get("ts"):
         status = render.ticket_status(ticket.status, assignee=ticket.assignee, actor_user=user_id)
-        card = render.ticket_card(reply, status=status,
-                                  actionable=ticket.status != "closed")
+        card = render.ticket_card(reply, status=status)
         await client.chat_update(channel=where["c"], ts=where["ts"], **card)
     await publish_home(slack, client, user_id)
 
