@@ -23,6 +23,11 @@ ACTIONS = {cards.ASK: "ask", cards.CONFIRM: "escalate", cards.MO_ASSIGN: "assign
            cards.MO_ANSWER: "answer", cards.MO_CLOSE: "close", cards.MO_SHOW: "ticket",
            cards.MO_TEACH: "teach", cards.MO_UNTEACH: "untaught", cards.MO_FAQ_LIST: "faq_list",
            cards.MO_FAQ_WITHDRAW: "faq_withdraw"}
+# The service's data fields <- the submit data's (a passage's key comes as PASSAGE_KEY).
+FIELDS = {"question": "question", "refs": "refs", "log": "log", "key": cards.KEY_FIELD,
+          "context": cards.CONTEXT_INPUT, "ticket": "ticket", "to": cards.ASSIGNEE_INPUT,
+          "text": cards.ANSWER_INPUT, "save_faq": cards.FAQ_TOGGLE,
+          "faq_text": cards.FAQ_TEXT_INPUT, "taught": "taught"}
 
 
 def place_of(activity: dict) -> Place:
@@ -49,14 +54,9 @@ def incoming_of(activity: dict) -> Incoming | None:
         action = "helpful" if data.get("helpful") else "not_helpful"
     else:
         action = ACTIONS.get(verb, verb)
-    fields = {"question": data.get("question"), "refs": data.get("refs"),
-              "log": data.get("log"), "key": data.get(cards.KEY_FIELD),
-              "context": data.get(cards.CONTEXT_INPUT), "ticket": data.get("ticket"),
-              "to": data.get(cards.ASSIGNEE_INPUT), "text": data.get(cards.ANSWER_INPUT),
-              "save_faq": data.get(cards.FAQ_TOGGLE),
-              "faq_text": data.get(cards.FAQ_TEXT_INPUT)}
-    if verb in (cards.MO_TEACH, cards.MO_UNTEACH):  # a passage's key, a taught question's id
-        fields.update(key=data.get(cards.PASSAGE_KEY), taught=data.get("taught"))
+    fields = {field: data.get(name) for field, name in FIELDS.items()}
+    if verb == cards.MO_TEACH:
+        fields["key"] = data.get(cards.PASSAGE_KEY)
     return Incoming(action=action, data={k: v for k, v in fields.items() if v is not None},
                     **base)
 
