@@ -84,6 +84,12 @@ def ticket_done(verb: str, ticket_id: str, *, assignee: str | None = None, asker
     return f"{ticket_id} is closed."
 
 
+def not_answerable(ticket_id: str, status: str) -> str:
+    """Why the MO's answer form does not open: the ticket is no longer waiting."""
+    return (f"{ticket_id} is {status}: reopen it with `protocol-bot tickets reopen {ticket_id}` "
+            "to answer again.")
+
+
 def taught(question: str, label: str, created: bool, taught_id: int) -> str:
     if not created:
         return f"Already taught (#{taught_id}): \u201c{question}\u201d is answered from {label}."
