@@ -45,13 +45,9 @@ async def publish_home(slack, client, user_id: str) -> None:
     """An MO's App Home lists the waiting tickets; everyone else's says how to use the bot."""
     body = {"user": {"id": user_id}}
     [reply] = await slack.handle(action_incoming(body, "tickets"))
-    if reply.kind == "ticket_list":
-        view = render.home_view([item.ticket for item in reply.items])
-    elif reply.kind == "refused":
-        view = render.home_view(None)
-    else:
-        view = render.home_view([])
-    await client.views_publish(user_id=user_id, view=view)
+    tickets = ([item.ticket for item in reply.items] if reply.kind == "ticket_list" else
+               None if reply.kind == "refused" else [])
+    await client.views_publish(user_id=user_id, view=render.home_view(tickets))
 
 
 async def on_form(slack, ack, body, action, client, respond):
