@@ -168,10 +168,8 @@ def citation_blocks(citation: Citation, index: int) -> list[dict]:
     shortened = len(citation.text) > PASSAGE_PREVIEW
     passage = _fit_quote(citation.text, min(budget, PASSAGE_PREVIEW + PASSAGE_PREVIEW // 4)
                          if shortened else budget)
-    if shortened or passage.endswith("..."):
-        accessory = button("Show full text", FULL_TEXT, pack_value({"k": citation.key}))
-    else:
-        accessory = None
+    accessory = (button("Show full text", FULL_TEXT, pack_value({"k": citation.key}))
+                 if shortened or passage.endswith("...") else None)
     return [section(f"{where}\n{passage}", accessory=accessory, block_id=f"citation-{index}")]
 
 
