@@ -95,13 +95,11 @@ class TeamsLogic:
                 for reply in self.handle(activity, recorded=True)]
 
     def render_outbox(self, message: OutboxMessage) -> dict:
-        """A queued message (a ticket for the MO, the MO's answer) as the activity to send."""
-        reply = self.conversation.queued_reply(message)
-        if reply.kind == "ticket_card":
-            return cards.mo_ticket_message(reply, actor=message.recipient)
-        if reply.kind == "ticket_answered":
-            return cards.ticket_answered_message(reply)
-        return cards.text_message(reply.text)
+        """A queued message (a ticket for the MO, the MO's answer) as the activity to send,
+        rendered as if its recipient had asked for it."""
+        recipient = {"from": {"id": message.recipient.partition(":")[2]}}
+        [activity] = render(self.conversation.queued_reply(message), recipient, key="")
+        return activity
 
 
 def destination(message: OutboxMessage) -> str:
@@ -130,6 +128,8 @@ def render(reply: Reply, activity: dict, key: str) -> list[dict]:
         return [cards.ticket_list_message(reply.text, [item.ticket for item in reply.items])]
     if reply.kind == "taught":
         return [cards.taught_message(reply.text, reply.taught_id)]
+    if reply.kind == "ticket_answered":  # the MO's answer, queued for the asker
+        return [cards.ticket_answered_message(reply)]
     if reply.kind == "ticket_card":
         message = cards.mo_ticket_message(reply, actor=act.principal_of(activity))
         if reply.replaces_clicked:
