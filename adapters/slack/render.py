@@ -431,17 +431,15 @@ def home_view(tickets: list[Ticket] | None = None) -> dict:
 def ticket_list_blocks(tickets: list[Ticket], room: int = MESSAGE_BLOCKS - 2) -> list[dict]:
     """Each waiting ticket: id, status, who asked, the question, and its buttons."""
     blocks: list[dict] = []
-    more = 0
-    for t in tickets:
-        if len(blocks) + 2 > room:
-            more += 1
-            continue
+    shown = tickets[:room // 2]  # two blocks each
+    for t in shown:
         assignee = f" \u00b7 assigned to {escape(t.assignee)}" if t.assignee else ""
         blocks.append(section(
             f"*{escape(t.id)}* \u00b7 {escape(t.status)}{assignee} \u00b7 from "
             f"{_asker_line(t.asker)} \u00b7 {escape(t.created_at[:10])}\n"
             + _fit_quote(t.question, 1500)))
         blocks.append(actions(*ticket_buttons(t.id), block_id=f"list-{t.id}"))
-    if more:
-        blocks.append(context(f"And {more} more: `protocol-bot tickets list` shows them all."))
+    if len(tickets) > len(shown):
+        blocks.append(context(f"And {len(tickets) - len(shown)} more: `protocol-bot tickets list` "
+                              "shows them all."))
     return blocks
