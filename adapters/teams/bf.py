@@ -1,10 +1,7 @@
-"""Everything botbuilder-specific, in one thin module (the Bot Framework SDK is archived; a move
-to the Microsoft 365 Agents SDK replaces this file and nothing else).
+"""Everything botbuilder-specific: settings, authentication, POST /api/messages, proactive send.
 
-- `TeamsSettings`: the app registration from the environment (or local mode without one)
-- `TeamsEndpoint`: the CloudAdapter, the POST /api/messages handler (401 for any request that
-  fails authentication, a malformed Authorization header included; each activity recorded and
-  answered from the record), and `send` for the outbox
+The Bot Framework SDK is archived; a move to the Microsoft 365 Agents SDK replaces this file and
+nothing else.
 """
 
 from __future__ import annotations

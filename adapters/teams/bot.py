@@ -1,8 +1,4 @@
-"""Teams activities -> `Incoming` for the conversation service; its `Reply` values -> activities.
-
-Plain dicts in and out, no SDK: `bf` runs `handle` in a worker thread. Replies marked with
-`REPLACE` update the card that was clicked instead of posting a new message.
-"""
+"""Teams activities -> `Incoming`; `Reply` -> activities. Plain dicts, no SDK (`bf` calls it)."""
 
 from __future__ import annotations
 
