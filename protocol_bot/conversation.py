@@ -43,7 +43,8 @@ class Incoming:
     place: Place
     event_key: str = ""  # the platform's own id for this event: a redelivery acts once
     text: str = ""
-    action: str | None = None  # ask, helpful, not_helpful, escalate, ticket, tickets, passage,
+    action: str | None = None  # ask, helpful, not_helpful, escalate, ticket, answer_form,
+    #                            tickets, passage,
     #                            assign, answer, close, reopen, teach, untaught, faq_list,
     #                            faq_withdraw
     data: Mapping[str, object] = field(default_factory=dict)
@@ -95,6 +96,7 @@ class AnswerView:
     next_step: str  # declined: how the monitoring officer can answer it
     notes: tuple[str, ...]  # private-advice suggestion, review date, long question
     citations: tuple[Citation, ...]
+    refs: tuple[str, ...]  # what was cited, as 'document_id#ref' (buttons carry them back)
     ask_mo_first: bool  # "Ask the monitoring officer" leads and stands out
     feedback: bool  # Helpful / Not helpful are offered on what was shown
 
@@ -105,6 +107,7 @@ class AnswerView:
             next_step="" if answer.answered else wording.DECLINED_NEXT,
             notes=((wording.SENSITIVE,) if answer.sensitive else ()) + tuple(answer.notices),
             citations=tuple(answer.citations),
+            refs=tuple(c.key for c in answer.citations),
             ask_mo_first=answer.escalation.prominent or not answer.answered,
             feedback=bool(answer.citations))
 
@@ -234,8 +237,10 @@ class Conversation:
             return [self.escalate(incoming)]
         if action == "tickets":
             return self.list_tickets(incoming)
-        if action == "ticket":
+        if action in ("ticket", "answer_form"):  # answer_form: the MO opens the answer form
             ticket = self.desk.show(str(data.get("ticket") or ""), incoming.asker.principal)
+            if action == "answer_form" and ticket.status not in WAITING:
+                return [text_reply(wording.not_answerable(ticket.id, ticket.status))]
             return [self.ticket_card(ticket)]
         if action in MO_ACTIONS:
             return self.act_on_ticket(incoming, action)

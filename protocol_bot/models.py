@@ -60,6 +60,16 @@ class Citation:
     kind: str = "protocol"
     type: str = "clause"
 
+    @property
+    def key(self) -> str:
+        """'document_id#ref': how buttons and the question log name the passage."""
+        return f"{self.document_id}#{self.ref}"
+
+    @property
+    def subheading(self) -> str:
+        """The heading, when it says more than the ref (shown under the label)."""
+        return self.heading if self.heading != self.ref else ""
+
     def label(self) -> str:
         """How a person reads the source: 'Member/Officer Relations Protocol 2026, clause 2.3'."""
         where = f"clause {self.ref}" if self.type == "clause" else self.ref

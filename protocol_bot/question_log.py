@@ -20,7 +20,7 @@ def normalise(question: str) -> str:
 def cited_refs(answer: Answer) -> tuple[str, ...]:
     """What an answer cited, as 'document_id#ref' (a bare ref such as '4.1' is ambiguous
     across documents and editions), as the adapters pass them back with feedback."""
-    return tuple(f"{c.document_id}#{c.ref}" for c in answer.citations)
+    return tuple(c.key for c in answer.citations)
 
 
 def retention_cutoff(now: float, retention_days: int) -> float:

@@ -17,6 +17,8 @@ HELP_INTRO = ("Ask me about how councillors and officers work together. I answer
 HELP_HOW = ("In a channel or group chat, mention me with your question (I answer in a thread); "
             "in a private chat with me, just ask. Type help to see this again.")
 HELP_EXAMPLES = "For example:"
+# The help as one line of plain text (notifications, screen readers).
+HELP_SUMMARY = " ".join([HELP_INTRO, HELP_EXAMPLES, " / ".join(EXAMPLE_QUESTIONS)])
 
 # Typed on its own, these are commands rather than questions (any platform).
 HELP_WORDS = frozenset({"", "help", "?", "hi", "hello", "hey", "start", "menu", "commands",
@@ -80,6 +82,12 @@ def ticket_done(verb: str, ticket_id: str, *, assignee: str | None = None, asker
         return f"{ticket_id} is open again; its FAQ answer, if it had one, is withdrawn until " \
                "you answer it again."
     return f"{ticket_id} is closed."
+
+
+def not_answerable(ticket_id: str, status: str) -> str:
+    """Why the MO's answer form does not open: the ticket is no longer waiting."""
+    return (f"{ticket_id} is {status}: reopen it with `protocol-bot tickets reopen {ticket_id}` "
+            "to answer again.")
 
 
 def taught(question: str, label: str, created: bool, taught_id: int) -> str:

@@ -105,6 +105,8 @@ def test_mo_actions_move_the_ticket_and_the_answer_is_queued_for_the_asker():
     clock = Clock()
     c = bot(clock)
     said(c, action="escalate", data={"question": PARTY, "key": "k1"})
+    [form] = said(c, asker=MO, action="answer_form", data={"ticket": "MO-0001"})
+    assert form.kind == "ticket_card" and form.ticket.status == "open"
     told, card = said(c, asker=MO, action="assign", data={"ticket": "MO-0001",
                                                           "to": DEPUTY.principal})
     assert told.text == wording.ticket_done("assign", "MO-0001", assignee=DEPUTY.principal)
@@ -117,6 +119,8 @@ def test_mo_actions_move_the_ticket_and_the_answer_is_queued_for_the_asker():
     assert answer.recipient == CLLR.principal and answer.body["answer"] == "No: see clause 2.3."
     [error] = said(c, asker=MO, action="answer", data={"ticket": "MO-0001", "text": "Again"})
     assert error.kind == "error" and "Reopen" in error.text
+    [refused] = said(c, asker=MO, action="answer_form", data={"ticket": "MO-0001"})
+    assert refused.text == wording.not_answerable("MO-0001", "answered")
     said(c, asker=MO, action="reopen", data={"ticket": "MO-0001"})
     told, card = said(c, asker=MO, action="close", data={"ticket": "MO-0001"})
     assert card.ticket.status == "closed"

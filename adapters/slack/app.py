@@ -22,7 +22,7 @@ from protocol_bot.store import OutboxMessage
 from adapters.outbox_loop import Pacing
 from adapters.pipeline import Pipeline
 
-from . import asking, clicks, escalation, officer, recording
+from . import clicks, escalation, officer, recording
 from .events import seal, unseal
 from .delivery import CALL_TIMEOUT, PACE_SECONDS, destination, make_send
 from .messaging import People
@@ -87,7 +87,7 @@ class SlackBot:
         self._identity_lock = asyncio.Lock()
         self._session: aiohttp.ClientSession | None = None
         self.bolt.middleware(recording.make_recorder(self))
-        for module in (asking, clicks, escalation, officer):
+        for module in (clicks, escalation, officer):
             module.register(self.bolt, self)
 
     def seal(self, fields: dict, user: str) -> str:

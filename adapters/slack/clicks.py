@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from functools import partial
 
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
 
 from protocol_bot.conversation import Reply
 
 from . import render
 from .events import action_incoming, action_key, unpack_value
-from .messaging import send_dm, tell
+from .messaging import open_view, post, send_dm, tell
 from .officer import refresh, where_clicked
 
 # action_id -> (the service's action, the field the button's value fills)
@@ -28,6 +30,8 @@ def click_of(body: dict, action: dict) -> tuple[str, dict]:
         return ("helpful" if action_id == render.HELPFUL else "not_helpful",
                 {"log": log_id if isinstance(log_id, int) else None, "question": packed.get("q"),
                  "refs": packed.get("r") or [], "key": action_key(body, "feedback")})
+    if action_id == render.FULL_TEXT:
+        return "passage", {"key": unpack_value(value).get("k", "")}
     if action_id.startswith(render.TICKET_TEACH):
         packed = unpack_value(value)
         return "teach", {"ticket": packed.get("t", ""), "key": packed.get("k", "")}
@@ -44,9 +48,12 @@ async def on_click(slack, ack, body, action, client, respond):
 
 async def show(slack, body, client, respond, reply: Reply, by_dm: bool = False) -> None:
     """A reply to the person who clicked: the ticket card updated where it was clicked, a
-    taught question (with Undo) or a long list by DM, anything else privately."""
-    user = body["user"]["id"]
-    if reply.kind == "ticket_card":
+    passage in full in a modal, a taught question (with Undo) or a long list by DM, anything
+    else privately."""
+    user, c = body["user"]["id"], reply.citation
+    if reply.kind == "passage":
+        await open_view(client, body, render.full_text_view(c.document, c.label(), c.heading, c.text))
+    elif reply.kind == "ticket_card":
         await refresh(slack, client, where_clicked(body), reply, user)
     elif reply.kind == "taught":
         await send_dm(client, user, render.taught_message(reply.text, reply.taught_id))
@@ -56,7 +63,40 @@ async def show(slack, body, client, respond, reply: Reply, by_dm: bool = False) 
         await tell(body, client, respond, reply.text)
 
 
+REFUSED_CHANNEL = ("I can't post in this conversation. Invite me with /invite @protocol-bot, "
+                   "then share again.")
+
+
+async def ignore(ack):
+    """Messages that are not questions (edits, joins, the bot's own): acknowledged only.
+    Questions never get here: `recording` records and acknowledges them first."""
+    await ack()
+
+
+async def on_share(slack, ack, body, action, client, respond):
+    await ack()
+    value = unpack_value(action.get("value"))
+    question = await asyncio.to_thread(slack.conversation.question_of,
+                                       {"log": value.get("l"), "question": value.get("q")})
+    channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
+    if not question or not channel:
+        await tell(body, client, respond, "There is nothing to share here.")
+        return
+    replies = await slack.handle(action_incoming(body, "ask", {"question": question}))
+    try:
+        for reply in replies:
+            await post(client, channel, render.reply_message(reply, shared_by=body["user"]["id"]))
+    except SlackApiError as exc:
+        if exc.response.get("error", "") in ("not_in_channel", "channel_not_found", "is_archived"):
+            await tell(body, client, respond, REFUSED_CHANNEL)
+            return
+        raise
+    await respond(delete_original=True)
+
+
 def register(bolt: AsyncApp, slack) -> None:
-    for action_id in (render.HELPFUL, render.NOT_HELPFUL, *PLAIN):
+    bolt.event("message")(ignore)
+    bolt.action(render.SHARE)(partial(on_share, slack))
+    for action_id in (render.HELPFUL, render.NOT_HELPFUL, render.FULL_TEXT, *PLAIN):
         bolt.action(action_id)(partial(on_click, slack))
     bolt.action(re.compile(f"^{render.TICKET_TEACH}:"))(partial(on_click, slack))

@@ -51,22 +51,13 @@ def user_of(principal: str) -> str | None:
     return user if platform == "slack" and user else None
 
 
-def mention_reply_to(event: dict) -> dict:
-    """Answers to a channel mention go in a thread under the question."""
-    return {"channel": event["channel"], "thread_ts": event.get("thread_ts") or event["ts"]}
-
-
-def dm_reply_to(event: dict) -> dict:
-    """Answers to a direct message go in the DM (in its thread, if the question was in one)."""
-    reply = {"channel": event["channel"]}
-    if event.get("thread_ts"):
-        reply["thread_ts"] = event["thread_ts"]
-    return reply
-
-
-def private_reply_to(user_id: str) -> dict:
-    """Asked privately (/protocol): anything later goes to the asker's DM, never the channel."""
-    return {"user": user_id}
+def message_reply_to(event: dict) -> dict:
+    """Answers to a channel mention go in a thread under the question; answers to a direct
+    message go in the DM (in its thread, if the question was in one)."""
+    if event.get("channel_type") != "im":
+        return {"channel": event["channel"], "thread_ts": event.get("thread_ts") or event["ts"]}
+    return {"channel": event["channel"],
+            **({"thread_ts": event["thread_ts"]} if event.get("thread_ts") else {})}
 
 
 def action_reply_to(body: dict) -> dict:
@@ -75,7 +66,7 @@ def action_reply_to(body: dict) -> dict:
     message = body.get("message") or {}
     channel = container.get("channel_id") or (body.get("channel") or {}).get("id")
     if container.get("is_ephemeral") or not channel:
-        return private_reply_to(body["user"]["id"])
+        return {"user": body["user"]["id"]}  # private: later messages go to their DM
     if channel.startswith("D"):
         return {"channel": channel, **({"thread_ts": message["thread_ts"]}
                                        if message.get("thread_ts") else {})}
@@ -149,23 +140,20 @@ def view_input(view: dict, block_id: str, action_id: str):
 
 def message_incoming(body: dict, event: dict, bot_user: str | None) -> Incoming:
     """A mention in a channel (answered in its thread) or a DM (answered in the DM)."""
-    is_dm = event.get("channel_type") == "im"
-    reply_to = dm_reply_to(event) if is_dm else mention_reply_to(event)
+    reply_to = message_reply_to(event)
     event_id = body.get("event_id") or f"{event.get('channel')}:{event.get('ts')}"
     return Incoming(asker=asker_of(event["user"]),
                     place=Place(conversation=reply_to["channel"], thread=reply_to.get("thread_ts"),
-                                is_private=is_dm, reference=reply_to),
+                                is_private=event.get("channel_type") == "im", reference=reply_to),
                     event_key=f"slack:event:{event_id}",
                     text=plain_text(event.get("text", ""), drop_user=bot_user))
 
 
-def private_place(user_id: str) -> Place:
-    """Somewhere only this person sees (an ephemeral reply, a modal, the App Home)."""
-    return Place(conversation=user_id, is_private=True, reference=private_reply_to(user_id))
-
-
 def action_incoming(body: dict, action: str, data: dict | None = None) -> Incoming:
-    """A button click or a form, by the person who made it, seen only by them."""
+    """A button click or a form, by the person who made it, seen only by them (an ephemeral
+    reply, a modal, the App Home; anything later goes to their DM, never the channel)."""
     user = body["user"]
     return Incoming(asker=asker_of(user["id"], user.get("name", "")),
-                    place=private_place(user["id"]), action=action, data=data or {})
+                    place=Place(conversation=user["id"], is_private=True,
+                                reference={"user": user["id"]}),
+                    action=action, data=data or {})

@@ -16,7 +16,6 @@ from .events import action_incoming, view_input
 
 log = logging.getLogger(__name__)
 
-WAITING = ("open", "assigned")
 ANSWER_WAIT_SECONDS = 2.0  # within Slack's 3 s, so problems can be shown in the modal itself
 
 
@@ -37,8 +36,7 @@ async def refresh(slack, client, where: dict, reply: Reply, user_id: str) -> Non
     ticket = reply.ticket
     if where.get("c") and where.get("ts"):
         status = render.ticket_status(ticket.status, assignee=ticket.assignee, actor_user=user_id)
-        card = render.ticket_card(reply, status=status,
-                                  actionable=ticket.status != "closed")
+        card = render.ticket_card(reply, status=status)
         await client.chat_update(channel=where["c"], ts=where["ts"], **card)
     await publish_home(slack, client, user_id)
 
@@ -47,31 +45,25 @@ async def publish_home(slack, client, user_id: str) -> None:
     """An MO's App Home lists the waiting tickets; everyone else's says how to use the bot."""
     body = {"user": {"id": user_id}}
     [reply] = await slack.handle(action_incoming(body, "tickets"))
-    if reply.kind == "ticket_list":
-        view = render.home_view([item.ticket for item in reply.items])
-    elif reply.kind == "refused":
-        view = render.home_view(None)
-    else:
-        view = render.home_view([])
-    await client.views_publish(user_id=user_id, view=view)
+    tickets = ([item.ticket for item in reply.items] if reply.kind == "ticket_list" else
+               None if reply.kind == "refused" else [])
+    await client.views_publish(user_id=user_id, view=render.home_view(tickets))
 
 
-async def ticket_for(slack, body, action, client, respond) -> Reply | None:
-    """The clicked ticket, if the clicker may act on it; otherwise they are told why not."""
-    [reply] = await slack.handle(action_incoming(body, "ticket", {"ticket": action.get("value")}))
+async def on_form(slack, ack, body, action, client, respond):
+    """Assign or Answer on a ticket card: its modal, if the clicker may act on the ticket
+    (and, to answer, it is still waiting); otherwise they are told why not."""
+    await ack()
+    user, answering = body["user"]["id"], action.get("action_id") == render.TICKET_ANSWER
+    [reply] = await slack.handle(action_incoming(body, "answer_form" if answering else "ticket",
+                                                 {"ticket": action.get("value")}))
     if reply.ticket is None:
         await tell(body, client, respond, reply.text)
-        return None
-    return reply
-
-
-async def on_assign(slack, ack, body, action, client, respond):
-    await ack()
-    reply = await ticket_for(slack, body, action, client, respond)
-    if reply:
-        meta = slack.seal({"t": reply.ticket.id, **where_clicked(body)}, body["user"]["id"])
-        await open_view(client, body,
-                        render.assign_view(reply.ticket.id, body["user"]["id"], meta))
+        return
+    ticket = reply.ticket
+    meta = slack.seal({"t": ticket.id, **where_clicked(body)}, user)
+    await open_view(client, body, render.answer_view(ticket.id, ticket.question, meta)
+                    if answering else render.assign_view(ticket.id, user, meta))
 
 
 async def on_assign_submitted(slack, ack, body, view, client):
@@ -86,28 +78,10 @@ async def on_assign_submitted(slack, ack, body, view, client):
     await refresh(slack, client, meta, card, body["user"]["id"])
 
 
-async def on_answer(slack, ack, body, action, client, respond):
-    await ack()
-    reply = await ticket_for(slack, body, action, client, respond)
-    if reply is None:
-        return
-    ticket = reply.ticket
-    if ticket.status not in WAITING:
-        await tell(body, client, respond, f"{ticket.id} is {ticket.status}: reopen it with "
-                   f"`protocol-bot tickets reopen {ticket.id}` to answer again.")
-        return
-    meta = slack.seal({"t": ticket.id, **where_clicked(body)}, body["user"]["id"])
-    await open_view(client, body, render.answer_view(ticket.id, ticket.question, meta))
-
-
 async def on_answer_submitted(slack, ack, body, view, client):
     user_id = body["user"]["id"]
     meta = slack.unseal(view.get("private_metadata"), user_id)
-    text = view_input(view, "answer", "value").strip()
-    if not text:
-        await ack(response_action="errors", errors={"answer": "Write the answer the asker "
-                                                    "should receive."})
-        return
+    text = view_input(view, "answer", "value").strip()  # an empty one: the desk says so
     save_faq = "save_faq" in (view_input(view, "save_faq", "value") or [])
     variants = [line.strip() for line in view_input(view, "faq_questions", "value").splitlines()
                 if line.strip()]
@@ -137,8 +111,8 @@ async def on_home(slack, event, client):
 
 
 def register(bolt: AsyncApp, slack) -> None:
-    bolt.action(render.TICKET_ASSIGN)(partial(on_assign, slack))
+    bolt.action(render.TICKET_ASSIGN)(partial(on_form, slack))
+    bolt.action(render.TICKET_ANSWER)(partial(on_form, slack))
     bolt.view(render.ASSIGN_VIEW)(partial(on_assign_submitted, slack))
-    bolt.action(render.TICKET_ANSWER)(partial(on_answer, slack))
     bolt.view(render.ANSWER_VIEW)(partial(on_answer_submitted, slack))
     bolt.event("app_home_opened")(partial(on_home, slack))

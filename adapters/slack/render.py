@@ -8,7 +8,7 @@ from protocol_bot.conversation import AnswerView, Reply
 from protocol_bot.excerpt import pieces, shorten
 from protocol_bot.models import Answer, Asker, Citation, Ticket
 
-from .events import USER_ID, pack_value
+from .events import USER_ID, pack_value, user_of
 
 # Slack's limits (https://docs.slack.dev/reference/block-kit/blocks).
 SECTION_LIMIT = 3000  # characters of text in a section block
@@ -39,7 +39,6 @@ FAQ_WITHDRAW = "faq_withdraw"
 ESCALATE_VIEW = "escalate_modal"
 ASSIGN_VIEW = "ticket_assign_modal"
 ANSWER_VIEW = "ticket_answer_modal"
-
 
 
 # --- text --------------------------------------------------------------------------------------
@@ -77,19 +76,32 @@ def mention(user_id: str, name: str = "") -> str:
     return escape(name or user_id or "someone")
 
 
+def slack_user(principal: str) -> str | None:
+    """The user id in 'slack:U123', when it is one Slack can mention."""
+    user = user_of(principal or "")
+    return user if user and USER_ID.match(user) else None
+
+
+def principal_mention(principal: str) -> str:
+    """'slack:U123' as a mention; other platforms' principals as escaped text."""
+    user = slack_user(principal)
+    return mention(user) if user else escape(principal)
+
+
 # --- blocks ------------------------------------------------------------------------------------
+
+def _with(block: dict, **extra) -> dict:
+    """`block` with those of `extra` that are set."""
+    return {**block, **{key: value for key, value in extra.items() if value}}
+
 
 def plain(text: str, limit: int = BUTTON_TEXT_LIMIT) -> dict:
     return {"type": "plain_text", "text": shorten(text, limit), "emoji": True}
 
 
 def section(mrkdwn: str, accessory: dict | None = None, block_id: str | None = None) -> dict:
-    block = {"type": "section", "text": {"type": "mrkdwn", "text": shorten(mrkdwn, SECTION_LIMIT)}}
-    if accessory:
-        block["accessory"] = accessory
-    if block_id:
-        block["block_id"] = block_id
-    return block
+    return _with({"type": "section", "text": {"type": "mrkdwn", "text": shorten(mrkdwn, SECTION_LIMIT)}},
+                 accessory=accessory, block_id=block_id)
 
 
 def context(mrkdwn: str) -> dict:
@@ -98,21 +110,18 @@ def context(mrkdwn: str) -> dict:
 
 def button(text: str, action_id: str, value: str = "", style: str | None = None,
            confirm: dict | None = None) -> dict:
-    b = {"type": "button", "text": plain(text), "action_id": action_id}
-    if value:
-        b["value"] = value
-    if style:
-        b["style"] = style
-    if confirm:
-        b["confirm"] = confirm
-    return b
+    return _with({"type": "button", "text": plain(text), "action_id": action_id},
+                 value=value, style=style, confirm=confirm)
+
+
+def confirmation(title: str, text: str, yes: str, no: str) -> dict:
+    """A button's "are you sure?" dialog."""
+    return {"title": plain(title, 100), "text": plain(text, 300), "confirm": plain(yes, 30),
+            "deny": plain(no, 30)}
 
 
 def actions(*elements: dict, block_id: str | None = None) -> dict:
-    block = {"type": "actions", "elements": list(elements)}
-    if block_id:
-        block["block_id"] = block_id
-    return block
+    return _with({"type": "actions", "elements": list(elements)}, block_id=block_id)
 
 
 DIVIDER = {"type": "divider"}
@@ -121,12 +130,19 @@ DIVIDER = {"type": "divider"}
 def text_input(block_id: str, label: str, max_length: int, *, optional: bool = True,
                placeholder: str = "") -> dict:
     """A modal's multi-line text box; what was typed arrives under `block_id`/"value"."""
-    element = {"type": "plain_text_input", "action_id": "value", "multiline": True,
-               "max_length": max_length}
-    if placeholder:
-        element["placeholder"] = plain(placeholder, 150)
+    element = _with({"type": "plain_text_input", "action_id": "value", "multiline": True,
+                     "max_length": max_length}, placeholder=placeholder and plain(placeholder, 150))
     return {"type": "input", "block_id": block_id, "optional": optional,
             "label": plain(label, 2000), "element": element}
+
+
+def modal(title: str, blocks: list[dict], *, close: str = "Close", submit: str = "",
+          callback_id: str = "", metadata: str = "") -> dict:
+    """A modal view; `submit` labels its submit button, if it has one."""
+    return _with({"type": "modal", "title": plain(title, TITLE_LIMIT),
+                  "close": plain(close, TITLE_LIMIT), "blocks": blocks},
+                 callback_id=callback_id, private_metadata=metadata,
+                 submit=submit and plain(submit, TITLE_LIMIT))
 
 
 def message(text: str, blocks: list[dict]) -> dict:
@@ -144,25 +160,22 @@ def notice(text: str) -> dict:
 def citation_blocks(citation: Citation, index: int) -> list[dict]:
     """One cited passage: where it is from, its heading, and the quoted words."""
     where = f"*{escape(citation.label())}*"
-    if citation.heading and citation.heading != citation.ref:
-        where += f"\n_{escape(citation.heading)}_"
+    if citation.subheading:
+        where += f"\n_{escape(citation.subheading)}_"
     if citation.kind == "faq":
         where += "\n_The monitoring officer's guidance_"
     budget = SECTION_LIMIT - len(where) - 1
     shortened = len(citation.text) > PASSAGE_PREVIEW
     passage = _fit_quote(citation.text, min(budget, PASSAGE_PREVIEW + PASSAGE_PREVIEW // 4)
                          if shortened else budget)
-    if shortened or passage.endswith("..."):
-        accessory = button("Show full text", FULL_TEXT,
-                           pack_value({"k": f"{citation.document_id}#{citation.ref}"}))
-    else:
-        accessory = None
+    accessory = (button("Show full text", FULL_TEXT, pack_value({"k": citation.key}))
+                 if shortened or passage.endswith("...") else None)
     return [section(f"{where}\n{passage}", accessory=accessory, block_id=f"citation-{index}")]
 
 
 def answer_buttons(answer: Answer, *, log_id=None, shareable: bool = False) -> list[dict]:
     view = AnswerView.of(answer)
-    refs = [f"{c.document_id}#{c.ref}" for c in answer.citations]
+    refs = list(view.refs)
     # The question travels as its log id; its text only when it could not be logged.
     value = pack_value({"r": refs, "l": log_id} if log_id is not None else
                        {"q": answer.question[:500], "r": refs, "l": None})
@@ -206,12 +219,8 @@ def answer_message(answer: Answer, *, log_id=None, shareable: bool = False,
 def full_text_view(document: str, label: str, heading: str, text: str) -> dict:
     """A modal with a passage's whole text, split into sections at word boundaries."""
     blocks = [section(f"*{escape(label)}*" + (f"\n_{escape(heading)}_" if heading else ""))]
-    for piece in _pieces(text, SECTION_LIMIT - 100):
-        if len(blocks) == VIEW_BLOCKS:
-            break
-        blocks.append(section(quote(escape(piece))))
-    return {"type": "modal", "title": plain(shorten(document, TITLE_LIMIT) or "Full text", TITLE_LIMIT),
-            "close": plain("Close", TITLE_LIMIT), "blocks": blocks}
+    blocks += [section(quote(escape(piece))) for piece in _pieces(text, SECTION_LIMIT - 100)]
+    return modal(shorten(document, TITLE_LIMIT) or "Full text", blocks[:VIEW_BLOCKS])
 
 
 def help_message() -> dict:
@@ -219,9 +228,7 @@ def help_message() -> dict:
     examples = "\n".join(f"\u2022 {escape(q)}" for q in wording.EXAMPLE_QUESTIONS)
     body = (f"*{escape(wording.HELP_TITLE)}*\n{escape(wording.HELP_INTRO)}\n\n"
             f"*{escape(wording.HELP_EXAMPLES)}*\n{examples}\n\n{escape(wording.HELP_HOW)}")
-    text = " ".join([wording.HELP_INTRO, wording.HELP_EXAMPLES,
-                     " / ".join(wording.EXAMPLE_QUESTIONS)])
-    return message(escape(text), [section(body)])
+    return message(escape(wording.HELP_SUMMARY), [section(body)])
 
 
 def reply_message(reply: Reply, *, shareable: bool = False, shared_by: str | None = None) -> dict:
@@ -231,46 +238,38 @@ def reply_message(reply: Reply, *, shareable: bool = False, shared_by: str | Non
                               shared_by=shared_by)
     if reply.kind == "help":
         return help_message()
-    if reply.kind == "ticket_card":
-        return ticket_card(reply, status=assigned_status(reply.by) if reply.by else None,
-                           actionable=reply.ticket.status != "closed")
+    if reply.kind == "ticket_card":  # queued for an MO: who assigned it to them, if anyone
+        return ticket_card(reply, status=reply.by and
+                           f"Assigned to you by {principal_mention(reply.by)}.")
     if reply.kind == "ticket_answered":
         return ticket_answered_message(reply)
     if reply.kind == "taught":
         return taught_message(reply.text, reply.taught_id)
     if reply.kind == "ticket_list":
-        blocks = [section(escape(reply.text))] + ticket_list_blocks([i.ticket for i in reply.items])
-        return message(escape(reply.text), blocks)
+        return message(escape(reply.text), [section(escape(reply.text)),
+                                            *ticket_list_blocks([i.ticket for i in reply.items])])
     return notice(reply.text)
 
 
 # --- escalation: the asker's modal -----------------------------------------------------------
 
-
-
 def escalate_view(question: str, metadata: str) -> dict:
     """The asker confirms sending the question to the MO, with any context they want to add."""
-    return {
-        "type": "modal", "callback_id": ESCALATE_VIEW, "private_metadata": metadata,
-        "title": plain("Monitoring officer", TITLE_LIMIT), "submit": plain("Send", TITLE_LIMIT),
-        "close": plain("Cancel", TITLE_LIMIT),
-        "blocks": [
-            section("Your question goes to the monitoring officer (and their deputies) only. "
-                    "Their answer comes back to you here in Slack.\n\n*Your question*\n"
-                    + _fit_quote(question, SECTION_LIMIT - 200)),
-            text_input("context", "Anything the monitoring officer should know?", 2000,
-                       placeholder="e.g. which meeting or officer this is about"),
-        ],
-    }
+    return modal("Monitoring officer", [
+        section("Your question goes to the monitoring officer (and their deputies) only. "
+                "Their answer comes back to you here in Slack.\n\n*Your question*\n"
+                + _fit_quote(question, SECTION_LIMIT - 200)),
+        text_input("context", "Anything the monitoring officer should know?", 2000,
+                   placeholder="e.g. which meeting or officer this is about"),
+    ], close="Cancel", submit="Send", callback_id=ESCALATE_VIEW, metadata=metadata)
 
 
 def escalated_view(ticket_id: str, created: bool) -> dict:
     """Shown in place of the modal once the ticket exists: its id, and what happens next."""
     first = (f"Sent to the monitoring officer as *{escape(ticket_id)}*." if created else
              f"You have already sent this: it is *{escape(ticket_id)}*.")
-    return {"type": "modal", "title": plain("Monitoring officer", TITLE_LIMIT),
-            "close": plain("Done", TITLE_LIMIT),
-            "blocks": [section(first + " You'll get their answer here in Slack.")]}
+    return modal("Monitoring officer", [section(first + " You'll get their answer here in Slack.")],
+                 close="Done")
 
 
 # --- the monitoring officer's side -------------------------------------------------------------
@@ -286,21 +285,18 @@ def ticket_buttons(ticket_id: str) -> list[dict]:
     return [
         button("Assign", TICKET_ASSIGN, ticket_id),
         button("Answer", TICKET_ANSWER, ticket_id, style="primary"),
-        button("Close", TICKET_CLOSE, ticket_id, confirm={
-            "title": plain("Close this ticket?", 100),
-            "text": plain("The asker is not sent anything. You can reopen it later from the CLI.", 300),
-            "confirm": plain("Close", 30), "deny": plain("Keep open", 30)}),
+        button("Close", TICKET_CLOSE, ticket_id, confirm=confirmation(
+            "Close this ticket?", "The asker is not sent anything. You can reopen it later from "
+            "the CLI.", "Close", "Keep open")),
     ]
 
 
 def faq_buttons(ticket_id: str, faq_status: str) -> list[dict]:
     buttons = [button("FAQ answers", FAQ_LIST, ticket_id)]
     if faq_status == "live":
-        buttons.append(button("Withdraw FAQ answer", FAQ_WITHDRAW, ticket_id, confirm={
-            "title": plain("Withdraw this FAQ answer?", 100),
-            "text": plain("The bot stops answering from it. Answering the ticket again with "
-                          "Save as FAQ publishes it again.", 300),
-            "confirm": plain("Withdraw", 30), "deny": plain("Keep it", 30)}))
+        buttons.append(button("Withdraw FAQ answer", FAQ_WITHDRAW, ticket_id, confirm=confirmation(
+            "Withdraw this FAQ answer?", "The bot stops answering from it. Answering the ticket "
+            "again with Save as FAQ publishes it again.", "Withdraw", "Keep it")))
     return buttons
 
 
@@ -331,17 +327,6 @@ def taught_message(words: str, taught_id: int | None) -> dict:
     return message(escape(words), blocks)
 
 
-def principal_mention(principal: str) -> str:
-    """'slack:U123' as a mention; other platforms' principals as escaped text."""
-    platform, _, user = (principal or "").partition(":")
-    return mention(user) if platform == "slack" and USER_ID.match(user) else escape(principal)
-
-
-def assigned_status(by: str) -> str:
-    """A queued ticket card's status line: who assigned it to this MO."""
-    return f"Assigned to you by {principal_mention(by)}."
-
-
 def ticket_status(status: str, *, assignee: str | None, actor_user: str) -> str:
     """mrkdwn for a card's status line: 'Assigned to @A by @B', 'Closed by @B'..."""
     by = f" by {mention(actor_user)}" if actor_user else ""
@@ -361,9 +346,10 @@ def quoted_sections(text: str, room: int) -> list[dict]:
     return [section(quote(escape(piece))) for piece in pieces]
 
 
-def ticket_card(reply: Reply, *, status: str | None = None, actionable: bool = True) -> dict:
-    """The MO's DM for a ticket: the question, who asked, what the bot cited, and actions.
-    The question and the asker's context are shown whole. `status` is from `ticket_status`."""
+def ticket_card(reply: Reply, *, status: str | None = None) -> dict:
+    """The MO's DM for a ticket: the question, who asked, what the bot cited, and actions
+    (until it is closed). The question and the asker's context are shown whole. `status` is
+    from `ticket_status`."""
     ticket = reply.ticket
     refs = "; ".join(reply.cited) or "nothing (the bot could not answer)"
     blocks = [section(f"*{escape(ticket.id)}*: a question for the monitoring officer from "
@@ -375,7 +361,7 @@ def ticket_card(reply: Reply, *, status: str | None = None, actionable: bool = T
     blocks.append(context(f"*The bot cited:* {escape(shorten(refs, 2900))}"))
     if status:
         blocks.append(context(status))
-    if actionable:
+    if ticket.status != "closed":
         blocks.append(actions(*ticket_buttons(ticket.id), *faq_buttons(ticket.id, reply.faq_status),
                               block_id="ticket-actions"))
         blocks += teach_blocks(ticket.id, reply.considered)
@@ -388,10 +374,8 @@ def ticket_answered_message(reply: Reply) -> dict:
     """The MO's answer, back to the asker where they asked: the whole answer, over as many
     sections as it takes (Slack allows 3,000 characters a section)."""
     ticket = reply.ticket
-    who = "The monitoring officer"
-    platform, _, user = reply.by.partition(":")
-    if platform == "slack" and USER_ID.match(user):
-        who += f" ({mention(user)})"
+    user = slack_user(reply.by)
+    who = "The monitoring officer" + (f" ({mention(user)})" if user else "")
     head = f"{who} answered your question *{escape(ticket.id)}*:"
     blocks = [section(head + "\n" + _fit_quote(ticket.question, 600))]
     blocks += [section(escape(piece)) for piece in
@@ -402,44 +386,33 @@ def ticket_answered_message(reply: Reply) -> dict:
 
 
 def assign_view(ticket_id: str, actor_user: str, metadata: str) -> dict:
-    return {
-        "type": "modal", "callback_id": ASSIGN_VIEW, "private_metadata": metadata,
-        "title": plain(f"Assign {ticket_id}", TITLE_LIMIT), "submit": plain("Assign", TITLE_LIMIT),
-        "close": plain("Cancel", TITLE_LIMIT),
-        "blocks": [{"type": "input", "block_id": "assignee",
-                    "label": plain("Who should answer it?", 2000),
-                    "element": {"type": "users_select", "action_id": "value",
-                                **({"initial_user": actor_user} if USER_ID.match(actor_user) else {})}}],
-    }
+    users = {"type": "users_select", "action_id": "value",
+             **({"initial_user": actor_user} if USER_ID.match(actor_user) else {})}
+    return modal(f"Assign {ticket_id}", [{"type": "input", "block_id": "assignee",
+                                          "label": plain("Who should answer it?", 2000),
+                                          "element": users}],
+                 close="Cancel", submit="Assign", callback_id=ASSIGN_VIEW, metadata=metadata)
 
 
 def answer_view(ticket_id: str, question: str, metadata: str) -> dict:
     """The MO writes the answer; "save as FAQ" adds it (and other phrasings) to the knowledge."""
-    return {
-        "type": "modal", "callback_id": ANSWER_VIEW, "private_metadata": metadata,
-        "title": plain(f"Answer {ticket_id}", TITLE_LIMIT), "submit": plain("Send answer", TITLE_LIMIT),
-        "close": plain("Cancel", TITLE_LIMIT),
-        "blocks": [
-            section("*The question*\n" + _fit_quote(question, 2500)),
-            text_input("answer", "Your answer", 3000, optional=False),
-            {"type": "input", "block_id": "save_faq", "optional": True,
-             "label": plain("Knowledge base", 2000),
-             "element": {"type": "checkboxes", "action_id": "value", "options": [
-                 {"text": plain("Save as FAQ", 75), "value": "save_faq",
-                  "description": plain("Answers the next person who asks this, as your "
-                                       "guidance", 75)}]}},
-            text_input("faq_questions", "Other ways people ask this (one a line, for the FAQ)",
-                       2000),
-            text_input("faq_text", "Public FAQ text, if not your answer (what everyone sees)",
-                       3000),
-        ],
-    }
+    return modal(f"Answer {ticket_id}", [
+        section("*The question*\n" + _fit_quote(question, 2500)),
+        text_input("answer", "Your answer", 3000, optional=False),
+        {"type": "input", "block_id": "save_faq", "optional": True,
+         "label": plain("Knowledge base", 2000),
+         "element": {"type": "checkboxes", "action_id": "value", "options": [
+             {"text": plain("Save as FAQ", 75), "value": "save_faq",
+              "description": plain("Answers the next person who asks this, as your guidance",
+                                   75)}]}},
+        text_input("faq_questions", "Other ways people ask this (one a line, for the FAQ)", 2000),
+        text_input("faq_text", "Public FAQ text, if not your answer (what everyone sees)", 3000),
+    ], close="Cancel", submit="Send answer", callback_id=ANSWER_VIEW, metadata=metadata)
 
 
 def info_view(title: str, text: str) -> dict:
     """A small modal with plain words, for when there is no message to reply to."""
-    return {"type": "modal", "title": plain(title, TITLE_LIMIT), "close": plain("OK", TITLE_LIMIT),
-            "blocks": [section(escape(text))]}
+    return modal(title, [section(escape(text))], close="OK")
 
 
 def home_view(tickets: list[Ticket] | None = None) -> dict:
@@ -458,17 +431,15 @@ def home_view(tickets: list[Ticket] | None = None) -> dict:
 def ticket_list_blocks(tickets: list[Ticket], room: int = MESSAGE_BLOCKS - 2) -> list[dict]:
     """Each waiting ticket: id, status, who asked, the question, and its buttons."""
     blocks: list[dict] = []
-    more = 0
-    for t in tickets:
-        if len(blocks) + 2 > room:
-            more += 1
-            continue
+    shown = tickets[:room // 2]  # two blocks each
+    for t in shown:
         assignee = f" \u00b7 assigned to {escape(t.assignee)}" if t.assignee else ""
         blocks.append(section(
             f"*{escape(t.id)}* \u00b7 {escape(t.status)}{assignee} \u00b7 from "
             f"{_asker_line(t.asker)} \u00b7 {escape(t.created_at[:10])}\n"
             + _fit_quote(t.question, 1500)))
         blocks.append(actions(*ticket_buttons(t.id), block_id=f"list-{t.id}"))
-    if more:
-        blocks.append(context(f"And {more} more: `protocol-bot tickets list` shows them all."))
+    if len(tickets) > len(shown):
+        blocks.append(context(f"And {len(tickets) - len(shown)} more: `protocol-bot tickets list` "
+                              "shows them all."))
     return blocks

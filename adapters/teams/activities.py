@@ -96,17 +96,13 @@ def _account(account: dict | None) -> dict | None:
     return {k: account[k] for k in keep if account.get(k)}
 
 
-def members_added(activity: dict) -> list[str]:
-    return [str(m.get("id")) for m in activity.get("membersAdded") or [] if m and m.get("id")]
-
-
 def bot_was_added(activity: dict) -> bool:
     """conversationUpdate with the bot among membersAdded: the bot was installed here.
 
     (Teams also sends installationUpdate 'add' for the same install; answering both would
     greet twice, so that one only stores the conversation reference.)"""
-    return (activity.get("type") == "conversationUpdate"
-            and bot_id(activity) in members_added(activity))
+    added = [str(m.get("id")) for m in activity.get("membersAdded") or [] if m and m.get("id")]
+    return activity.get("type") == "conversationUpdate" and bot_id(activity) in added
 
 
 def submitted(activity: dict) -> dict | None:

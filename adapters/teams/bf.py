@@ -1,10 +1,7 @@
-"""Everything botbuilder-specific, in one thin module (the Bot Framework SDK is archived; a move
-to the Microsoft 365 Agents SDK replaces this file and nothing else).
+"""Everything botbuilder-specific: settings, authentication, POST /api/messages, proactive send.
 
-- `TeamsSettings`: the app registration from the environment (or local mode without one)
-- `TeamsEndpoint`: the CloudAdapter, the POST /api/messages handler (401 for any request that
-  fails authentication, a malformed Authorization header included; each activity recorded and
-  answered from the record), and `send` for the outbox
+The Bot Framework SDK is archived; a move to the Microsoft 365 Agents SDK replaces this file and
+nothing else.
 """
 
 from __future__ import annotations
@@ -16,6 +13,7 @@ import threading
 import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 from aiohttp import web
 from botbuilder.core import TurnContext
@@ -124,14 +122,10 @@ class _Authentication(ConfigurationBotFrameworkAuthentication):
         return None
 
 
-class _AuthConfig:
+def _auth_config(settings: TeamsSettings) -> SimpleNamespace:
     """The attribute names botbuilder's ConfigurationBotFrameworkAuthentication reads."""
-
-    def __init__(self, settings: TeamsSettings):
-        self.APP_ID = settings.app_id
-        self.APP_PASSWORD = settings.app_password
-        self.APP_TENANTID = settings.tenant_id
-        self.APP_TYPE = settings.effective_type
+    return SimpleNamespace(APP_ID=settings.app_id, APP_PASSWORD=settings.app_password,
+                           APP_TENANTID=settings.tenant_id, APP_TYPE=settings.effective_type)
 
 
 class BotFrameworkThread:
@@ -179,7 +173,7 @@ class TeamsEndpoint:
         self.settings = settings
         self.record = None  # async (activity dict) -> None, set by `app.mount`
         self.botframework = botframework or BotFrameworkThread()
-        self.auth = _Authentication(_AuthConfig(settings))
+        self.auth = _Authentication(_auth_config(settings))
         self.adapter = CloudAdapter(self.auth)
 
     # --- POST /api/messages --------------------------------------------------------------------
@@ -190,10 +184,9 @@ class TeamsEndpoint:
             body = await request.json()
         except Exception:
             return web.json_response({"error": "the body is not JSON"}, status=400)
-        if not isinstance(body, dict) or not body.get("type"):
-            return web.json_response({"error": "the body is not a Bot Framework activity"},
-                                     status=400)
         try:
+            if not isinstance(body, dict) or not body.get("type"):
+                raise ValueError("no activity type")
             activity = Activity().deserialize(body)
         except Exception:
             return web.json_response({"error": "the body is not a Bot Framework activity"},

@@ -1,8 +1,4 @@
-"""Teams activities -> `Incoming` for the conversation service; its `Reply` values -> activities.
-
-Plain dicts in and out, no SDK: `bf` runs `handle` in a worker thread. Replies marked with
-`REPLACE` update the card that was clicked instead of posting a new message.
-"""
+"""Teams activities -> `Incoming`; `Reply` -> activities. Plain dicts, no SDK (`bf` calls it)."""
 
 from __future__ import annotations
 
@@ -23,6 +19,11 @@ ACTIONS = {cards.ASK: "ask", cards.CONFIRM: "escalate", cards.MO_ASSIGN: "assign
            cards.MO_ANSWER: "answer", cards.MO_CLOSE: "close", cards.MO_SHOW: "ticket",
            cards.MO_TEACH: "teach", cards.MO_UNTEACH: "untaught", cards.MO_FAQ_LIST: "faq_list",
            cards.MO_FAQ_WITHDRAW: "faq_withdraw"}
+# The service's data fields <- the submit data's (a passage's key comes as PASSAGE_KEY).
+FIELDS = {"question": "question", "refs": "refs", "log": "log", "key": cards.KEY_FIELD,
+          "context": cards.CONTEXT_INPUT, "ticket": "ticket", "to": cards.ASSIGNEE_INPUT,
+          "text": cards.ANSWER_INPUT, "save_faq": cards.FAQ_TOGGLE,
+          "faq_text": cards.FAQ_TEXT_INPUT, "taught": "taught"}
 
 
 def place_of(activity: dict) -> Place:
@@ -49,14 +50,9 @@ def incoming_of(activity: dict) -> Incoming | None:
         action = "helpful" if data.get("helpful") else "not_helpful"
     else:
         action = ACTIONS.get(verb, verb)
-    fields = {"question": data.get("question"), "refs": data.get("refs"),
-              "log": data.get("log"), "key": data.get(cards.KEY_FIELD),
-              "context": data.get(cards.CONTEXT_INPUT), "ticket": data.get("ticket"),
-              "to": data.get(cards.ASSIGNEE_INPUT), "text": data.get(cards.ANSWER_INPUT),
-              "save_faq": data.get(cards.FAQ_TOGGLE),
-              "faq_text": data.get(cards.FAQ_TEXT_INPUT)}
-    if verb in (cards.MO_TEACH, cards.MO_UNTEACH):  # a passage's key, a taught question's id
-        fields.update(key=data.get(cards.PASSAGE_KEY), taught=data.get("taught"))
+    fields = {field: data.get(name) for field, name in FIELDS.items()}
+    if verb == cards.MO_TEACH:
+        fields["key"] = data.get(cards.PASSAGE_KEY)
     return Incoming(action=action, data={k: v for k, v in fields.items() if v is not None},
                     **base)
 
@@ -95,13 +91,11 @@ class TeamsLogic:
                 for reply in self.handle(activity, recorded=True)]
 
     def render_outbox(self, message: OutboxMessage) -> dict:
-        """A queued message (a ticket for the MO, the MO's answer) as the activity to send."""
-        reply = self.conversation.queued_reply(message)
-        if reply.kind == "ticket_card":
-            return cards.mo_ticket_message(reply, actor=message.recipient)
-        if reply.kind == "ticket_answered":
-            return cards.ticket_answered_message(reply)
-        return cards.text_message(reply.text)
+        """A queued message (a ticket for the MO, the MO's answer) as the activity to send,
+        rendered as if its recipient had asked for it."""
+        recipient = {"from": {"id": message.recipient.partition(":")[2]}}
+        [activity] = render(self.conversation.queued_reply(message), recipient, key="")
+        return activity
 
 
 def destination(message: OutboxMessage) -> str:
@@ -130,6 +124,8 @@ def render(reply: Reply, activity: dict, key: str) -> list[dict]:
         return [cards.ticket_list_message(reply.text, [item.ticket for item in reply.items])]
     if reply.kind == "taught":
         return [cards.taught_message(reply.text, reply.taught_id)]
+    if reply.kind == "ticket_answered":  # the MO's answer, queued for the asker
+        return [cards.ticket_answered_message(reply)]
     if reply.kind == "ticket_card":
         message = cards.mo_ticket_message(reply, actor=act.principal_of(activity))
         if reply.replaces_clicked:

@@ -84,14 +84,10 @@ def card(body: list[dict], actions: Sequence[dict] = (), *, fallback: str = "") 
     return content
 
 
-def attachment(content: dict) -> dict:
-    return {"contentType": CONTENT_TYPE, "content": content}
-
-
 def message(content: dict, summary: str) -> dict:
     """A Bot Framework message activity carrying one card and its plain-text summary."""
     return {"type": "message", "summary": summary[:SUMMARY_LIMIT],
-            "attachments": [attachment(content)]}
+            "attachments": [{"contentType": CONTENT_TYPE, "content": content}]}
 
 
 def text_message(text: str) -> dict:
@@ -116,15 +112,24 @@ def quote(value: str, **style) -> dict:
     return {"type": "Container", "style": "emphasis", "items": [text(value, **style)]}
 
 
+def title(value: str) -> dict:
+    return text(value, weight="Bolder", size="Medium")
+
+
+def question_data(key: str, refs: Sequence[str], log_id: int | None, question: str) -> dict:
+    """What a button about a question carries: the question log's id, never the question
+    (whatever its length), unless it could not be logged."""
+    return {KEY_FIELD: key, "refs": list(refs), "log": log_id,
+            **({} if log_id is not None else {"question": question[:QUESTION_DATA_LIMIT]})}
+
+
 def citation_block(citation: Citation, index: int, keep_words: int = SHORT_WORDS,
                    toggle_full: bool = True) -> list[dict]:
     """Label (document, edition, ref), heading, and the passage, with a toggle when long
     (or, to fit Teams' size limit, only its first `keep_words` words)."""
-    label = citation.label()
-    heading = citation.heading if citation.heading and citation.heading != citation.ref else ""
-    items: list[dict] = [text(label, weight="Bolder", spacing="Medium", separator=True)]
-    if heading:
-        items.append(text(heading, isSubtle=True, spacing="None"))
+    items = [text(citation.label(), weight="Bolder", spacing="Medium", separator=True)]
+    if citation.subheading:
+        items.append(text(citation.subheading, isSubtle=True, spacing="None"))
     short, shortened = first_words(citation.text, keep_words, max(keep_words, 1) + 30)
     if not shortened:
         items.append(quote(citation.text))
@@ -147,18 +152,13 @@ def citation_block(citation: Citation, index: int, keep_words: int = SHORT_WORDS
 
 # --- answers -----------------------------------------------------------------------------------
 
-def refs_of(answer: Answer) -> list[str]:
-    """What was cited, as 'document_id#ref' (the MO's ticket names each in full)."""
-    return [f"{c.document_id}#{c.ref}" for c in answer.citations]
-
-
 def answer_summary(answer: Answer) -> str:
     """The plain-text version of an answer card: notifications, screen readers, old clients."""
     view = AnswerView.of(answer)
     lines = [view.lead, view.next_step]
     if view.citations:
         lines.append("Sources: " + "; ".join(
-            f"{c.label()} ({c.heading})" if c.heading and c.heading != c.ref else c.label()
+            f"{c.label()} ({c.subheading})" if c.subheading else c.label()
             for c in view.citations))
     ask = f"Not what you needed? {ASK_MO}."
     return "\n".join(line for line in [*lines, *view.notes, ask] if line)
@@ -179,9 +179,7 @@ def answer_card(answer: Answer, *, key: str, log_id: int | None = None,
     body += [text(note, color="Warning") for note in view.notes]
     for i, citation in enumerate(view.citations):
         body.extend(citation_block(citation, i, keep_words, toggle_full))
-    # Buttons carry the question log's id, never the question (whatever its length).
-    about = {"qkey": key, "refs": refs_of(answer), "log": log_id,
-             **({} if log_id is not None else {"question": answer.question[:QUESTION_DATA_LIMIT]})}
+    about = question_data(key, view.refs, log_id, answer.question)
     escalate = [submit(ASK_MO, ESCALATE, style="positive" if view.ask_mo_first else None, **about)]
     feedback = [submit("Helpful", FEEDBACK, helpful=True, **about),
                 submit("Not helpful", FEEDBACK, helpful=False, **about)] if view.feedback else []
@@ -215,7 +213,7 @@ def escalate_form(question: str, *, key: str, refs: Sequence[str] = (),
     """The follow-up card: what goes to the MO, room for context, and Confirm."""
     question = question[:4000]  # what the person asked is on the ticket in full
     body = [
-        text(ASK_MO, weight="Bolder", size="Medium"),
+        title(ASK_MO),
         text("Your question and your name go to the monitoring officer, who will answer you "
              "here."),
         quote(literal(question)),
@@ -223,9 +221,8 @@ def escalate_form(question: str, *, key: str, refs: Sequence[str] = (),
          "label": "Anything the monitoring officer should know? (optional)",
          "placeholder": "For example: which meeting or officer this is about"},
     ]
-    about = {"qkey": key, "refs": list(refs), "log": log_id,
-             **({} if log_id is not None else {"question": question[:QUESTION_DATA_LIMIT]})}
-    actions = [submit("Send to the monitoring officer", CONFIRM, style="positive", **about)]
+    actions = [submit("Send to the monitoring officer", CONFIRM, style="positive",
+                      **question_data(key, refs, log_id, question))]
     summary = f"{ASK_MO}: \u201c{question[:500]}\u201d. Add any context, then send."
     return message(card(body, actions, fallback=summary), summary)
 
@@ -233,8 +230,7 @@ def escalate_form(question: str, *, key: str, refs: Sequence[str] = (),
 def sent_form(question: str, ticket_id: str) -> dict:
     """The escalation form once sent: what went, its ticket id, and no button."""
     said = f"Sent as ticket {ticket_id}."
-    return message(card([text(ASK_MO, weight="Bolder", size="Medium"),
-                         quote(literal(question[:4000])), text(said, color="Good")],
+    return message(card([title(ASK_MO), quote(literal(question[:4000])), text(said, color="Good")],
                         fallback=said), said)
 
 
@@ -243,8 +239,7 @@ def ticket_answered_message(reply: Reply) -> dict:
     ticket = reply.ticket
     answer = ticket.answer or ""
     content = [
-        text("The monitoring officer has answered your question", weight="Bolder",
-             size="Medium"),
+        title("The monitoring officer has answered your question"),
         text(f"Ticket {ticket.id}", isSubtle=True, spacing="None"),
         text("You asked:", spacing="Medium"),
         quote(literal(ticket.question[:4000])),
@@ -274,21 +269,17 @@ def mo_ticket_card(reply: Reply, actor: str = "") -> dict:
              {"title": "Status", "value": ticket.status + (
                  f" (assigned to {ticket.assignee})" if ticket.assignee else "")}]
     body = [
-        text(headline, weight="Bolder", size="Medium"),
+        title(headline),
         {"type": "FactSet", "facts": facts},
         text("Question:", spacing="Medium", weight="Bolder"),
         quote(literal(question)),
     ]
     if ticket.context:
         body += [text("Context from the asker:", weight="Bolder"), quote(literal(ticket.context))]
-    if refs:
-        answered = "The bot cited " + "; ".join(refs) + "."
-        body.append(text("What the bot answered: it cited\n" + "\n".join(f"- {r}" for r in refs),
-                         isSubtle=True))
-    else:
-        answered = "The bot could not answer this from the protocol."
-        body.append(text(f"What the bot answered: {answered}", isSubtle=True))
-
+    answered = ("The bot cited " + "; ".join(refs) + "." if refs else
+                "The bot could not answer this from the protocol.")
+    body.append(text("What the bot answered: " + ("it cited\n" + "\n".join(f"- {r}" for r in refs)
+                                                  if refs else answered), isSubtle=True))
     body += teach_blocks(ticket_id, reply.considered)
 
     answer_card = card([
@@ -346,8 +337,7 @@ def faq_actions(ticket_id: str, faq_status: str) -> list[dict]:
 def taught_message(words: str, taught_id: int | None) -> dict:
     """What the MO is told after "This answers it", with Undo."""
     actions = [submit("Undo", MO_UNTEACH, taught=taught_id)] if taught_id is not None else []
-    content = card([text(words)], actions, fallback=words)
-    return message(content, words)
+    return message(card([text(words)], actions, fallback=words), words)
 
 
 def mo_ticket_message(reply: Reply, actor: str = "") -> dict:
@@ -358,12 +348,10 @@ def mo_ticket_message(reply: Reply, actor: str = "") -> dict:
     return message(content, content.get("fallbackText", reply.ticket.id))
 
 
-# --- welcome -------------------------------------------------------------------------------------
-
 def ticket_list_message(headline: str, tickets: Sequence[Ticket]) -> dict:
     """The waiting tickets in one card (one message, so no per-chat rate limit is met):
     each with who asked, its status, the start of the question, and Open."""
-    body = [text(headline, weight="Bolder", size="Medium")]
+    body = [title(headline)]
     for ticket in tickets:
         asker = _asker_line(ticket.asker)
         status = ticket.status + (f" to {ticket.assignee}" if ticket.assignee else "")
@@ -379,18 +367,20 @@ def ticket_summary_message(reply: Reply) -> dict:
     """A ticket no longer waiting: its status, question and answer; the passages to teach and
     the FAQ answer's actions."""
     ticket, considered = reply.ticket, reply.considered
-    title = f"Ticket {ticket.id}: {ticket.status}"
+    headline = f"Ticket {ticket.id}: {ticket.status}"
     actions = faq_actions(ticket.id, reply.faq_status) if (considered or reply.faq_status) else []
-    content = card([text(title, weight="Bolder", size="Medium"), quote(literal(ticket.question)),
+    content = card([title(headline), quote(literal(ticket.question)),
                     *([text("Answer:", weight="Bolder"), text(literal(ticket.answer))]
                       if ticket.answer else []),
-                    *teach_blocks(ticket.id, considered)], actions, fallback=title)
-    return message(content, title)
+                    *teach_blocks(ticket.id, considered)], actions, fallback=headline)
+    return message(content, headline)
 
+
+# --- welcome -------------------------------------------------------------------------------------
 
 def welcome_message() -> dict:
     body = [
-        text(wording.HELP_TITLE, weight="Bolder", size="Medium"),
+        title(wording.HELP_TITLE),
         text(wording.HELP_INTRO),
         text(wording.HELP_EXAMPLES, spacing="Medium"),
     ]
@@ -400,6 +390,4 @@ def welcome_message() -> dict:
                      "selectAction": submit(q, ASK, question=q),
                      "items": [text(f"\u25b8 {q}", color="Accent")]})
     body.append(text(wording.HELP_HOW, isSubtle=True, spacing="Medium"))
-    summary = " ".join([wording.HELP_INTRO, wording.HELP_EXAMPLES,
-                        " / ".join(wording.EXAMPLE_QUESTIONS)])
-    return message(card(body, fallback=summary), summary)
+    return message(card(body, fallback=wording.HELP_SUMMARY), wording.HELP_SUMMARY)

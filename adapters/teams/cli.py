@@ -40,12 +40,13 @@ def register(sub, kb_sub) -> None:
 
 # --- teams-package -----------------------------------------------------------------------------
 
-def build_manifest(*, app_id: str, name: str = "Protocol Bot", developer: str = "The Borough "
-                   "Council", website_url: str = "https://www.example.org/", privacy_url: str = "",
-                   terms_url: str = "", version: str = "1.0.0") -> dict:
-    values = {"APP_ID": app_id, "SHORT_NAME": name, "DEVELOPER": developer,
-              "WEBSITE_URL": website_url, "PRIVACY_URL": privacy_url or website_url,
-              "TERMS_URL": terms_url or website_url, "VERSION": version}
+def build_manifest(args: argparse.Namespace) -> dict:
+    """The manifest template filled in from the command's options."""
+    website = args.website_url
+    values = {"APP_ID": args.app_id.strip(), "SHORT_NAME": args.name,
+              "DEVELOPER": args.developer, "WEBSITE_URL": website,
+              "PRIVACY_URL": args.privacy_url or website, "TERMS_URL": args.terms_url or website,
+              "VERSION": args.version}
     text = TEMPLATE.read_text(encoding="utf-8")
     for key, value in values.items():
         text = text.replace("{{" + key + "}}", json.dumps(value)[1:-1])
@@ -81,10 +82,7 @@ def teams_package(args: argparse.Namespace) -> int:
         print("protocol-bot teams-package: give --app-id (the Azure Bot's Microsoft App ID) or "
               "set MICROSOFT_APP_ID.", file=sys.stderr)
         return 2
-    manifest = build_manifest(app_id=args.app_id.strip(), name=args.name,
-                              developer=args.developer, website_url=args.website_url,
-                              privacy_url=args.privacy_url, terms_url=args.terms_url,
-                              version=args.version)
+    manifest = build_manifest(args)
     problems = manifest_problems(manifest)
     if problems:
         for problem in problems:
