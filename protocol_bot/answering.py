@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import decision
-from .about_bot import BotFacts, classify
+from .about_bot import BotFacts, classify, is_small_talk
 from .analyzer import Analyzer
 from .editions import EditionRules
 from .index import PAIR_WEIGHT, SearchIndex, word_pairs
@@ -55,15 +55,6 @@ SENSITIVE_TERMS = frozenset({"bulli", "harass", "complaint", "grievanc", "whistl
 # says where to look: that document's passages weigh this much more, and the naming words
 # stop counting as what the question is about.
 NAMED_WEIGHT = 1.3
-# Small talk, the whole message: greetings, thanks, "how's your day going?".
-_SMALL_TALK = re.compile(
-    r"^\W*((hi|hello|hey|hiya|yo|good (morning|afternoon|evening|day))\W*(there|bot|all)?\W*)*"
-    r"((how are (you|things)( doing)?( today)?|how'?s (it going|things|your day( going)?|life)"
-    r"|what'?s up|thanks?( you)?( very much)?( for (that|your help))?|cheers|bye|goodbye|"
-    r"see you|ok(ay)?|great|nice one)\W*)*$", re.I)
-# Requests for entertainment, not information: "write me a poem about...", "tell me a joke".
-_CHAT_REQUEST = re.compile(r"\b(write|tell|give|make|compose|sing) (me |us )?(a|an|some|another) "
-                           r"(poem|joke|song|story|limerick|haiku|rap|riddle)s?\b", re.I)
 _ABOUT_EXERCISE = re.compile(r"\b(exercises?|challenge\s*(\d+|one|two|three|four|five|six|seven"
                              r"|eight|nine)|appendix)\b", re.I)
 
@@ -221,7 +212,7 @@ class Answerer:
         if answered:
             lead = f"{citations[0].label()}: \u201c{self.key_sentence(citations[0].text, terms)}\u201d"
             reason = "sensitive" if sensitive else "available"
-        elif _SMALL_TALK.match(question):
+        elif is_small_talk(question):
             lead = ("You're welcome. " if re.search(r"thank|cheers", question, re.I) else "") + \
                 "Ask me about how councillors and officers work together."
             reason = "not_found"
@@ -232,7 +223,7 @@ class Answerer:
             lead = f"{SENSITIVE_LEAD} {lead}"
         return Answer(question=question, answered=answered, lead=lead, citations=citations,
                       escalation=Escalation(offered=True, reason=reason,
-                                            prominent=(not answered and not _SMALL_TALK.match(question))
+                                            prominent=(not answered and not is_small_talk(question))
                                             or sensitive),
                       notices=notices, sensitive=sensitive, truncated=truncated)
 
@@ -414,7 +405,7 @@ class Answerer:
     def _decide(self, question: str, query: Query, chosen: list[tuple[float, int]]
                 ) -> tuple[dict[str, float], bool, float, str]:
         """(features, answer?, probability, why)."""
-        if _SMALL_TALK.match(question) or _CHAT_REQUEST.search(question):
+        if is_small_talk(question):
             return {}, False, 0.0, "small talk"
         if not query.weights:
             return {}, False, 0.0, "no searchable words"
