@@ -378,6 +378,7 @@ class Answerer:
         spec_total = sum(w for w in query.weights.values()) or 1.0
         named = [t for n in decision.names(query.focus) for t in self.analyzer.terms(n)]
         return {
+            "statement": decision.statement(question),
             "names_missing": (sum(1 for t in named if t not in covered_terms) / len(named)
                               if named else 0.0),
             "domain": sum(spec[t] * w for t, w in query.weights.items()) / spec_total,
