@@ -39,6 +39,7 @@ FEEDBACK_PASSAGES = 3
 FEEDBACK_TERMS = 8
 FEEDBACK_WEIGHT = 0.0
 CANDIDATES = 30
+SENTENCE_WEIGHT = 0.45
 # A message whose words are all everyday English ("I have a question", "what about this?") says
 # too little to answer from: the sum of its words' general-English rarity must reach this.
 MIN_INFORMATION = 0.2
@@ -304,6 +305,8 @@ class Answerer:
             query.feedback = self._feedback(query, [h.position for h in hits[:FEEDBACK_PASSAGES]])
             if query.feedback:
                 hits = self.index.search(query.weighted(), exclude=exclude, limit=CANDIDATES)
+        if SENTENCE_WEIGHT:
+            hits = self._sentence_rerank(query, hits)
         ranked = sorted(((h.relevance * float(weights[h.position]), h.position) for h in hits),
                         key=lambda sp: -sp[0])
         ranked = self.editions.drop_replaced(ranked, keep=old_named)  # never a replaced clause
@@ -312,6 +315,19 @@ class Answerer:
         named = {doc_id for doc_id in self._successor_docs
                  if self.kb.documents[doc_id].edition.lower() in words}
         return query, self._choose(ranked, keep=named | old_named), ranked
+
+    def _sentence_rerank(self, query: Query, hits: list) -> list:
+        """Each candidate's relevance plus SENTENCE_WEIGHT times the question's weight that its
+        best single sentence holds: an answer says it in one place."""
+        weighted = {t: w * self.index.idf(t) for t, w in query.weights.items()}
+        weighted.update({t: RELATED_WEIGHT * self.index.idf(t) for t in query.extra if t not in weighted})
+        out = []
+        for h in hits:
+            passage = self.kb.passages[h.position]
+            best = max((sum(v for t, v in weighted.items() if t in terms)
+                        for _, terms in self._sentences(passage.heading + ". " + passage.text)), default=0.0)
+            out.append(type(h)(h.position, h.relevance + SENTENCE_WEIGHT * best))
+        return out
 
     def _feedback(self, query: Query, top: list[int]) -> list[str]:
         """Words the best passages share (pseudo-relevance feedback): what the question is about,
