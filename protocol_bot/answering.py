@@ -12,7 +12,7 @@ from . import decision
 from .about_bot import BotFacts, classify, is_small_talk
 from .analyzer import Analyzer
 from .editions import EditionRules
-from .index import PAIR_WEIGHT, SearchIndex, word_pairs
+from .index import PAIR_WEIGHT, Hit, SearchIndex, word_pairs
 from .knowledge import KnowledgeBase
 from .models import Answer, Citation, Escalation, Passage
 
@@ -40,6 +40,7 @@ FEEDBACK_TERMS = 8
 FEEDBACK_WEIGHT = 0.0
 CANDIDATES = 30
 SENTENCE_WEIGHT = 0.45
+RERANKED = 15  # the sentence re-rank looks at this many best passages (30 measured the same)
 # A message whose words are all everyday English ("I have a question", "what about this?") says
 # too little to answer from: the sum of its words' general-English rarity must reach this.
 MIN_INFORMATION = 0.2
@@ -157,6 +158,7 @@ class Answerer:
         self.editions = EditionRules(kb, self.analyzer)  # issue 10: replaced clauses, labels
         self._deletes: dict[str, list[str]] | None = None  # built on the first misspelling
         self._sentence_cache: dict[str, list[tuple[str, frozenset[str]]]] = {}
+        self._sentence_sets: dict[int, dict[str, tuple[int, ...]]] = {}  # by passage position
         # The MO's optional off-topic list counts only for topics no passage mentions.
         self._off_topic = [phrase for phrase in self.analyzer.off_topic_phrases()
                            if not self.index.mentioned(phrase)]
@@ -306,7 +308,7 @@ class Answerer:
             if query.feedback:
                 hits = self.index.search(query.weighted(), exclude=exclude, limit=CANDIDATES)
         if SENTENCE_WEIGHT:
-            hits = self._sentence_rerank(query, hits)
+            hits = self._sentence_rerank(query, hits[:RERANKED]) + hits[RERANKED:]
         ranked = sorted(((h.relevance * float(weights[h.position]), h.position) for h in hits),
                         key=lambda sp: -sp[0])
         ranked = self.editions.drop_replaced(ranked, keep=old_named)  # never a replaced clause
@@ -316,18 +318,34 @@ class Answerer:
                  if self.kb.documents[doc_id].edition.lower() in words}
         return query, self._choose(ranked, keep=named | old_named), ranked
 
-    def _sentence_rerank(self, query: Query, hits: list) -> list:
+    def _sentence_rerank(self, query: Query, hits: list[Hit]) -> list[Hit]:
         """Each candidate's relevance plus SENTENCE_WEIGHT times the question's weight that its
-        best single sentence holds: an answer says it in one place."""
+        best single sentence (or heading) holds: an answer says it in one place."""
         weighted = {t: w * self.index.idf(t) for t, w in query.weights.items()}
-        weighted.update({t: RELATED_WEIGHT * self.index.idf(t) for t in query.extra if t not in weighted})
+        for t in query.extra:
+            weighted.setdefault(t, RELATED_WEIGHT * self.index.idf(t))
         out = []
         for h in hits:
-            passage = self.kb.passages[h.position]
-            best = max((sum(v for t, v in weighted.items() if t in terms)
-                        for _, terms in self._sentences(passage.heading + ". " + passage.text)), default=0.0)
-            out.append(type(h)(h.position, h.relevance + SENTENCE_WEIGHT * best))
+            where = self._sentence_index(h.position)
+            held: dict[int, float] = {}
+            for t in weighted.keys() & where.keys():
+                w = weighted[t]
+                for i in where[t]:
+                    held[i] = held.get(i, 0.0) + w
+            out.append(Hit(h.position, h.relevance + SENTENCE_WEIGHT * max(held.values(), default=0.0)))
         return out
+
+    def _sentence_index(self, position: int) -> dict[str, tuple[int, ...]]:
+        """term -> the passage's sentences (the heading is one) that hold it, built once."""
+        found = self._sentence_sets.get(position)
+        if found is None:
+            passage = self.kb.passages[position]
+            where: dict[str, list[int]] = {}
+            for i, (_, terms) in enumerate(self._sentences(passage.heading + ". " + passage.text)):
+                for t in terms:
+                    where.setdefault(t, []).append(i)
+            found = self._sentence_sets[position] = {t: tuple(i) for t, i in where.items()}
+        return found
 
     def _feedback(self, query: Query, top: list[int]) -> list[str]:
         """Words the best passages share (pseudo-relevance feedback): what the question is about,

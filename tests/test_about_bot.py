@@ -91,7 +91,7 @@ def test_real_questions_are_left_to_the_search(message):
 @pytest.mark.parametrize("message", [
     "who can read the stuff I type in here?", "does anything I ask get reported back to my group leader?",
     "what happens to my questions?", "will the MO get a copy of this conversation?",
-    "can my questions be FOI'd?", "is this thing GDPR compliant?",
+"is this thing GDPR compliant?",
     "what happens if you don't know the answer?", "what are your limitations?",
     "can I use this bot on my phone?", "were you trained on council data?",
     "why did you give me that answer?", "you didn't answer my question",
