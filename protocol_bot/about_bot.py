@@ -27,6 +27,7 @@ _YOU = r"(you|u|this bot|the bot|this (chat ?)?bot|protocol[- ]?bot|this (thing|
 # do if a councillor shouts at you?", where "you" is anyone.
 _END = r"(?=\s*(?:[?.!]|$|,? (?:and|but|or|please)\b))"
 
+# Every pattern below is matched against the lower-cased message (faster than re.I).
 # Who made it, what it is, how it works, what it can do.
 _IDENTITY = re.compile(
     r"\b(who (built|made|created|wrote|designed|programmed|developed|runs|owns|maintains) " + _YOU
@@ -36,7 +37,7 @@ _IDENTITY = re.compile(
     + r"|how (do|does) " + _YOU + r" (work|find (answers|things)|know (things|that|this)|decide)" + _END
     + r"|where do (you|your answers) (get|come)|what do you (run on|use)"
     r"|(are|is) " + _YOU + r" (using |built on )?(chat ?gpt|an? (ai|llm|language model))"
-    r"|what is (this bot|protocol[- ]?bot)|what('?s| is) your (name|purpose))\b")  # on lower-cased text
+    r"|what is (this bot|protocol[- ]?bot)|what('?s| is) your (name|purpose))\b")
 
 # Privacy: is it saved, who sees it, does it remember.
 _PRIVACY = re.compile(
@@ -54,7 +55,7 @@ _PRIVACY = re.compile(
     r" (do|does|will) " + _YOU + r" (keep|store|hold|collect|log|record)"
     r"|how long (are|is|do you keep) (my|the|these|our) (questions?|chats?|conversations?|messages?)"
     r"|who (can|could) (see|read) (my|these|what i) |privacy (policy|notice)"
-    r"|remember what i (asked|said))")  # on lower-cased text
+    r"|remember what i (asked|said))")
 
 # "Please pass this on to the monitoring officer", "can you ask the MO for me?"
 _MO = r"(the )?(mo|monitoring officer|monitoring officers|legal( team)?|a (real )?(person|human))"
@@ -66,7 +67,7 @@ _ASK_MO = re.compile(
     r"|(i want|i need|let me|can i|could i) (to )?(ask|speak to|talk to|escalate (this|it) to) " + _MO
     + r"(\s+(about (this|it)|directly|please|now)|\s*[?.!]*$)"
     r"|^\W*(escalate|ask the mo|ask the monitoring officer)\W*$"
-    r"|get (the )?(mo|monitoring officer) to (look|answer|reply|call|contact))")  # on lower-cased text
+    r"|get (the )?(mo|monitoring officer) to (look|answer|reply|call|contact))")
 
 def _compile(shapes: tuple[str, ...]) -> tuple[re.Pattern, ...]:
     """Each shape on its own, for lower-cased text, its leading \\b checked by _found instead:
@@ -130,7 +131,7 @@ _CAPABILITY = re.compile(
     r"|\bwhat (can|do|can'?t|don'?t) (you|u|this bot|the bot) (help( me)?( with)?|do|answer|cover|"
     r"know( about)?)( for me| here| with)?" + _END
     + r"|\bwhat (are|aren'?t) (you|u) (meant |supposed |designed |here )?(for|to (help|do|answer))"
-    r"|\bwhat aren'?t you\b|\bwhat('?s| is) (this|the) (chat ?bot|bot|tool|thing) for\b")  # on lower-cased text
+    r"|\bwhat aren'?t you\b|\bwhat('?s| is) (this|the) (chat ?bot|bot|tool|thing) for\b")
 
 # --- More ways people talk to a chatbot in Slack or Teams, written from how such chats go (not
 # from an evaluation set's items). Each tuple is one kind of message, each entry one regular
@@ -141,8 +142,9 @@ _CAPABILITY = re.compile(
 
 # What was asked here: the things a privacy question is about.
 _CHAT = (r"(this|the|our|my) (chat|conversation|thread|session)|what i (ask|asked|type|typed|"
-         r"write|wrote|say|said|search|searched)( here| you)?|(anything|everything|whatever|the (stuff|things)) i "
-         r"(ask|type|write|say|put)( (here|in here|in))?|my (questions?|queries|query|chats?|conversations?|searches|"
+         r"write|wrote|say|said|search|searched)( here| you)?|(anything|everything|whatever|"
+         r"the (stuff|things)) i (ask|type|write|say|put)( (here|in here|in))?|my (questions?|queries|"
+         r"query|chats?|conversations?|searches|"
          r"history)( (to|with|here) (you|the bot|this bot))?|my messages (to|with) (you|the bot)"
          r"|(that|who|when|what) i('m| am)? (asked|ask|asking|use|used|using) (you|this|the bot)"
          r"|who (asked|is asking|asks)")
@@ -206,7 +208,8 @@ PRIVACY_SHAPES = (
     r"information|info|logs?) (stored|kept|held|saved|used|processed|handled)\b",
     r"\b(delete|erase|clear|wipe|remove) (my|our|this|the) (chat |conversation |question |search )?"
     r"(history|chat|conversation|questions?|messages?)\b",
-    r"\b(gdpr|data protection|privacy|retention)\b.{0,30}\b(this (bot|chat ?bot|chat|tool|service|thing|app|system)|"
+    r"\b(gdpr|data protection|privacy|retention)\b.{0,30}\b(this (bot|chat ?bot|chat|tool|service|"
+    r"thing|app|system)|"
     r"the bot|chatbot|protocol[- ]?bot)\b",
     r"\b(this (bot|chat ?bot|chat|tool|service|thing|app|system)|the bot|chatbot|protocol[- ]?bot)\b"
     r".{0,40}\b(gdpr|"
@@ -367,7 +370,7 @@ def is_small_talk(message: str) -> bool:
 # this with the MO" asks the bot to do it.
 _ABOUT_RAISING = re.compile(
     r"\b(should|must|do|does|would|whether|when|who|how) (i|we|they|one|you|officers?|councillors?|"
-    r"members?|staff)\b[^.?!]{0,40}\b(raise|refer|report|take|escalate|pass|send|go|speak|talk|ask)")  # on lower-cased text
+    r"members?|staff)\b[^.?!]{0,40}\b(raise|refer|report|take|escalate|pass|send|go|speak|talk|ask)")
 
 _SMALL = re.compile(r"^\W*(hi|hello|hey|hiya|good (morning|afternoon|evening))\W*(there|bot|all)?\W*$",
                     re.I)

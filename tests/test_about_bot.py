@@ -80,7 +80,8 @@ def test_small_talk_is_recognised(message):
     "can you check for me whether a councillor can accept a gift?",
     "who can see councillors' personal data?", "do you give advice to councillors directly?",
     "are you right to refuse a councillor's request for information?",
-    "how does the call-in process work?", "can I speak to the monitoring officer confidentially about a member?",
+    "how does the call-in process work?",
+    "can I speak to the monitoring officer confidentially about a member?",
     "ok so can a councillor ask me to write a leaflet?", "thanks - and what about gifts over £50?",
     "is the protocol binding on officers?", "what does the monitoring officer do?",
 ])
