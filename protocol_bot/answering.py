@@ -9,10 +9,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import decision
-from .about_bot import BotFacts, classify
+from .about_bot import BotFacts, classify, is_small_talk
 from .analyzer import Analyzer
 from .editions import EditionRules
-from .index import PAIR_WEIGHT, SearchIndex, word_pairs
+from .index import PAIR_WEIGHT, Hit, SearchIndex, word_pairs
 from .knowledge import KnowledgeBase
 from .models import Answer, Citation, Escalation, Passage
 
@@ -39,6 +39,8 @@ FEEDBACK_PASSAGES = 3
 FEEDBACK_TERMS = 8
 FEEDBACK_WEIGHT = 0.0
 CANDIDATES = 30
+SENTENCE_WEIGHT = 0.45
+RERANKED = 15  # the sentence re-rank looks at this many best passages (30 measured the same)
 # A message whose words are all everyday English ("I have a question", "what about this?") says
 # too little to answer from: the sum of its words' general-English rarity must reach this.
 MIN_INFORMATION = 0.2
@@ -55,15 +57,6 @@ SENSITIVE_TERMS = frozenset({"bulli", "harass", "complaint", "grievanc", "whistl
 # says where to look: that document's passages weigh this much more, and the naming words
 # stop counting as what the question is about.
 NAMED_WEIGHT = 1.3
-# Small talk, the whole message: greetings, thanks, "how's your day going?".
-_SMALL_TALK = re.compile(
-    r"^\W*((hi|hello|hey|hiya|yo|good (morning|afternoon|evening|day))\W*(there|bot|all)?\W*)*"
-    r"((how are (you|things)( doing)?( today)?|how'?s (it going|things|your day( going)?|life)"
-    r"|what'?s up|thanks?( you)?( very much)?( for (that|your help))?|cheers|bye|goodbye|"
-    r"see you|ok(ay)?|great|nice one)\W*)*$", re.I)
-# Requests for entertainment, not information: "write me a poem about...", "tell me a joke".
-_CHAT_REQUEST = re.compile(r"\b(write|tell|give|make|compose|sing) (me |us )?(a|an|some|another) "
-                           r"(poem|joke|song|story|limerick|haiku|rap|riddle)s?\b", re.I)
 _ABOUT_EXERCISE = re.compile(r"\b(exercises?|challenge\s*(\d+|one|two|three|four|five|six|seven"
                              r"|eight|nine)|appendix)\b", re.I)
 
@@ -165,6 +158,7 @@ class Answerer:
         self.editions = EditionRules(kb, self.analyzer)  # issue 10: replaced clauses, labels
         self._deletes: dict[str, list[str]] | None = None  # built on the first misspelling
         self._sentence_cache: dict[str, list[tuple[str, frozenset[str]]]] = {}
+        self._sentence_sets: dict[int, dict[str, tuple[int, ...]]] = {}  # by passage position
         # The MO's optional off-topic list counts only for topics no passage mentions.
         self._off_topic = [phrase for phrase in self.analyzer.off_topic_phrases()
                            if not self.index.mentioned(phrase)]
@@ -221,7 +215,7 @@ class Answerer:
         if answered:
             lead = f"{citations[0].label()}: \u201c{self.key_sentence(citations[0].text, terms)}\u201d"
             reason = "sensitive" if sensitive else "available"
-        elif _SMALL_TALK.match(question):
+        elif is_small_talk(question):
             lead = ("You're welcome. " if re.search(r"thank|cheers", question, re.I) else "") + \
                 "Ask me about how councillors and officers work together."
             reason = "not_found"
@@ -232,7 +226,7 @@ class Answerer:
             lead = f"{SENSITIVE_LEAD} {lead}"
         return Answer(question=question, answered=answered, lead=lead, citations=citations,
                       escalation=Escalation(offered=True, reason=reason,
-                                            prominent=(not answered and not _SMALL_TALK.match(question))
+                                            prominent=(not answered and not is_small_talk(question))
                                             or sensitive),
                       notices=notices, sensitive=sensitive, truncated=truncated)
 
@@ -313,6 +307,8 @@ class Answerer:
             query.feedback = self._feedback(query, [h.position for h in hits[:FEEDBACK_PASSAGES]])
             if query.feedback:
                 hits = self.index.search(query.weighted(), exclude=exclude, limit=CANDIDATES)
+        if SENTENCE_WEIGHT:
+            hits = self._sentence_rerank(query, hits[:RERANKED]) + hits[RERANKED:]
         ranked = sorted(((h.relevance * float(weights[h.position]), h.position) for h in hits),
                         key=lambda sp: -sp[0])
         ranked = self.editions.drop_replaced(ranked, keep=old_named)  # never a replaced clause
@@ -321,6 +317,35 @@ class Answerer:
         named = {doc_id for doc_id in self._successor_docs
                  if self.kb.documents[doc_id].edition.lower() in words}
         return query, self._choose(ranked, keep=named | old_named), ranked
+
+    def _sentence_rerank(self, query: Query, hits: list[Hit]) -> list[Hit]:
+        """Each candidate's relevance plus SENTENCE_WEIGHT times the question's weight that its
+        best single sentence (or heading) holds: an answer says it in one place."""
+        weighted = {t: w * self.index.idf(t) for t, w in query.weights.items()}
+        for t in query.extra:
+            weighted.setdefault(t, RELATED_WEIGHT * self.index.idf(t))
+        out = []
+        for h in hits:
+            where = self._sentence_index(h.position)
+            held: dict[int, float] = {}
+            for t in weighted.keys() & where.keys():
+                w = weighted[t]
+                for i in where[t]:
+                    held[i] = held.get(i, 0.0) + w
+            out.append(Hit(h.position, h.relevance + SENTENCE_WEIGHT * max(held.values(), default=0.0)))
+        return out
+
+    def _sentence_index(self, position: int) -> dict[str, tuple[int, ...]]:
+        """term -> the passage's sentences (the heading is one) that hold it, built once."""
+        found = self._sentence_sets.get(position)
+        if found is None:
+            passage = self.kb.passages[position]
+            where: dict[str, list[int]] = {}
+            for i, (_, terms) in enumerate(self._sentences(passage.heading + ". " + passage.text)):
+                for t in terms:
+                    where.setdefault(t, []).append(i)
+            found = self._sentence_sets[position] = {t: tuple(i) for t, i in where.items()}
+        return found
 
     def _feedback(self, query: Query, top: list[int]) -> list[str]:
         """Words the best passages share (pseudo-relevance feedback): what the question is about,
@@ -387,6 +412,7 @@ class Answerer:
         spec_total = sum(w for w in query.weights.values()) or 1.0
         named = [t for n in decision.names(query.focus) for t in self.analyzer.terms(n)]
         return {
+            "statement": decision.statement(question),
             "names_missing": (sum(1 for t in named if t not in covered_terms) / len(named)
                               if named else 0.0),
             "domain": sum(spec[t] * w for t, w in query.weights.items()) / spec_total,
@@ -414,7 +440,7 @@ class Answerer:
     def _decide(self, question: str, query: Query, chosen: list[tuple[float, int]]
                 ) -> tuple[dict[str, float], bool, float, str]:
         """(features, answer?, probability, why)."""
-        if _SMALL_TALK.match(question) or _CHAT_REQUEST.search(question):
+        if is_small_talk(question):
             return {}, False, 0.0, "small talk"
         if not query.weights:
             return {}, False, 0.0, "no searchable words"

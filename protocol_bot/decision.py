@@ -41,7 +41,8 @@ FREQ_FILE = HERE / "data" / "english_freq.txt"
 WEIGHTS_FILE = HERE / "decision_weights.json"
 
 FEATURES = ("cover_rare", "cover_idf", "unknown_rare", "max_uncovered", "reach", "margin",
-            "fact_gap", "informative_words", "domain", "domain_low", "names_missing")
+            "fact_gap", "informative_words", "domain", "domain_low", "names_missing",
+            "statement")
 
 # General-English Zipf frequency at which a word stops telling what a question is about
 # ("time", "people", "good" are ~6; "officer" 4.6, "councillor" 3.6, "quorum" 2.4).
@@ -200,3 +201,15 @@ def names(question: str) -> list[str]:
             if word and word[0].isupper() and word not in _NOT_NAMES and word.isalpha():
                 found.append(word)
     return found
+
+
+# A sentence that asks something: it ends in '?' or opens like a question.
+_ASKS = re.compile(r"\?|^\W*(what|how|can|could|should|shall|may|might|must|is|are|am|do|does|did|who|"
+                   r"when|where|why|which|will|would|has|have|any)\b", re.I | re.M)
+
+
+def statement(message: str) -> float:
+    """1 when the message asks nothing (no '?', no sentence opening like a question): a situation
+    described, as in "my cousin works in revenues and wants me to put in a good word for her"."""
+    sentences = re.split(r"(?<=[.!?])\s+|\n+", message.strip())
+    return 0.0 if any(_ASKS.search(s) for s in sentences) else 1.0
