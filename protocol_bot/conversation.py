@@ -43,7 +43,8 @@ class Incoming:
     place: Place
     event_key: str = ""  # the platform's own id for this event: a redelivery acts once
     text: str = ""
-    action: str | None = None  # ask, helpful, not_helpful, escalate, ticket, answer_form,
+    action: str | None = None  # ask, helpful, not_helpful, escalate_form, escalate, ticket,
+    #                            answer_form,
     #                            tickets, passage,
     #                            assign, answer, close, reopen, teach, untaught, faq_list,
     #                            faq_withdraw
@@ -54,7 +55,9 @@ class Incoming:
 class Reply:
     """What to send back; adapters only render it.
 
-    kind: answer | help | text | ticket_opened | ticket_card | ticket_list | passage |
+    kind: answer | help | text | escalate_form (offer to send `text`, the question, to the MO;
+    `answer` too when the person asked for that) | ticket_opened | ticket_card | ticket_list |
+    passage |
     ticket_answered (the MO's answer, to the asker) |
     taught (a question taught to a passage; `taught_id` undoes it) |
     refused (not a monitoring officer) | error (the request cannot be done; `text` says why)
@@ -233,6 +236,8 @@ class Conversation:
             return self.ask(incoming.asker, self.question_of(data))
         if action in ("helpful", "not_helpful"):
             return [self.feedback(incoming, helpful=action == "helpful")]
+        if action == "escalate_form":
+            return [self.offer_escalation(data)]
         if action == "escalate":
             return [self.escalate(incoming)]
         if action == "tickets":
@@ -288,6 +293,8 @@ class Conversation:
         except Exception:
             log.exception("could not log the question")
             log_id = None
+        if answer.intent == "ask_mo":  # "pass this to the MO": the form, where it can be shown
+            return [Reply("escalate_form", text=answer.question, answer=answer, log_id=log_id)]
         return [Reply("answer", answer=answer, log_id=log_id)]
 
     def question_of(self, data: Mapping) -> str:
@@ -317,6 +324,16 @@ class Conversation:
         return Reply("passage", citation=citation)
 
     # --- escalation --------------------------------------------------------------------------
+    def offer_escalation(self, data: Mapping) -> Reply:
+        """"Ask the monitoring officer" pressed: the form to send the question with any context;
+        when the question cannot be found, say so rather than show a form with nothing in it."""
+        question = self.question_of(data).strip()
+        if not question:
+            return text_reply(wording.NO_QUESTION)
+        log_id = data.get("log")
+        return Reply("escalate_form", text=question, cited=_refs(data.get("refs")),
+                     log_id=log_id if isinstance(log_id, int) else None)
+
     def escalate(self, incoming: Incoming) -> Reply:
         """Open the asker's ticket (once per key) with the MOs' notices queued in the same step."""
         data = incoming.data

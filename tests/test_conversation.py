@@ -88,6 +88,18 @@ def test_escalation_opens_one_ticket_per_key_and_queues_each_mo_notice():
         "Member/Officer Relations Protocol (2026), clause 2.3"]
 
 
+def test_asking_for_the_mo_offers_the_form_or_says_the_question_is_lost():
+    c = bot()
+    [answer] = said(c, text=PARTY)
+    [form] = said(c, action="escalate_form", data={"log": answer.log_id, "refs": ["a#1"]})
+    assert (form.kind, form.text, form.cited, form.log_id) == (
+        "escalate_form", PARTY, ("a#1",), answer.log_id)
+    [lost] = said(c, action="escalate_form", data={"log": 999})
+    assert (lost.kind, lost.text) == ("text", wording.NO_QUESTION)  # said, not an empty form
+    [typed] = said(c, text="Please pass this to the monitoring officer")
+    assert typed.kind == "escalate_form" and typed.answer is not None and typed.log_id
+
+
 def test_only_monitoring_officers_see_and_act_on_tickets_and_only_in_private():
     c = bot()
     said(c, action="escalate", data={"question": PARTY, "key": "k1"})

@@ -233,7 +233,8 @@ def help_message() -> dict:
 
 def reply_message(reply: Reply, *, shareable: bool = False, shared_by: str | None = None) -> dict:
     """One reply of the conversation service as a Slack message."""
-    if reply.kind == "answer":
+    # An answer; or "ask the MO" typed, offered by the answer's button (a modal needs a click).
+    if reply.answer is not None:
         return answer_message(reply.answer, log_id=reply.log_id, shareable=shareable,
                               shared_by=shared_by)
     if reply.kind == "help":
