@@ -79,7 +79,8 @@ class Reply:
     considered: tuple[tuple[str, str], ...] = ()
     faq_status: str = ""
     taught_id: int | None = None
-    by: str = ""  # who did what a queued ticket message reports (assigned it, answered it)
+    by: str = ""  # who did what a ticket message reports: assigned or answered a queued one,
+    #               or acted on the one clicked (its status line)
 
 
 @dataclass(frozen=True)
@@ -377,14 +378,15 @@ class Conversation:
         saved = verb == "answer" and _yes(data.get("save_faq"))
         said = wording.ticket_done(verb, ticket.id, assignee=ticket.assignee, faq=saved,
                                    asker=ticket.asker.display_name or ticket.asker.principal)
-        return [text_reply(said),
-                self.ticket_card(ticket, asker=incoming.asker, replaces_clicked=True)]
+        # the card clicked shows the new status and who acted (wording.ticket_status)
+        return [text_reply(said), self.ticket_card(ticket, asker=incoming.asker,
+                                                   replaces_clicked=True, by=actor)]
 
     def ticket_card(self, ticket: Ticket, *, asker: Asker | None = None,
-                    replaces_clicked: bool = False) -> Reply:
+                    replaces_clicked: bool = False, by: str = "") -> Reply:
         faq = next((r.status for r in self.desk.store.faq_entries(include_withdrawn=True)
                     if r.id == ticket.id), "")
-        return Reply("ticket_card", ticket=ticket, replaces_clicked=replaces_clicked,
+        return Reply("ticket_card", ticket=ticket, replaces_clicked=replaces_clicked, by=by,
                      choices=self._choices(asker or ticket.asker),
                      cited=tuple(self.knowledge.labels(ticket.bot_refs)),
                      considered=tuple(self.knowledge.considered(ticket.question, ticket.bot_refs,

@@ -122,7 +122,9 @@ def test_mo_actions_move_the_ticket_and_the_answer_is_queued_for_the_asker():
     told, card = said(c, asker=MO, action="assign", data={"ticket": "MO-0001",
                                                           "to": DEPUTY.principal})
     assert told.text == wording.ticket_done("assign", "MO-0001", assignee=DEPUTY.principal)
-    assert card.kind == "ticket_card" and card.replaces_clicked
+    assert card.kind == "ticket_card" and card.replaces_clicked and card.by == MO.principal
+    assert wording.ticket_status(card.ticket.status, by="B", assignee="A") == (
+        "Assigned to A by B.")  # the clicked card's status line, named by each platform
     clock.now += 60
     told, card = said(c, asker=DEPUTY, action="answer",
                       data={"ticket": "MO-0001", "text": "No: see clause 2.3."})

@@ -239,9 +239,8 @@ def reply_message(reply: Reply, *, shareable: bool = False, shared_by: str | Non
                               shared_by=shared_by)
     if reply.kind == "help":
         return help_message()
-    if reply.kind == "ticket_card":  # queued for an MO: who assigned it to them, if anyone
-        return ticket_card(reply, status=reply.by and
-                           f"Assigned to you by {principal_mention(reply.by)}.")
+    if reply.kind == "ticket_card":
+        return ticket_card(reply)
     if reply.kind == "ticket_answered":
         return ticket_answered_message(reply)
     if reply.kind == "taught":
@@ -328,14 +327,12 @@ def taught_message(words: str, taught_id: int | None) -> dict:
     return message(escape(words), blocks)
 
 
-def ticket_status(status: str, *, assignee: str | None, actor_user: str) -> str:
-    """mrkdwn for a card's status line: 'Assigned to @A by @B', 'Closed by @B'..."""
-    by = f" by {mention(actor_user)}" if actor_user else ""
-    if status == "assigned":
-        return f"Assigned to {principal_mention(assignee or '')}{by}."
-    if status == "answered":
-        return f"Answered{by}: the answer is on its way to the asker."
-    return f"{escape(status.capitalize())}{by}."
+def status_line(reply: Reply) -> str:
+    """mrkdwn for who last acted on the ticket, in the core's words ("you": the MO a queued
+    ticket was assigned to)."""
+    ticket = reply.ticket
+    assignee = principal_mention(ticket.assignee or "") if reply.replaces_clicked else "you"
+    return wording.ticket_status(ticket.status, by=principal_mention(reply.by), assignee=assignee)
 
 
 def quoted_sections(text: str, room: int) -> list[dict]:
@@ -347,10 +344,9 @@ def quoted_sections(text: str, room: int) -> list[dict]:
     return [section(quote(escape(piece))) for piece in pieces]
 
 
-def ticket_card(reply: Reply, *, status: str | None = None) -> dict:
-    """The MO's DM for a ticket: the question, who asked, what the bot cited, and actions
-    (until it is closed). The question and the asker's context are shown whole. `status` is
-    from `ticket_status`."""
+def ticket_card(reply: Reply) -> dict:
+    """The MO's DM for a ticket: the question, who asked, what the bot cited, its status line,
+    and actions (until it is closed). The question and the asker's context are shown whole."""
     ticket = reply.ticket
     refs = "; ".join(reply.cited) or "nothing (the bot could not answer)"
     blocks = [section(f"*{escape(ticket.id)}*: a question for the monitoring officer from "
@@ -360,8 +356,8 @@ def ticket_card(reply: Reply, *, status: str | None = None) -> dict:
         blocks.append(section("*Context from the asker*"))
         blocks += quoted_sections(ticket.context, 20)
     blocks.append(context(f"*The bot cited:* {escape(shorten(refs, 2900))}"))
-    if status:
-        blocks.append(context(status))
+    if reply.by:
+        blocks.append(context(status_line(reply)))
     if ticket.status != "closed":
         blocks.append(actions(*ticket_buttons(ticket.id), *faq_buttons(ticket.id, reply.faq_status),
                               block_id="ticket-actions"))

@@ -270,6 +270,7 @@ def mo_ticket_card(reply: Reply, actor: str = "") -> dict:
                  f" (assigned to {ticket.assignee})" if ticket.assignee else "")}]
     body = [
         title(headline),
+        *status_line(reply),
         {"type": "FactSet", "facts": facts},
         text("Question:", spacing="Medium", weight="Bolder"),
         quote(literal(question)),
@@ -308,6 +309,16 @@ def mo_ticket_card(reply: Reply, actor: str = "") -> dict:
     summary = (f"{headline}. {_asker_line(ticket.asker)} asked: \u201c{question[:1000]}\u201d. "
                f"{answered}")
     return card(body, actions, fallback=summary)
+
+
+def status_line(reply: Reply) -> list[dict]:
+    """Who acted on the ticket just now, in the core's words, on the card they clicked (a
+    queued card's headline already says who assigned it)."""
+    ticket = reply.ticket
+    if not (reply.by and reply.replaces_clicked):
+        return []
+    said = wording.ticket_status(ticket.status, by=reply.by, assignee=ticket.assignee or "")
+    return [text(literal(said), isSubtle=True, spacing="None")]
 
 
 def teach_blocks(ticket_id: str, considered: Iterable[Sequence[str]]) -> list[dict]:
@@ -369,7 +380,7 @@ def ticket_summary_message(reply: Reply) -> dict:
     ticket, considered = reply.ticket, reply.considered
     headline = f"Ticket {ticket.id}: {ticket.status}"
     actions = faq_actions(ticket.id, reply.faq_status) if (considered or reply.faq_status) else []
-    content = card([title(headline), quote(literal(ticket.question)),
+    content = card([title(headline), *status_line(reply), quote(literal(ticket.question)),
                     *([text("Answer:", weight="Bolder"), text(literal(ticket.answer))]
                       if ticket.answer else []),
                     *teach_blocks(ticket.id, considered)], actions, fallback=headline)
