@@ -21,7 +21,8 @@ from botbuilder.integration.aiohttp import (CloudAdapter,
                                             ConfigurationBotFrameworkAuthentication)
 from botbuilder.schema import Activity, ConversationReference
 
-from protocol_bot.delivery import Refused, RetryLater, Undeliverable
+from protocol_bot.delivery import (PERMANENT, REFUSED, RetryLater, Undeliverable, http_kind,
+                                   refusal)
 from protocol_bot.store import OutboxMessage
 
 from adapters.worker_loop import is_loopback_host
@@ -251,17 +252,13 @@ class TeamsEndpoint:
 
 
 def connector_says_no(error: Exception, replace: bool = False) -> Exception:
-    """The Bot Connector's refusal as the outbox understands it."""
+    """The Bot Connector's refusal, as the core's kind of "no"."""
     response = getattr(error, "response", None)
     status = getattr(response, "status_code", None)
     if status is None:
         return RetryLater(f"Teams: {type(error).__name__}: {error}")
-    headers = getattr(response, "headers", None) or {}
-    if status == 429 or status in (412, 502, 503, 504) or status >= 500:
-        retry_after = headers.get("Retry-After")
-        return RetryLater(f"Teams: HTTP {status}",
-                          retry_after=float(retry_after) if retry_after else None)
-    if status in (403, 404) and not replace:  # removed from the chat, or the chat is gone
-        return Refused(f"Teams: HTTP {status}")
-    return Undeliverable(f"Teams: HTTP {status}")
-
+    kind = http_kind(status)
+    if kind == REFUSED and replace:  # the card to update is gone: no private chat would help
+        kind = PERMANENT
+    retry_after = (getattr(response, "headers", None) or {}).get("Retry-After")
+    return refusal(kind, f"Teams: HTTP {status}", retry_after=retry_after)
