@@ -79,6 +79,7 @@ class Reply:
     considered: tuple[tuple[str, str], ...] = ()
     faq_status: str = ""
     taught_id: int | None = None
+    offers: tuple[str, ...] = ()  # a ticket: the MO actions its status allows (see `offers`)
     by: str = ""  # who did what a ticket message reports: assigned or answered a queued one,
     #               or acted on the one clicked (its status line)
 
@@ -114,6 +115,13 @@ class AnswerView:
             refs=tuple(c.key for c in answer.citations),
             ask_mo_first=answer.escalation.prominent or not answer.answered,
             feedback=bool(answer.citations))
+
+
+def offers(status: str) -> tuple[str, ...]:
+    """What an MO's ticket card offers in this status: Assign and Answer while it waits, Close
+    until it is closed (FAQ answers and teaching, always)."""
+    return (("assign", "answer") if status in WAITING else ()) + (
+        ("close",) if status != "closed" else ())
 
 
 def text_reply(text: str) -> Reply:
@@ -387,6 +395,7 @@ class Conversation:
         faq = next((r.status for r in self.desk.store.faq_entries(include_withdrawn=True)
                     if r.id == ticket.id), "")
         return Reply("ticket_card", ticket=ticket, replaces_clicked=replaces_clicked, by=by,
+                     offers=offers(ticket.status),
                      choices=self._choices(asker or ticket.asker),
                      cited=tuple(self.knowledge.labels(ticket.bot_refs)),
                      considered=tuple(self.knowledge.considered(ticket.question, ticket.bot_refs,
@@ -401,7 +410,7 @@ class Conversation:
             if message.kind == "ticket_answered":
                 return Reply("ticket_answered", ticket=ticket, by=str(body.get("answered_by") or ""))
             by = str(body.get("assigned_by") or "")
-            return Reply("ticket_card", ticket=ticket, by=by,
+            return Reply("ticket_card", ticket=ticket, by=by, offers=offers(ticket.status),
                          text=wording.ticket_headline(ticket.id, by),
                          choices=self._choices(Asker(platform_of(message.recipient), "")),
                          cited=_refs(body.get("cited") or body.get("bot_refs")),

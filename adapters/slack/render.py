@@ -4,7 +4,7 @@ from __future__ import annotations
 
 
 from protocol_bot import wording
-from protocol_bot.conversation import AnswerView, Reply
+from protocol_bot.conversation import MO_ACTIONS, AnswerView, Reply
 from protocol_bot.excerpt import pieces, shorten
 from protocol_bot.models import Answer, Asker, Citation, Ticket
 
@@ -281,14 +281,14 @@ def _asker_line(asker: Asker) -> str:
     return escape(f"{name or user} on {asker.platform}")
 
 
-def ticket_buttons(ticket_id: str) -> list[dict]:
-    return [
-        button("Assign", TICKET_ASSIGN, ticket_id),
-        button("Answer", TICKET_ANSWER, ticket_id, style="primary"),
-        button("Close", TICKET_CLOSE, ticket_id, confirm=confirmation(
-            "Close this ticket?", "The asker is not sent anything. You can reopen it later from "
-            "the CLI.", "Close", "Keep open")),
-    ]
+def ticket_buttons(ticket_id: str, offers=MO_ACTIONS) -> list[dict]:
+    """Assign, Answer and Close, those of them the core `offers`."""
+    buttons = {"assign": button("Assign", TICKET_ASSIGN, ticket_id),
+               "answer": button("Answer", TICKET_ANSWER, ticket_id, style="primary"),
+               "close": button("Close", TICKET_CLOSE, ticket_id, confirm=confirmation(
+                   "Close this ticket?", "The asker is not sent anything. You can reopen it "
+                   "later from the CLI.", "Close", "Keep open"))}
+    return [buttons[verb] for verb in buttons if verb in offers]
 
 
 def faq_buttons(ticket_id: str, faq_status: str) -> list[dict]:
@@ -346,7 +346,7 @@ def quoted_sections(text: str, room: int) -> list[dict]:
 
 def ticket_card(reply: Reply) -> dict:
     """The MO's DM for a ticket: the question, who asked, what the bot cited, its status line,
-    and actions (until it is closed). The question and the asker's context are shown whole."""
+    and the actions the core offers. The question and the asker's context are shown whole."""
     ticket = reply.ticket
     refs = "; ".join(reply.cited) or "nothing (the bot could not answer)"
     blocks = [section(f"*{escape(ticket.id)}*: a question for the monitoring officer from "
@@ -358,10 +358,9 @@ def ticket_card(reply: Reply) -> dict:
     blocks.append(context(f"*The bot cited:* {escape(shorten(refs, 2900))}"))
     if reply.by:
         blocks.append(context(status_line(reply)))
-    if ticket.status != "closed":
-        blocks.append(actions(*ticket_buttons(ticket.id), *faq_buttons(ticket.id, reply.faq_status),
-                              block_id="ticket-actions"))
-        blocks += teach_blocks(ticket.id, reply.considered)
+    blocks.append(actions(*ticket_buttons(ticket.id, reply.offers),
+                          *faq_buttons(ticket.id, reply.faq_status), block_id="ticket-actions"))
+    blocks += teach_blocks(ticket.id, reply.considered)
     text = (f"{ticket.id}: a question for the monitoring officer: "
             f"{escape(shorten(ticket.question, 500))}")
     return message(text, blocks)

@@ -258,9 +258,10 @@ def _asker_line(asker: Asker) -> str:
 
 
 def mo_ticket_card(reply: Reply, actor: str = "") -> dict:
-    """A ticket for the MO: the question, who asked, what the bot answered, and Assign / Answer
-    (with "save as FAQ") / Close; the passages the bot considered, each with "This answers
-    it"; and the FAQ answers. `actor` is who sees it (the first choice to assign to)."""
+    """A ticket for the MO: the question, who asked, what the bot answered (and the MO's answer),
+    and what the core offers of Answer (with "save as FAQ") / Assign / Close; the passages the
+    bot considered, each with "This answers it"; and the FAQ answers. `actor` is who sees it
+    (the first choice to assign to)."""
     ticket = reply.ticket
     ticket_id, refs, question = ticket.id, list(reply.cited), ticket.question
     headline = reply.text or f"Ticket {ticket_id}"
@@ -281,9 +282,24 @@ def mo_ticket_card(reply: Reply, actor: str = "") -> dict:
                 "The bot could not answer this from the protocol.")
     body.append(text("What the bot answered: " + ("it cited\n" + "\n".join(f"- {r}" for r in refs)
                                                   if refs else answered), isSubtle=True))
+    if ticket.answer:
+        body += [text("Answer:", weight="Bolder"), text(literal(ticket.answer))]
     body += teach_blocks(ticket_id, reply.considered)
+    offered = {"answer": {"type": "Action.ShowCard", "title": "Answer",
+                          "card": answer_form(ticket_id)},
+               "assign": {"type": "Action.ShowCard", "title": "Assign",
+                          "card": assign_form(ticket_id, reply.choices, actor)},
+               "close": submit("Close", MO_CLOSE, ticket=ticket_id)}
+    actions = [offered[verb] for verb in offered if verb in reply.offers]
+    actions += faq_actions(ticket_id, reply.faq_status)
+    summary = (f"{headline}. {_asker_line(ticket.asker)} asked: \u201c{question[:1000]}\u201d. "
+               f"{answered}")
+    return card(body, actions, fallback=summary)
 
-    answer_card = card([
+
+def answer_form(ticket_id: str) -> dict:
+    """Answer, opened on the ticket card: the answer, and whether to save it as an FAQ."""
+    return card([
         {"type": "Input.Text", "id": ANSWER_INPUT, "isMultiline": True, "maxLength": 4000,
          "label": "Your answer (sent to the asker)", "isRequired": True,
          "errorMessage": "Write the answer the asker should receive"},
@@ -293,22 +309,17 @@ def mo_ticket_card(reply: Reply, actor: str = "") -> dict:
         {"type": "Input.Text", "id": FAQ_TEXT_INPUT, "isMultiline": True, "maxLength": 4000,
          "label": "Public FAQ text, if not your answer (what everyone sees)"},
     ], [submit("Send answer", MO_ANSWER, style="positive", ticket=ticket_id)])
-    choices = [{"title": mo, "value": mo} for mo in reply.choices] or (
+
+
+def assign_form(ticket_id: str, mos: Sequence[str], actor: str) -> dict:
+    """Assign, opened on the ticket card: the MOs to choose from, `actor` first."""
+    choices = [{"title": mo, "value": mo} for mo in mos] or (
         [{"title": actor, "value": actor}] if actor else [])
-    assign_card = card([
+    return card([
         {"type": "Input.ChoiceSet", "id": ASSIGNEE_INPUT, "label": "Assign to",
          "choices": choices, "value": actor or (choices[0]["value"] if choices else ""),
          "style": "compact"},
     ], [submit("Assign", MO_ASSIGN, ticket=ticket_id)])
-    actions = [
-        {"type": "Action.ShowCard", "title": "Answer", "card": answer_card},
-        {"type": "Action.ShowCard", "title": "Assign", "card": assign_card},
-        submit("Close", MO_CLOSE, ticket=ticket_id),
-        *faq_actions(ticket_id, reply.faq_status),
-    ]
-    summary = (f"{headline}. {_asker_line(ticket.asker)} asked: \u201c{question[:1000]}\u201d. "
-               f"{answered}")
-    return card(body, actions, fallback=summary)
 
 
 def status_line(reply: Reply) -> list[dict]:
@@ -352,9 +363,7 @@ def taught_message(words: str, taught_id: int | None) -> dict:
 
 
 def mo_ticket_message(reply: Reply, actor: str = "") -> dict:
-    """A ticket as the MO sees it: actionable while waiting, a summary once done."""
-    if reply.ticket.status not in ("open", "assigned"):
-        return ticket_summary_message(reply)
+    """A ticket as the MO sees it, with the actions the core offers in its status."""
     content = mo_ticket_card(reply, actor)
     return message(content, content.get("fallbackText", reply.ticket.id))
 
@@ -372,19 +381,6 @@ def ticket_list_message(headline: str, tickets: Sequence[Ticket]) -> dict:
             {"type": "ActionSet", "actions": [submit("Open", MO_SHOW, ticket=ticket.id)]},
         ]})
     return message(card(body, fallback=headline), headline)
-
-
-def ticket_summary_message(reply: Reply) -> dict:
-    """A ticket no longer waiting: its status, question and answer; the passages to teach and
-    the FAQ answer's actions."""
-    ticket, considered = reply.ticket, reply.considered
-    headline = f"Ticket {ticket.id}: {ticket.status}"
-    actions = faq_actions(ticket.id, reply.faq_status) if (considered or reply.faq_status) else []
-    content = card([title(headline), *status_line(reply), quote(literal(ticket.question)),
-                    *([text("Answer:", weight="Bolder"), text(literal(ticket.answer))]
-                      if ticket.answer else []),
-                    *teach_blocks(ticket.id, considered)], actions, fallback=headline)
-    return message(content, headline)
 
 
 # --- welcome -------------------------------------------------------------------------------------
