@@ -105,6 +105,15 @@ class AnswerView:
     ask_mo_first: bool  # "Ask the monitoring officer" leads and stands out
     feedback: bool  # Helpful / Not helpful are offered on what was shown
 
+    @property
+    def summary(self) -> str:
+        """The answer as plain text: notifications, screen readers, old clients."""
+        sources = "; ".join(f"{c.label()} ({c.subheading})" if c.subheading else c.label()
+                            for c in self.citations)
+        lines = [self.lead, self.next_step, sources and f"Sources: {sources}", *self.notes,
+                 f"Not what you needed? {wording.ASK_MO}."]
+        return "\n".join(line for line in lines if line)
+
     @classmethod
     def of(cls, answer: Answer) -> "AnswerView":
         return cls(

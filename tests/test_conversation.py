@@ -155,6 +155,8 @@ def test_what_an_answer_shows_is_decided_once_for_both_platforms():
     view = AnswerView.of(declined.answer)
     assert view.next_step == wording.DECLINED_NEXT and view.ask_mo_first
     assert not view.feedback and not view.citations
+    assert view.summary.splitlines() == [view.lead, wording.DECLINED_NEXT,
+                                         f"Not what you needed? {wording.ASK_MO}."]
     [sensitive] = said(c, text="An officer wants to raise a grievance about a councillor")
     assert AnswerView.of(sensitive.answer).notes[0] == wording.SENSITIVE
 

@@ -7,7 +7,7 @@ from protocol_bot import wording
 import json
 
 from adapters.teams import cards
-from protocol_bot.conversation import Reply, offers
+from protocol_bot.conversation import AnswerView, Reply, offers
 from protocol_bot.excerpt import first_words
 from protocol_bot.models import Asker, Ticket
 from tests.test_teams_support import action, actions, answer, citation, texts, walk
@@ -135,7 +135,7 @@ def test_three_citations_each_get_their_own_toggle_ids():
 
 
 def test_summary_is_plain_text_with_sources():
-    summary = cards.answer_summary(answer())
+    summary = AnswerView.of(answer()).summary  # the core's plain text, as Teams sends it
     assert summary.startswith("Member/Officer Relations Protocol (2026), clause 2.3")
     assert "Sources: Member/Officer Relations Protocol (2026), clause 2.3 (Roles of" in summary
     assert "Ask the monitoring officer" in summary

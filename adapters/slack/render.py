@@ -210,10 +210,7 @@ def answer_message(answer: Answer, *, log_id=None, shareable: bool = False,
         blocks += [DIVIDER, *citation_blocks(citation, i)]
     if view.citations or not view.ask_mo_first:
         blocks.append(buttons)
-    text = "\n".join(filter(None, [escape(view.lead), escape(view.next_step)]))
-    if view.citations:
-        text += "\nSources: " + "; ".join(escape(c.label()) for c in view.citations)
-    return message(text, blocks)
+    return message(escape(view.summary), blocks)
 
 
 def full_text_view(document: str, label: str, heading: str, text: str) -> dict:

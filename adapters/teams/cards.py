@@ -152,18 +152,6 @@ def citation_block(citation: Citation, index: int, keep_words: int = SHORT_WORDS
 
 # --- answers -----------------------------------------------------------------------------------
 
-def answer_summary(answer: Answer) -> str:
-    """The plain-text version of an answer card: notifications, screen readers, old clients."""
-    view = AnswerView.of(answer)
-    lines = [view.lead, view.next_step]
-    if view.citations:
-        lines.append("Sources: " + "; ".join(
-            f"{c.label()} ({c.subheading})" if c.subheading else c.label()
-            for c in view.citations))
-    ask = f"Not what you needed? {ASK_MO}."
-    return "\n".join(line for line in [*lines, *view.notes, ask] if line)
-
-
 def answer_card(answer: Answer, *, key: str, log_id: int | None = None,
                 echo_question: bool = False, keep_words: int = SHORT_WORDS,
                 toggle_full: bool = True) -> dict:
@@ -184,7 +172,7 @@ def answer_card(answer: Answer, *, key: str, log_id: int | None = None,
     feedback = [submit("Helpful", FEEDBACK, helpful=True, **about),
                 submit("Not helpful", FEEDBACK, helpful=False, **about)] if view.feedback else []
     actions = escalate + feedback if view.ask_mo_first else feedback + escalate
-    return card(body, actions, fallback=answer_summary(answer))
+    return card(body, actions, fallback=view.summary)
 
 
 # Ever smaller answers, until one fits Teams' size limit: (words kept, full-text toggle, echo).
@@ -195,7 +183,7 @@ COMPACTING = ((SHORT_WORDS, True, True), (SHORT_WORDS, False, True), (40, False,
 def answer_message(answer: Answer, *, key: str, log_id: int | None = None,
                    echo_question: bool = False) -> dict:
     """The answer card, as full as fits in one Teams activity whatever the person typed."""
-    summary = answer_summary(answer)[:SUMMARY_LIMIT]
+    summary = AnswerView.of(answer).summary[:SUMMARY_LIMIT]
     for keep_words, toggle_full, echo in COMPACTING:
         activity = message(answer_card(answer, key=key, log_id=log_id, keep_words=keep_words,
                                        toggle_full=toggle_full,
