@@ -76,11 +76,11 @@ def test_escalation_opens_one_ticket_tells_the_asker_and_dms_the_mo():
             response, value, submit = await ask_and_escalate(bot)
             assert response["response_action"] == "update"
             shown = json.dumps(response["view"])
-            assert "Sent to the monitoring officer as *MO-0001*" in shown
+            assert "Sent to the monitoring officer as ticket MO-0001" in shown
 
             # Submitted twice (a double click, a retry): still one ticket, same id.
             status, text = await bot.interaction(submit)
-            assert "already sent this: it is *MO-0001*" in text
+            assert "already sent to the monitoring officer as ticket MO-0001" in text
             tickets = bot.conversation.desk.store.list_tickets()
             assert [t.id for t in tickets] == ["MO-0001"]
             ticket = tickets[0]

@@ -55,7 +55,7 @@ async def on_escalate_submitted(slack, ack, body, view):
         await ack(response_action="errors", errors={"context": reply.text or wording.TROUBLE})
         return
     # The ticket is committed before the asker is told it exists.
-    await ack(response_action="update", view=render.escalated_view(reply.ticket.id, reply.created))
+    await ack(response_action="update", view=render.escalated_view(reply.text))
 
 
 def register(bolt: AsyncApp, slack) -> None:

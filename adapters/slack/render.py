@@ -261,12 +261,9 @@ def escalate_view(question: str, metadata: str) -> dict:
     ], close="Cancel", submit="Send", callback_id=ESCALATE_VIEW, metadata=metadata)
 
 
-def escalated_view(ticket_id: str, created: bool) -> dict:
-    """Shown in place of the modal once the ticket exists: its id, and what happens next."""
-    first = (f"Sent to the monitoring officer as *{escape(ticket_id)}*." if created else
-             f"You have already sent this: it is *{escape(ticket_id)}*.")
-    return modal("Monitoring officer", [section(first + " You'll get their answer here in Slack.")],
-                 close="Done")
+def escalated_view(words: str) -> dict:
+    """Shown in place of the modal once the ticket exists: the core's words (its id, what next)."""
+    return modal("Monitoring officer", [section(escape(words))], close="Done")
 
 
 # --- the monitoring officer's side -------------------------------------------------------------
@@ -345,14 +342,13 @@ def ticket_card(reply: Reply) -> dict:
     """The MO's DM for a ticket: the question, who asked, what the bot cited, its status line,
     and the actions the core offers. The question and the asker's context are shown whole."""
     ticket = reply.ticket
-    refs = "; ".join(reply.cited) or "nothing (the bot could not answer)"
     blocks = [section(f"*{escape(ticket.id)}*: a question for the monitoring officer from "
                       f"{_asker_line(ticket.asker)}", block_id="ticket")]
     blocks += quoted_sections(ticket.question, 12)
     if ticket.context:
         blocks.append(section("*Context from the asker*"))
         blocks += quoted_sections(ticket.context, 20)
-    blocks.append(context(f"*The bot cited:* {escape(shorten(refs, 2900))}"))
+    blocks.append(context(escape(shorten(wording.bot_cited(reply.cited), 2900))))
     if reply.by:
         blocks.append(context(status_line(reply)))
     blocks.append(actions(*ticket_buttons(ticket.id, reply.offers),

@@ -266,8 +266,7 @@ def mo_ticket_card(reply: Reply, actor: str = "") -> dict:
     ]
     if ticket.context:
         body += [text("Context from the asker:", weight="Bolder"), quote(literal(ticket.context))]
-    answered = ("The bot cited " + "; ".join(refs) + "." if refs else
-                "The bot could not answer this from the protocol.")
+    answered = wording.bot_cited(refs)
     body.append(text("What the bot answered: " + ("it cited\n" + "\n".join(f"- {r}" for r in refs)
                                                   if refs else answered), isSubtle=True))
     if ticket.answer:
