@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,6 +44,14 @@ class ConfigError(ValueError):
         self.variable = variable
         self.detail = message
         super().__init__(f"{variable}: {message}")
+
+
+def setting(env: Mapping[str, str] | None, *names: str) -> str:
+    """A platform's setting: the first of `names` (its name, then other spellings) set in `env`
+    (default: the environment), stripped; "" when none is."""
+    env = os.environ if env is None else env
+    return next((value for value in ((env.get(name) or "").strip() for name in names) if value),
+                "")
 
 
 def check_principal(text: str, variable: str = "--as") -> str:

@@ -43,7 +43,8 @@ class Incoming:
     place: Place
     event_key: str = ""  # the platform's own id for this event: a redelivery acts once
     text: str = ""
-    action: str | None = None  # ask, helpful, not_helpful, escalate, ticket, answer_form,
+    action: str | None = None  # ask, helpful, not_helpful, escalate_form, escalate, ticket,
+    #                            answer_form,
     #                            tickets, passage,
     #                            assign, answer, close, reopen, teach, untaught, faq_list,
     #                            faq_withdraw
@@ -54,7 +55,9 @@ class Incoming:
 class Reply:
     """What to send back; adapters only render it.
 
-    kind: answer | help | text | ticket_opened | ticket_card | ticket_list | passage |
+    kind: answer | help | text | escalate_form (offer to send `text`, the question, to the MO;
+    `answer` too when the person asked for that) | ticket_opened | ticket_card | ticket_list |
+    passage |
     ticket_answered (the MO's answer, to the asker) |
     taught (a question taught to a passage; `taught_id` undoes it) |
     refused (not a monitoring officer) | error (the request cannot be done; `text` says why)
@@ -76,7 +79,9 @@ class Reply:
     considered: tuple[tuple[str, str], ...] = ()
     faq_status: str = ""
     taught_id: int | None = None
-    by: str = ""  # who did what a queued ticket message reports (assigned it, answered it)
+    offers: tuple[str, ...] = ()  # a ticket: the MO actions its status allows (see `offers`)
+    by: str = ""  # who did what a ticket message reports: assigned or answered a queued one,
+    #               or acted on the one clicked (its status line)
 
 
 @dataclass(frozen=True)
@@ -100,6 +105,15 @@ class AnswerView:
     ask_mo_first: bool  # "Ask the monitoring officer" leads and stands out
     feedback: bool  # Helpful / Not helpful are offered on what was shown
 
+    @property
+    def summary(self) -> str:
+        """The answer as plain text: notifications, screen readers, old clients."""
+        sources = "; ".join(f"{c.label()} ({c.subheading})" if c.subheading else c.label()
+                            for c in self.citations)
+        lines = [self.lead, self.next_step, sources and f"Sources: {sources}", *self.notes,
+                 f"Not what you needed? {wording.ASK_MO}."]
+        return "\n".join(line for line in lines if line)
+
     @classmethod
     def of(cls, answer: Answer) -> "AnswerView":
         return cls(
@@ -110,6 +124,13 @@ class AnswerView:
             refs=tuple(c.key for c in answer.citations),
             ask_mo_first=answer.escalation.prominent or not answer.answered,
             feedback=bool(answer.citations))
+
+
+def offers(status: str) -> tuple[str, ...]:
+    """What an MO's ticket card offers in this status: Assign and Answer while it waits, Close
+    until it is closed (FAQ answers and teaching, always)."""
+    return (("assign", "answer") if status in WAITING else ()) + (
+        ("close",) if status != "closed" else ())
 
 
 def text_reply(text: str) -> Reply:
@@ -233,6 +254,8 @@ class Conversation:
             return self.ask(incoming.asker, self.question_of(data))
         if action in ("helpful", "not_helpful"):
             return [self.feedback(incoming, helpful=action == "helpful")]
+        if action == "escalate_form":
+            return [self.offer_escalation(data)]
         if action == "escalate":
             return [self.escalate(incoming)]
         if action == "tickets":
@@ -288,6 +311,8 @@ class Conversation:
         except Exception:
             log.exception("could not log the question")
             log_id = None
+        if answer.intent == "ask_mo":  # "pass this to the MO": the form, where it can be shown
+            return [Reply("escalate_form", text=answer.question, answer=answer, log_id=log_id)]
         return [Reply("answer", answer=answer, log_id=log_id)]
 
     def question_of(self, data: Mapping) -> str:
@@ -317,6 +342,16 @@ class Conversation:
         return Reply("passage", citation=citation)
 
     # --- escalation --------------------------------------------------------------------------
+    def offer_escalation(self, data: Mapping) -> Reply:
+        """"Ask the monitoring officer" pressed: the form to send the question with any context;
+        when the question cannot be found, say so rather than show a form with nothing in it."""
+        question = self.question_of(data).strip()
+        if not question:
+            return text_reply(wording.NO_QUESTION)
+        log_id = data.get("log")
+        return Reply("escalate_form", text=question, cited=_refs(data.get("refs")),
+                     log_id=log_id if isinstance(log_id, int) else None)
+
     def escalate(self, incoming: Incoming) -> Reply:
         """Open the asker's ticket (once per key) with the MOs' notices queued in the same step."""
         data = incoming.data
@@ -360,14 +395,16 @@ class Conversation:
         saved = verb == "answer" and _yes(data.get("save_faq"))
         said = wording.ticket_done(verb, ticket.id, assignee=ticket.assignee, faq=saved,
                                    asker=ticket.asker.display_name or ticket.asker.principal)
-        return [text_reply(said),
-                self.ticket_card(ticket, asker=incoming.asker, replaces_clicked=True)]
+        # the card clicked shows the new status and who acted (wording.ticket_status)
+        return [text_reply(said), self.ticket_card(ticket, asker=incoming.asker,
+                                                   replaces_clicked=True, by=actor)]
 
     def ticket_card(self, ticket: Ticket, *, asker: Asker | None = None,
-                    replaces_clicked: bool = False) -> Reply:
+                    replaces_clicked: bool = False, by: str = "") -> Reply:
         faq = next((r.status for r in self.desk.store.faq_entries(include_withdrawn=True)
                     if r.id == ticket.id), "")
-        return Reply("ticket_card", ticket=ticket, replaces_clicked=replaces_clicked,
+        return Reply("ticket_card", ticket=ticket, replaces_clicked=replaces_clicked, by=by,
+                     offers=offers(ticket.status),
                      choices=self._choices(asker or ticket.asker),
                      cited=tuple(self.knowledge.labels(ticket.bot_refs)),
                      considered=tuple(self.knowledge.considered(ticket.question, ticket.bot_refs,
@@ -382,7 +419,7 @@ class Conversation:
             if message.kind == "ticket_answered":
                 return Reply("ticket_answered", ticket=ticket, by=str(body.get("answered_by") or ""))
             by = str(body.get("assigned_by") or "")
-            return Reply("ticket_card", ticket=ticket, by=by,
+            return Reply("ticket_card", ticket=ticket, by=by, offers=offers(ticket.status),
                          text=wording.ticket_headline(ticket.id, by),
                          choices=self._choices(Asker(platform_of(message.recipient), "")),
                          cited=_refs(body.get("cited") or body.get("bot_refs")),

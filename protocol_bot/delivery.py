@@ -40,6 +40,32 @@ class Undeliverable(Exception):
     """The message can never be delivered as it is."""
 
 
+# What a platform's "no" means for a message; each adapter maps its own errors to one of these.
+RETRY = "retry"  # not now: a rate limit, a server error; try again (at Retry-After, if given)
+TIMEOUT = "timeout"  # no answer in time: it may have arrived, so retry as "outcome unknown"
+REFUSED = "refused"  # this place will not take the bot's messages: the person's private chat
+PERMANENT = "permanent"  # never, as it is
+
+
+def http_kind(status: int) -> str:
+    """An HTTP status a platform answered a send with, as one of the kinds above."""
+    if status in (412, 429) or status >= 500:
+        return RETRY
+    return REFUSED if status in (403, 404) else PERMANENT
+
+
+def refusal(kind: str, reason: str, *, retry_after: float | str | None = None,
+            fallback: dict | None = None) -> Exception:
+    """The exception a sender raises for `failed` to act on; `fallback`: where the adapter
+    could reach the person privately instead (refused only)."""
+    if kind == REFUSED:
+        return Refused(reason, fallback)
+    if kind == PERMANENT:
+        return Undeliverable(reason)
+    return RetryLater(reason, retry_after=float(retry_after) if retry_after else None,
+                      outcome_unknown=kind == TIMEOUT)
+
+
 class OutboxStore(Outbox, ConversationRefs, Protocol):
     """What delivery needs of the store."""
 

@@ -24,6 +24,17 @@ class PlatformCheck:
     warnings: tuple[str, ...] = ()
 
 
+def half_set(settings: Mapping[str, str], given: tuple[str, ...], needed: str,
+             why: str) -> list[str]:
+    """A missing setting, said the same way for every platform: 'A is set but B is not: why.'
+    when any of `given` is set (in `settings`, name -> value) and `needed` is not."""
+    set_ = [name for name in given if settings.get(name)]
+    if not set_ or settings.get(needed):
+        return []
+    return [f"{' and '.join(set_)} {'are' if len(set_) > 1 else 'is'} set but {needed} is not: "
+            f"{why}"]
+
+
 def register(sub, kb_sub) -> None:
     d = sub.add_parser("doctor", help="check the configuration and which monitoring officers "
                                       "the bot can reach")

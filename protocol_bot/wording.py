@@ -84,6 +84,23 @@ def ticket_done(verb: str, ticket_id: str, *, assignee: str | None = None, asker
     return f"{ticket_id} is closed."
 
 
+def bot_cited(cited) -> str:
+    """What the bot had answered a ticket's question with, as the MO reads it."""
+    if not cited:
+        return "The bot could not answer this from the protocol."
+    return "The bot cited " + "; ".join(cited) + "."
+
+
+def ticket_status(status: str, *, by: str, assignee: str = "") -> str:
+    """A ticket card's status line once `by` acted on it ('Assigned to A by B.'); the platform
+    names the people (a mention, or "you" on the card sent to the MO it was assigned to)."""
+    if status == "assigned":
+        return f"Assigned to {assignee} by {by}."
+    if status == "answered":
+        return f"Answered by {by}: the answer is on its way to the asker."
+    return f"{status.capitalize()} by {by}."
+
+
 def not_answerable(ticket_id: str, status: str) -> str:
     """Why the MO's answer form does not open: the ticket is no longer waiting."""
     return (f"{ticket_id} is {status}: reopen it with `protocol-bot tickets reopen {ticket_id}` "

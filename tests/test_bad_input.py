@@ -409,3 +409,13 @@ def test_refusals_are_recorded_and_reported_not_taken_for_changes(world):
                                      cwd=tmp).stdout)
     assert report["refused_attempts"] == {"slack:UNOBODY": 2}
     assert report["recent_knowledge_changes"] == []
+
+
+def test_a_platform_setting_and_a_half_set_one_are_read_and_said_once_for_every_platform():
+    from protocol_bot.config import setting
+    from protocol_bot.doctor import half_set
+
+    env = {"NEW": " ", "OLD": " value ", "A": "x", "B": "y"}
+    assert (setting(env, "NEW", "OLD"), setting(env, "NONE")) == ("value", "")
+    assert half_set(env, ("A", "B"), "C", "why.") == ["A and B are set but C is not: why."]
+    assert half_set(env, ("A",), "B", "why.") == [] == half_set(env, ("NONE",), "C", "why.")

@@ -88,6 +88,18 @@ def test_escalation_opens_one_ticket_per_key_and_queues_each_mo_notice():
         "Member/Officer Relations Protocol (2026), clause 2.3"]
 
 
+def test_asking_for_the_mo_offers_the_form_or_says_the_question_is_lost():
+    c = bot()
+    [answer] = said(c, text=PARTY)
+    [form] = said(c, action="escalate_form", data={"log": answer.log_id, "refs": ["a#1"]})
+    assert (form.kind, form.text, form.cited, form.log_id) == (
+        "escalate_form", PARTY, ("a#1",), answer.log_id)
+    [lost] = said(c, action="escalate_form", data={"log": 999})
+    assert (lost.kind, lost.text) == ("text", wording.NO_QUESTION)  # said, not an empty form
+    [typed] = said(c, text="Please pass this to the monitoring officer")
+    assert typed.kind == "escalate_form" and typed.answer is not None and typed.log_id
+
+
 def test_only_monitoring_officers_see_and_act_on_tickets_and_only_in_private():
     c = bot()
     said(c, action="escalate", data={"question": PARTY, "key": "k1"})
@@ -106,15 +118,18 @@ def test_mo_actions_move_the_ticket_and_the_answer_is_queued_for_the_asker():
     c = bot(clock)
     said(c, action="escalate", data={"question": PARTY, "key": "k1"})
     [form] = said(c, asker=MO, action="answer_form", data={"ticket": "MO-0001"})
-    assert form.kind == "ticket_card" and form.ticket.status == "open"
+    assert form.kind == "ticket_card" and form.offers == ("assign", "answer", "close")
     told, card = said(c, asker=MO, action="assign", data={"ticket": "MO-0001",
                                                           "to": DEPUTY.principal})
     assert told.text == wording.ticket_done("assign", "MO-0001", assignee=DEPUTY.principal)
-    assert card.kind == "ticket_card" and card.replaces_clicked
+    assert card.kind == "ticket_card" and card.replaces_clicked and card.by == MO.principal
+    assert wording.ticket_status(card.ticket.status, by="B", assignee="A") == (
+        "Assigned to A by B.")  # the clicked card's status line, named by each platform
     clock.now += 60
     told, card = said(c, asker=DEPUTY, action="answer",
                       data={"ticket": "MO-0001", "text": "No: see clause 2.3."})
     assert card.ticket.status == "answered" and "Cllr Jones" in told.text
+    assert card.offers == ("close",)
     [answer] = [m for m in c.deliveries.undelivered() if m.kind == "ticket_answered"]
     assert answer.recipient == CLLR.principal and answer.body["answer"] == "No: see clause 2.3."
     [error] = said(c, asker=MO, action="answer", data={"ticket": "MO-0001", "text": "Again"})
@@ -123,7 +138,7 @@ def test_mo_actions_move_the_ticket_and_the_answer_is_queued_for_the_asker():
     assert refused.text == wording.not_answerable("MO-0001", "answered")
     said(c, asker=MO, action="reopen", data={"ticket": "MO-0001"})
     told, card = said(c, asker=MO, action="close", data={"ticket": "MO-0001"})
-    assert card.ticket.status == "closed"
+    assert card.ticket.status == "closed" and card.offers == ()  # FAQ answers, teaching: always
     assert [e["event"] for e in card.ticket.events] == ["opened", "assigned", "answered",
                                                         "reopened", "closed"]
     [missing] = said(c, asker=MO, action="close", data={"ticket": "MO-0099"})
@@ -140,6 +155,8 @@ def test_what_an_answer_shows_is_decided_once_for_both_platforms():
     view = AnswerView.of(declined.answer)
     assert view.next_step == wording.DECLINED_NEXT and view.ask_mo_first
     assert not view.feedback and not view.citations
+    assert view.summary.splitlines() == [view.lead, wording.DECLINED_NEXT,
+                                         f"Not what you needed? {wording.ASK_MO}."]
     [sensitive] = said(c, text="An officer wants to raise a grievance about a councillor")
     assert AnswerView.of(sensitive.answer).notes[0] == wording.SENSITIVE
 

@@ -174,3 +174,16 @@ def test_a_message_whose_lease_ran_out_in_the_queue_is_sent_by_its_new_claimant_
     assert deliveries.claim("teams", T0 + 61) == []
     deliveries.delivered(renewed, T0 + 51)
     assert deliveries.still_ours(renewed, T0 + 90, needed=16) is None  # delivered: never again
+
+
+def test_a_platforms_no_is_classified_once_for_every_platform():
+    from protocol_bot.delivery import (PERMANENT, REFUSED, RETRY, TIMEOUT, Refused, RetryLater,
+                                       Undeliverable, http_kind, refusal)
+
+    assert [http_kind(s) for s in (429, 412, 503, 403, 404, 400)] == [
+        RETRY, RETRY, RETRY, REFUSED, REFUSED, PERMANENT]
+    limited = refusal(RETRY, "429", retry_after="7")
+    assert isinstance(limited, RetryLater) and limited.retry_after == 7.0
+    assert refusal(TIMEOUT, "slow").outcome_unknown
+    assert isinstance(refusal(REFUSED, "gone", fallback={"user": "U1"}), Refused)
+    assert isinstance(refusal(PERMANENT, "too long"), Undeliverable)

@@ -76,11 +76,11 @@ def test_escalation_opens_one_ticket_tells_the_asker_and_dms_the_mo():
             response, value, submit = await ask_and_escalate(bot)
             assert response["response_action"] == "update"
             shown = json.dumps(response["view"])
-            assert "Sent to the monitoring officer as *MO-0001*" in shown
+            assert "Sent to the monitoring officer as ticket MO-0001" in shown
 
             # Submitted twice (a double click, a retry): still one ticket, same id.
             status, text = await bot.interaction(submit)
-            assert "already sent this: it is *MO-0001*" in text
+            assert "already sent to the monitoring officer as ticket MO-0001" in text
             tickets = bot.conversation.desk.store.list_tickets()
             assert [t.id for t in tickets] == ["MO-0001"]
             ticket = tickets[0]
@@ -239,7 +239,9 @@ def test_mo_assigns_to_a_deputy_and_closes():
             updates = await bot.fake.wait_for("chat.update", 2)
             closed = updates[-1].args["blocks"]
             assert "Closed by" in json.dumps(closed)
-            assert not [b for b in closed if b["type"] == "actions"]
+            # Closed: no Assign / Answer / Close (the core's offers), the FAQ answers still
+            assert [e["action_id"] for b in closed if b["type"] == "actions"
+                    for e in b["elements"]] == [render.FAQ_LIST]
             assert bot.conversation.desk.store.get_ticket("MO-0001").status == "closed"
             assert bot.fake.messages_without_text() == []
     run(scenario)

@@ -8,7 +8,7 @@ import json
 
 from adapters.slack import render
 from adapters.slack.events import plain_text, unpack_value
-from protocol_bot.conversation import Reply, queued_ticket
+from protocol_bot.conversation import Reply, offers, queued_ticket
 from protocol_bot.models import Answer, Citation, Escalation
 from protocol_bot.store import OutboxMessage
 from tests.slack_fake import block_problems, view_problems
@@ -152,7 +152,7 @@ def test_ticket_card_shows_question_asker_refs_and_the_three_actions():
         {"question": "Can I <!channel>?", "context": "About the leaflet",
          "asker": {"platform": "slack", "user_id": "U0ASKER01", "display_name": "Sam Jones"}},
         0, 0.0, None, None))
-    card = render.ticket_card(Reply("ticket_card", ticket=ticket,
+    card = render.ticket_card(Reply("ticket_card", ticket=ticket, offers=offers(ticket.status),
                                     cited=("mor-protocol-2026#2.3",)))
     text = "\n".join(b["text"]["text"] if b["type"] == "section" else b["elements"][0]["text"]
                      for b in card["blocks"] if b["type"] in ("section", "context"))

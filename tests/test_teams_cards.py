@@ -7,7 +7,7 @@ from protocol_bot import wording
 import json
 
 from adapters.teams import cards
-from protocol_bot.conversation import Reply
+from protocol_bot.conversation import AnswerView, Reply, offers
 from protocol_bot.excerpt import first_words
 from protocol_bot.models import Asker, Ticket
 from tests.test_teams_support import action, actions, answer, citation, texts, walk
@@ -20,7 +20,8 @@ def ticket_reply(question: str, *, ticket_id: str = "MO-0001", asker=("teams", "
                  kind: str = "ticket_card") -> Reply:
     ticket = Ticket(ticket_id, Asker(*asker), {}, question, context, (), "open", None, answer,
                     "", "", "")
-    return Reply(kind, ticket=ticket, cited=tuple(cited), choices=tuple(choices))
+    return Reply(kind, ticket=ticket, cited=tuple(cited), choices=tuple(choices),
+                 offers=offers(ticket.status))
 
 
 def card_problems(card: dict) -> list[str]:
@@ -134,7 +135,7 @@ def test_three_citations_each_get_their_own_toggle_ids():
 
 
 def test_summary_is_plain_text_with_sources():
-    summary = cards.answer_summary(answer())
+    summary = AnswerView.of(answer()).summary  # the core's plain text, as Teams sends it
     assert summary.startswith("Member/Officer Relations Protocol (2026), clause 2.3")
     assert "Sources: Member/Officer Relations Protocol (2026), clause 2.3 (Roles of" in summary
     assert "Ask the monitoring officer" in summary

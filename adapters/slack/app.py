@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import os
 from dataclasses import dataclass
 
 import aiohttp
@@ -16,6 +15,7 @@ from slack_bolt.authorization import AuthorizeResult
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
+from protocol_bot.config import setting
 from protocol_bot.conversation import Conversation, Incoming, Reply
 from protocol_bot.store import OutboxMessage
 
@@ -42,11 +42,10 @@ class SlackSettings:
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "SlackSettings":
-        env = dict(os.environ if env is None else env)
-        api_url = env.get("SLACK_API_URL") or DEFAULT_API_URL
-        return cls(bot_token=env.get("SLACK_BOT_TOKEN", "").strip(),
-                   signing_secret=env.get("SLACK_SIGNING_SECRET", "").strip(),
-                   app_token=env.get("SLACK_APP_TOKEN", "").strip(),
+        api_url = setting(env, "SLACK_API_URL") or DEFAULT_API_URL
+        return cls(bot_token=setting(env, "SLACK_BOT_TOKEN"),
+                   signing_secret=setting(env, "SLACK_SIGNING_SECRET"),
+                   app_token=setting(env, "SLACK_APP_TOKEN"),
                    api_url=api_url if api_url.endswith("/") else api_url + "/")
 
     @property

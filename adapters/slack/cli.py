@@ -9,7 +9,7 @@ import signal
 import sys
 from pathlib import Path
 
-from protocol_bot.doctor import PlatformCheck
+from protocol_bot.doctor import PlatformCheck, half_set
 
 MANIFEST = Path(__file__).resolve().parent / "manifest.yaml"
 EVENTS_PATH = "/slack/events"
@@ -90,9 +90,11 @@ def check(env: dict[str, str]) -> PlatformCheck:
     ways = [way for way, ready in (("HTTP events (protocol-bot serve)", s.http_ready),
                                    ("Socket Mode (protocol-bot slack --socket-mode)",
                                     bool(s.bot_token and s.app_token))) if ready]
-    problems = [words for wrong, words in (
-        (not s.bot_token and bool(s.signing_secret or s.app_token),
-         "SLACK_BOT_TOKEN is not set: the bot cannot post."),
+    given = {"SLACK_BOT_TOKEN": s.bot_token, "SLACK_SIGNING_SECRET": s.signing_secret,
+             "SLACK_APP_TOKEN": s.app_token}
+    problems = half_set(given, ("SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN"), "SLACK_BOT_TOKEN",
+                        "the bot cannot post.")
+    problems += [words for wrong, words in (
         (bool(s.bot_token) and not s.bot_token.startswith("xoxb-"),
          "SLACK_BOT_TOKEN should be the bot token, starting xoxb-."),
         (bool(s.app_token) and not s.app_token.startswith("xapp-"),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 from functools import partial
 
@@ -76,16 +75,17 @@ async def ignore(ack):
 async def on_share(slack, ack, body, action, client, respond):
     await ack()
     value = unpack_value(action.get("value"))
-    question = await asyncio.to_thread(slack.conversation.question_of,
-                                       {"log": value.get("l"), "question": value.get("q")})
     channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
-    if not question or not channel:
+    if not channel:
         await tell(body, client, respond, "There is nothing to share here.")
         return
-    replies = await slack.handle(action_incoming(body, "ask", {"question": question}))
+    [reply] = await slack.handle(action_incoming(body, "ask", {"log": value.get("l"),
+                                                               "question": value.get("q")}))
+    if reply.answer is None:  # the question is lost: said to the clicker, not shared
+        await tell(body, client, respond, reply.text)
+        return
     try:
-        for reply in replies:
-            await post(client, channel, render.reply_message(reply, shared_by=body["user"]["id"]))
+        await post(client, channel, render.reply_message(reply, shared_by=body["user"]["id"]))
     except SlackApiError as exc:
         if exc.response.get("error", "") in ("not_in_channel", "channel_not_found", "is_archived"):
             await tell(body, client, respond, REFUSED_CHANNEL)

@@ -11,7 +11,8 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from protocol_bot.conversation import Reply
-from protocol_bot.delivery import Refused, RetryLater, Undeliverable
+from protocol_bot.delivery import (PERMANENT, REFUSED, RETRY, TIMEOUT, Undeliverable, http_kind,
+                                   refusal)
 from protocol_bot.store import OutboxMessage
 
 from . import render
@@ -36,6 +37,13 @@ def destination(msg: OutboxMessage) -> str:
     return "user:" + (user_of(msg.recipient) or reply_to.get("user") or msg.recipient)
 
 
+def kind_of(error: str, status: int) -> str:
+    """Slack's error, as the core's kind of "no"."""
+    if status == 429 or error == "ratelimited":
+        return RETRY
+    return REFUSED if error in REFUSING else PERMANENT if error in MALFORMED else RETRY
+
+
 @contextlib.asynccontextmanager
 async def slack_says_no(user: str | None):
     """Slack's refusals as the outbox understands them: retry, fall back to a DM, or give up."""
@@ -45,20 +53,13 @@ async def slack_says_no(user: str | None):
         response = exc.response
         error = str(response.get("error") or "")
         status = getattr(response, "status_code", 200)
-        if status == 429 or error == "ratelimited":
-            retry_after = float((response.headers or {}).get("Retry-After") or 1)
-            raise RetryLater(f"Slack rate limit ({error or status})",
-                             retry_after=retry_after) from None
-        if error in REFUSING:
-            raise Refused(f"Slack: {error}", {"user": user} if user else None) from None
-        if error in MALFORMED:
-            raise Undeliverable(f"Slack: {error}") from None
-        raise RetryLater(f"Slack: {error or status}") from None
+        raise refusal(kind_of(error, status), f"Slack: {error or status}",
+                      retry_after=(response.headers or {}).get("Retry-After"),
+                      fallback={"user": user} if user else None) from None
     except (asyncio.TimeoutError, aiohttp.ServerTimeoutError) as exc:
-        raise RetryLater(f"Slack did not answer in time ({type(exc).__name__})",
-                         outcome_unknown=True) from None
+        raise refusal(TIMEOUT, f"Slack did not answer in time ({type(exc).__name__})") from None
     except aiohttp.ClientError as exc:
-        raise RetryLater(f"Slack unreachable ({type(exc).__name__})") from None
+        raise refusal(RETRY, f"Slack unreachable ({type(exc).__name__})") from None
 
 
 def make_send(client: AsyncWebClient, session: aiohttp.ClientSession | None,
@@ -100,9 +101,8 @@ async def _respond(session: aiohttp.ClientSession, url: str, message: dict,
     """An answer only the asker sees (/protocol), through the command's response_url."""
     payload = {**message, "response_type": "ephemeral", "replace_original": False}
     async with session.post(url, json=payload) as response:
-        if response.status == 429 or response.status >= 500:
-            raise RetryLater(f"Slack response_url {response.status}",
-                             retry_after=float(response.headers.get("Retry-After") or 1))
         if response.status >= 400:  # expired (30 minutes, 5 uses): the asker's DM instead
-            raise Refused(f"Slack response_url {response.status}",
-                          {"user": user} if user else None)
+            kind = RETRY if http_kind(response.status) == RETRY else REFUSED
+            raise refusal(kind, f"Slack response_url {response.status}",
+                          retry_after=response.headers.get("Retry-After"),
+                          fallback={"user": user} if user else None)

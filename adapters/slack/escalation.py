@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from functools import partial
 
@@ -12,7 +11,8 @@ from protocol_bot import wording
 from protocol_bot.conversation import Incoming, Place
 
 from . import render
-from .events import action_key, action_reply_to, asker_of, unpack_value, view_input
+from .events import (action_incoming, action_key, action_reply_to, asker_of, unpack_value,
+                     view_input)
 from .messaging import open_view, tell
 
 log = logging.getLogger(__name__)
@@ -26,15 +26,15 @@ async def on_escalate(slack, ack, body, action, client):
     second submit of the same form finds the ticket already opened."""
     await ack()
     value = unpack_value(action.get("value"))
-    about = {"log": value.get("l"), "question": value.get("q")}
-    question = await asyncio.to_thread(slack.conversation.question_of, about)
-    if not question:
-        await tell(body, client, None, wording.NO_QUESTION)
+    [reply] = await slack.handle(action_incoming(
+        body, "escalate_form", {"log": value.get("l"), "question": value.get("q")}))
+    if reply.kind != "escalate_form":  # the question cannot be found: said, not a form
+        await tell(body, client, None, reply.text)
         return
     metadata = slack.seal({"l": value.get("l"), "q": value.get("q"), "r": value.get("r") or [],
                            "k": action_key(body, "escalate"), "to": action_reply_to(body)},
                           body["user"]["id"])
-    await open_view(client, body, render.escalate_view(question, metadata))
+    await open_view(client, body, render.escalate_view(reply.text, metadata))
 
 
 async def on_escalate_submitted(slack, ack, body, view):
@@ -55,7 +55,7 @@ async def on_escalate_submitted(slack, ack, body, view):
         await ack(response_action="errors", errors={"context": reply.text or wording.TROUBLE})
         return
     # The ticket is committed before the asker is told it exists.
-    await ack(response_action="update", view=render.escalated_view(reply.ticket.id, reply.created))
+    await ack(response_action="update", view=render.escalated_view(reply.text))
 
 
 def register(bolt: AsyncApp, slack) -> None:

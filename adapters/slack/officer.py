@@ -33,11 +33,8 @@ def outcome(replies: list[Reply]) -> tuple[Reply, Reply | None]:
 
 async def refresh(slack, client, where: dict, reply: Reply, user_id: str) -> None:
     """Show the ticket's new status on the card it was acted on (a DM message or App Home)."""
-    ticket = reply.ticket
     if where.get("c") and where.get("ts"):
-        status = render.ticket_status(ticket.status, assignee=ticket.assignee, actor_user=user_id)
-        card = render.ticket_card(reply, status=status)
-        await client.chat_update(channel=where["c"], ts=where["ts"], **card)
+        await client.chat_update(channel=where["c"], ts=where["ts"], **render.ticket_card(reply))
     await publish_home(slack, client, user_id)
 
 

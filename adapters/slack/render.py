@@ -4,7 +4,7 @@ from __future__ import annotations
 
 
 from protocol_bot import wording
-from protocol_bot.conversation import AnswerView, Reply
+from protocol_bot.conversation import MO_ACTIONS, AnswerView, Reply
 from protocol_bot.excerpt import pieces, shorten
 from protocol_bot.models import Answer, Asker, Citation, Ticket
 
@@ -210,10 +210,7 @@ def answer_message(answer: Answer, *, log_id=None, shareable: bool = False,
         blocks += [DIVIDER, *citation_blocks(citation, i)]
     if view.citations or not view.ask_mo_first:
         blocks.append(buttons)
-    text = "\n".join(filter(None, [escape(view.lead), escape(view.next_step)]))
-    if view.citations:
-        text += "\nSources: " + "; ".join(escape(c.label()) for c in view.citations)
-    return message(text, blocks)
+    return message(escape(view.summary), blocks)
 
 
 def full_text_view(document: str, label: str, heading: str, text: str) -> dict:
@@ -233,14 +230,14 @@ def help_message() -> dict:
 
 def reply_message(reply: Reply, *, shareable: bool = False, shared_by: str | None = None) -> dict:
     """One reply of the conversation service as a Slack message."""
-    if reply.kind == "answer":
+    # An answer; or "ask the MO" typed, offered by the answer's button (a modal needs a click).
+    if reply.answer is not None:
         return answer_message(reply.answer, log_id=reply.log_id, shareable=shareable,
                               shared_by=shared_by)
     if reply.kind == "help":
         return help_message()
-    if reply.kind == "ticket_card":  # queued for an MO: who assigned it to them, if anyone
-        return ticket_card(reply, status=reply.by and
-                           f"Assigned to you by {principal_mention(reply.by)}.")
+    if reply.kind == "ticket_card":
+        return ticket_card(reply)
     if reply.kind == "ticket_answered":
         return ticket_answered_message(reply)
     if reply.kind == "taught":
@@ -264,12 +261,9 @@ def escalate_view(question: str, metadata: str) -> dict:
     ], close="Cancel", submit="Send", callback_id=ESCALATE_VIEW, metadata=metadata)
 
 
-def escalated_view(ticket_id: str, created: bool) -> dict:
-    """Shown in place of the modal once the ticket exists: its id, and what happens next."""
-    first = (f"Sent to the monitoring officer as *{escape(ticket_id)}*." if created else
-             f"You have already sent this: it is *{escape(ticket_id)}*.")
-    return modal("Monitoring officer", [section(first + " You'll get their answer here in Slack.")],
-                 close="Done")
+def escalated_view(words: str) -> dict:
+    """Shown in place of the modal once the ticket exists: the core's words (its id, what next)."""
+    return modal("Monitoring officer", [section(escape(words))], close="Done")
 
 
 # --- the monitoring officer's side -------------------------------------------------------------
@@ -281,14 +275,14 @@ def _asker_line(asker: Asker) -> str:
     return escape(f"{name or user} on {asker.platform}")
 
 
-def ticket_buttons(ticket_id: str) -> list[dict]:
-    return [
-        button("Assign", TICKET_ASSIGN, ticket_id),
-        button("Answer", TICKET_ANSWER, ticket_id, style="primary"),
-        button("Close", TICKET_CLOSE, ticket_id, confirm=confirmation(
-            "Close this ticket?", "The asker is not sent anything. You can reopen it later from "
-            "the CLI.", "Close", "Keep open")),
-    ]
+def ticket_buttons(ticket_id: str, offers=MO_ACTIONS) -> list[dict]:
+    """Assign, Answer and Close, those of them the core `offers`."""
+    buttons = {"assign": button("Assign", TICKET_ASSIGN, ticket_id),
+               "answer": button("Answer", TICKET_ANSWER, ticket_id, style="primary"),
+               "close": button("Close", TICKET_CLOSE, ticket_id, confirm=confirmation(
+                   "Close this ticket?", "The asker is not sent anything. You can reopen it "
+                   "later from the CLI.", "Close", "Keep open"))}
+    return [buttons[verb] for verb in buttons if verb in offers]
 
 
 def faq_buttons(ticket_id: str, faq_status: str) -> list[dict]:
@@ -327,14 +321,12 @@ def taught_message(words: str, taught_id: int | None) -> dict:
     return message(escape(words), blocks)
 
 
-def ticket_status(status: str, *, assignee: str | None, actor_user: str) -> str:
-    """mrkdwn for a card's status line: 'Assigned to @A by @B', 'Closed by @B'..."""
-    by = f" by {mention(actor_user)}" if actor_user else ""
-    if status == "assigned":
-        return f"Assigned to {principal_mention(assignee or '')}{by}."
-    if status == "answered":
-        return f"Answered{by}: the answer is on its way to the asker."
-    return f"{escape(status.capitalize())}{by}."
+def status_line(reply: Reply) -> str:
+    """mrkdwn for who last acted on the ticket, in the core's words ("you": the MO a queued
+    ticket was assigned to)."""
+    ticket = reply.ticket
+    assignee = principal_mention(ticket.assignee or "") if reply.replaces_clicked else "you"
+    return wording.ticket_status(ticket.status, by=principal_mention(reply.by), assignee=assignee)
 
 
 def quoted_sections(text: str, room: int) -> list[dict]:
@@ -346,25 +338,22 @@ def quoted_sections(text: str, room: int) -> list[dict]:
     return [section(quote(escape(piece))) for piece in pieces]
 
 
-def ticket_card(reply: Reply, *, status: str | None = None) -> dict:
-    """The MO's DM for a ticket: the question, who asked, what the bot cited, and actions
-    (until it is closed). The question and the asker's context are shown whole. `status` is
-    from `ticket_status`."""
+def ticket_card(reply: Reply) -> dict:
+    """The MO's DM for a ticket: the question, who asked, what the bot cited, its status line,
+    and the actions the core offers. The question and the asker's context are shown whole."""
     ticket = reply.ticket
-    refs = "; ".join(reply.cited) or "nothing (the bot could not answer)"
     blocks = [section(f"*{escape(ticket.id)}*: a question for the monitoring officer from "
                       f"{_asker_line(ticket.asker)}", block_id="ticket")]
     blocks += quoted_sections(ticket.question, 12)
     if ticket.context:
         blocks.append(section("*Context from the asker*"))
         blocks += quoted_sections(ticket.context, 20)
-    blocks.append(context(f"*The bot cited:* {escape(shorten(refs, 2900))}"))
-    if status:
-        blocks.append(context(status))
-    if ticket.status != "closed":
-        blocks.append(actions(*ticket_buttons(ticket.id), *faq_buttons(ticket.id, reply.faq_status),
-                              block_id="ticket-actions"))
-        blocks += teach_blocks(ticket.id, reply.considered)
+    blocks.append(context(escape(shorten(wording.bot_cited(reply.cited), 2900))))
+    if reply.by:
+        blocks.append(context(status_line(reply)))
+    blocks.append(actions(*ticket_buttons(ticket.id, reply.offers),
+                          *faq_buttons(ticket.id, reply.faq_status), block_id="ticket-actions"))
+    blocks += teach_blocks(ticket.id, reply.considered)
     text = (f"{ticket.id}: a question for the monitoring officer: "
             f"{escape(shorten(ticket.question, 500))}")
     return message(text, blocks)

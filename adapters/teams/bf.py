@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import threading
 import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
@@ -21,7 +20,10 @@ from botbuilder.integration.aiohttp import (CloudAdapter,
                                             ConfigurationBotFrameworkAuthentication)
 from botbuilder.schema import Activity, ConversationReference
 
-from protocol_bot.delivery import Refused, RetryLater, Undeliverable
+from protocol_bot.config import setting
+from protocol_bot.delivery import (PERMANENT, REFUSED, RetryLater, Undeliverable, http_kind,
+                                   refusal)
+from protocol_bot.doctor import half_set
 from protocol_bot.store import OutboxMessage
 
 from adapters.worker_loop import is_loopback_host
@@ -46,14 +48,6 @@ def _speed_up_msrest() -> None:
 _speed_up_msrest()
 
 
-def _env(env: dict, *names: str) -> str:
-    for name in names:
-        value = (env.get(name) or "").strip()
-        if value:
-            return value
-    return ""
-
-
 @dataclass(frozen=True)
 class TeamsSettings:
     """The Azure Bot registration. No app id at all means local mode (the Agents Playground)."""
@@ -65,12 +59,11 @@ class TeamsSettings:
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "TeamsSettings":
-        env = dict(os.environ if env is None else env)
         return cls(
-            app_id=_env(env, "MICROSOFT_APP_ID", "MicrosoftAppId"),
-            app_password=_env(env, "MICROSOFT_APP_PASSWORD", "MicrosoftAppPassword"),
-            tenant_id=_env(env, "MICROSOFT_APP_TENANT_ID", "MicrosoftAppTenantId"),
-            app_type=_env(env, "MICROSOFT_APP_TYPE", "MicrosoftAppType"))
+            app_id=setting(env, "MICROSOFT_APP_ID", "MicrosoftAppId"),
+            app_password=setting(env, "MICROSOFT_APP_PASSWORD", "MicrosoftAppPassword"),
+            tenant_id=setting(env, "MICROSOFT_APP_TENANT_ID", "MicrosoftAppTenantId"),
+            app_type=setting(env, "MICROSOFT_APP_TYPE", "MicrosoftAppType"))
 
     @property
     def local_mode(self) -> bool:
@@ -85,16 +78,15 @@ class TeamsSettings:
 
     def problems(self) -> list[str]:
         """What is wrong with the registration settings, in words an administrator can act on."""
+        given = {"MICROSOFT_APP_ID": self.app_id, "MICROSOFT_APP_PASSWORD": self.app_password,
+                 "MICROSOFT_APP_TENANT_ID": self.tenant_id}
         if self.local_mode:
-            if self.app_password or self.tenant_id:
-                return ["MICROSOFT_APP_PASSWORD or MICROSOFT_APP_TENANT_ID is set but "
-                        "MICROSOFT_APP_ID is not: set the bot's app id too."]
-            return []
-        out = []
+            return half_set(given, ("MICROSOFT_APP_PASSWORD", "MICROSOFT_APP_TENANT_ID"),
+                            "MICROSOFT_APP_ID", "set the bot's app id too.")
         kind = self.effective_type.lower()
-        if kind != "userassignedmsi" and not self.app_password:
-            out.append("MICROSOFT_APP_ID is set but MICROSOFT_APP_PASSWORD is not: the bot "
-                       "cannot reply without the client secret.")
+        out = [] if kind == "userassignedmsi" else half_set(
+            given, ("MICROSOFT_APP_ID",), "MICROSOFT_APP_PASSWORD",
+            "the bot cannot reply without the client secret.")
         if kind in ("singletenant", "userassignedmsi") and not self.tenant_id:
             out.append(f"MICROSOFT_APP_TYPE is {self.effective_type} but "
                        "MICROSOFT_APP_TENANT_ID is not set.")
@@ -251,17 +243,13 @@ class TeamsEndpoint:
 
 
 def connector_says_no(error: Exception, replace: bool = False) -> Exception:
-    """The Bot Connector's refusal as the outbox understands it."""
+    """The Bot Connector's refusal, as the core's kind of "no"."""
     response = getattr(error, "response", None)
     status = getattr(response, "status_code", None)
     if status is None:
         return RetryLater(f"Teams: {type(error).__name__}: {error}")
-    headers = getattr(response, "headers", None) or {}
-    if status == 429 or status in (412, 502, 503, 504) or status >= 500:
-        retry_after = headers.get("Retry-After")
-        return RetryLater(f"Teams: HTTP {status}",
-                          retry_after=float(retry_after) if retry_after else None)
-    if status in (403, 404) and not replace:  # removed from the chat, or the chat is gone
-        return Refused(f"Teams: HTTP {status}")
-    return Undeliverable(f"Teams: HTTP {status}")
-
+    kind = http_kind(status)
+    if kind == REFUSED and replace:  # the card to update is gone: no private chat would help
+        kind = PERMANENT
+    retry_after = (getattr(response, "headers", None) or {}).get("Retry-After")
+    return refusal(kind, f"Teams: HTTP {status}", retry_after=retry_after)

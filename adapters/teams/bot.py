@@ -14,8 +14,8 @@ log = logging.getLogger(__name__)
 
 REPLACE = "_replace"  # reply key: update the clicked card (activity id = replyToId)
 
-# Card verbs -> the conversation service's actions (ESCALATE only shows the context form).
-ACTIONS = {cards.ASK: "ask", cards.CONFIRM: "escalate", cards.MO_ASSIGN: "assign",
+# Card verbs -> the conversation service's actions.
+ACTIONS = {cards.ASK: "ask", cards.ESCALATE: "escalate_form", cards.CONFIRM: "escalate", cards.MO_ASSIGN: "assign",
            cards.MO_ANSWER: "answer", cards.MO_CLOSE: "close", cards.MO_SHOW: "ticket",
            cards.MO_TEACH: "teach", cards.MO_UNTEACH: "untaught", cards.MO_FAQ_LIST: "faq_list",
            cards.MO_FAQ_WITHDRAW: "faq_withdraw"}
@@ -71,11 +71,6 @@ class TeamsLogic:
             return [cards.welcome_message()] if act.bot_was_added(activity) else []
         if kind != "message":
             return []
-        data = act.submitted(activity) or {}
-        if data.get(cards.VERB) == cards.ESCALATE:  # a form to fill in; nothing happens yet
-            return [cards.escalate_form(self.conversation.question_of(data),
-                                        key=str(data.get(cards.KEY_FIELD) or ""),
-                                        refs=data.get("refs") or [], log_id=data.get("log"))]
         incoming = incoming_of(activity)
         key = f"teams:{(activity.get('conversation') or {}).get('id') or ''}:{activity.get('id') or ''}"
         replies = self.conversation.handle(incoming, recorded=recorded)
@@ -106,8 +101,9 @@ def destination(message: OutboxMessage) -> str:
 
 def render(reply: Reply, activity: dict, key: str) -> list[dict]:
     """One reply from the conversation service as Teams activities."""
-    if reply.kind == "answer" and reply.answer.intent == "ask_mo":  # "pass this to the MO"
-        return [cards.escalate_form(reply.answer.question, key=key, log_id=reply.log_id)]
+    if reply.kind == "escalate_form":  # the key: the pressed button's, or this message's
+        key = str((act.submitted(activity) or {}).get(cards.KEY_FIELD) or key)
+        return [cards.escalate_form(reply.text, key=key, refs=reply.cited, log_id=reply.log_id)]
     if reply.kind == "answer":
         echo = bool((act.submitted(activity) or {}).get(cards.VERB))
         return [cards.answer_message(reply.answer, key=key, log_id=reply.log_id,

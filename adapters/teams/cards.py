@@ -152,18 +152,6 @@ def citation_block(citation: Citation, index: int, keep_words: int = SHORT_WORDS
 
 # --- answers -----------------------------------------------------------------------------------
 
-def answer_summary(answer: Answer) -> str:
-    """The plain-text version of an answer card: notifications, screen readers, old clients."""
-    view = AnswerView.of(answer)
-    lines = [view.lead, view.next_step]
-    if view.citations:
-        lines.append("Sources: " + "; ".join(
-            f"{c.label()} ({c.subheading})" if c.subheading else c.label()
-            for c in view.citations))
-    ask = f"Not what you needed? {ASK_MO}."
-    return "\n".join(line for line in [*lines, *view.notes, ask] if line)
-
-
 def answer_card(answer: Answer, *, key: str, log_id: int | None = None,
                 echo_question: bool = False, keep_words: int = SHORT_WORDS,
                 toggle_full: bool = True) -> dict:
@@ -184,7 +172,7 @@ def answer_card(answer: Answer, *, key: str, log_id: int | None = None,
     feedback = [submit("Helpful", FEEDBACK, helpful=True, **about),
                 submit("Not helpful", FEEDBACK, helpful=False, **about)] if view.feedback else []
     actions = escalate + feedback if view.ask_mo_first else feedback + escalate
-    return card(body, actions, fallback=answer_summary(answer))
+    return card(body, actions, fallback=view.summary)
 
 
 # Ever smaller answers, until one fits Teams' size limit: (words kept, full-text toggle, echo).
@@ -195,7 +183,7 @@ COMPACTING = ((SHORT_WORDS, True, True), (SHORT_WORDS, False, True), (40, False,
 def answer_message(answer: Answer, *, key: str, log_id: int | None = None,
                    echo_question: bool = False) -> dict:
     """The answer card, as full as fits in one Teams activity whatever the person typed."""
-    summary = answer_summary(answer)[:SUMMARY_LIMIT]
+    summary = AnswerView.of(answer).summary[:SUMMARY_LIMIT]
     for keep_words, toggle_full, echo in COMPACTING:
         activity = message(answer_card(answer, key=key, log_id=log_id, keep_words=keep_words,
                                        toggle_full=toggle_full,
@@ -258,9 +246,10 @@ def _asker_line(asker: Asker) -> str:
 
 
 def mo_ticket_card(reply: Reply, actor: str = "") -> dict:
-    """A ticket for the MO: the question, who asked, what the bot answered, and Assign / Answer
-    (with "save as FAQ") / Close; the passages the bot considered, each with "This answers
-    it"; and the FAQ answers. `actor` is who sees it (the first choice to assign to)."""
+    """A ticket for the MO: the question, who asked, what the bot answered (and the MO's answer),
+    and what the core offers of Answer (with "save as FAQ") / Assign / Close; the passages the
+    bot considered, each with "This answers it"; and the FAQ answers. `actor` is who sees it
+    (the first choice to assign to)."""
     ticket = reply.ticket
     ticket_id, refs, question = ticket.id, list(reply.cited), ticket.question
     headline = reply.text or f"Ticket {ticket_id}"
@@ -270,19 +259,34 @@ def mo_ticket_card(reply: Reply, actor: str = "") -> dict:
                  f" (assigned to {ticket.assignee})" if ticket.assignee else "")}]
     body = [
         title(headline),
+        *status_line(reply),
         {"type": "FactSet", "facts": facts},
         text("Question:", spacing="Medium", weight="Bolder"),
         quote(literal(question)),
     ]
     if ticket.context:
         body += [text("Context from the asker:", weight="Bolder"), quote(literal(ticket.context))]
-    answered = ("The bot cited " + "; ".join(refs) + "." if refs else
-                "The bot could not answer this from the protocol.")
+    answered = wording.bot_cited(refs)
     body.append(text("What the bot answered: " + ("it cited\n" + "\n".join(f"- {r}" for r in refs)
                                                   if refs else answered), isSubtle=True))
+    if ticket.answer:
+        body += [text("Answer:", weight="Bolder"), text(literal(ticket.answer))]
     body += teach_blocks(ticket_id, reply.considered)
+    offered = {"answer": {"type": "Action.ShowCard", "title": "Answer",
+                          "card": answer_form(ticket_id)},
+               "assign": {"type": "Action.ShowCard", "title": "Assign",
+                          "card": assign_form(ticket_id, reply.choices, actor)},
+               "close": submit("Close", MO_CLOSE, ticket=ticket_id)}
+    actions = [offered[verb] for verb in offered if verb in reply.offers]
+    actions += faq_actions(ticket_id, reply.faq_status)
+    summary = (f"{headline}. {_asker_line(ticket.asker)} asked: \u201c{question[:1000]}\u201d. "
+               f"{answered}")
+    return card(body, actions, fallback=summary)
 
-    answer_card = card([
+
+def answer_form(ticket_id: str) -> dict:
+    """Answer, opened on the ticket card: the answer, and whether to save it as an FAQ."""
+    return card([
         {"type": "Input.Text", "id": ANSWER_INPUT, "isMultiline": True, "maxLength": 4000,
          "label": "Your answer (sent to the asker)", "isRequired": True,
          "errorMessage": "Write the answer the asker should receive"},
@@ -292,22 +296,27 @@ def mo_ticket_card(reply: Reply, actor: str = "") -> dict:
         {"type": "Input.Text", "id": FAQ_TEXT_INPUT, "isMultiline": True, "maxLength": 4000,
          "label": "Public FAQ text, if not your answer (what everyone sees)"},
     ], [submit("Send answer", MO_ANSWER, style="positive", ticket=ticket_id)])
-    choices = [{"title": mo, "value": mo} for mo in reply.choices] or (
+
+
+def assign_form(ticket_id: str, mos: Sequence[str], actor: str) -> dict:
+    """Assign, opened on the ticket card: the MOs to choose from, `actor` first."""
+    choices = [{"title": mo, "value": mo} for mo in mos] or (
         [{"title": actor, "value": actor}] if actor else [])
-    assign_card = card([
+    return card([
         {"type": "Input.ChoiceSet", "id": ASSIGNEE_INPUT, "label": "Assign to",
          "choices": choices, "value": actor or (choices[0]["value"] if choices else ""),
          "style": "compact"},
     ], [submit("Assign", MO_ASSIGN, ticket=ticket_id)])
-    actions = [
-        {"type": "Action.ShowCard", "title": "Answer", "card": answer_card},
-        {"type": "Action.ShowCard", "title": "Assign", "card": assign_card},
-        submit("Close", MO_CLOSE, ticket=ticket_id),
-        *faq_actions(ticket_id, reply.faq_status),
-    ]
-    summary = (f"{headline}. {_asker_line(ticket.asker)} asked: \u201c{question[:1000]}\u201d. "
-               f"{answered}")
-    return card(body, actions, fallback=summary)
+
+
+def status_line(reply: Reply) -> list[dict]:
+    """Who acted on the ticket just now, in the core's words, on the card they clicked (a
+    queued card's headline already says who assigned it)."""
+    ticket = reply.ticket
+    if not (reply.by and reply.replaces_clicked):
+        return []
+    said = wording.ticket_status(ticket.status, by=reply.by, assignee=ticket.assignee or "")
+    return [text(literal(said), isSubtle=True, spacing="None")]
 
 
 def teach_blocks(ticket_id: str, considered: Iterable[Sequence[str]]) -> list[dict]:
@@ -341,9 +350,7 @@ def taught_message(words: str, taught_id: int | None) -> dict:
 
 
 def mo_ticket_message(reply: Reply, actor: str = "") -> dict:
-    """A ticket as the MO sees it: actionable while waiting, a summary once done."""
-    if reply.ticket.status not in ("open", "assigned"):
-        return ticket_summary_message(reply)
+    """A ticket as the MO sees it, with the actions the core offers in its status."""
     content = mo_ticket_card(reply, actor)
     return message(content, content.get("fallbackText", reply.ticket.id))
 
@@ -361,19 +368,6 @@ def ticket_list_message(headline: str, tickets: Sequence[Ticket]) -> dict:
             {"type": "ActionSet", "actions": [submit("Open", MO_SHOW, ticket=ticket.id)]},
         ]})
     return message(card(body, fallback=headline), headline)
-
-
-def ticket_summary_message(reply: Reply) -> dict:
-    """A ticket no longer waiting: its status, question and answer; the passages to teach and
-    the FAQ answer's actions."""
-    ticket, considered = reply.ticket, reply.considered
-    headline = f"Ticket {ticket.id}: {ticket.status}"
-    actions = faq_actions(ticket.id, reply.faq_status) if (considered or reply.faq_status) else []
-    content = card([title(headline), quote(literal(ticket.question)),
-                    *([text("Answer:", weight="Bolder"), text(literal(ticket.answer))]
-                      if ticket.answer else []),
-                    *teach_blocks(ticket.id, considered)], actions, fallback=headline)
-    return message(content, headline)
 
 
 # --- welcome -------------------------------------------------------------------------------------
