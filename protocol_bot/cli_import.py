@@ -387,7 +387,7 @@ def first_citation_changes(before: KnowledgeBase, after: KnowledgeBase, old_id: 
         if not answer.citations:
             return "not answered"
         c = answer.citations[0]
-        return same_in_new(c.document_id, c.ref) if rename else f"{c.document_id}#{c.ref}"
+        return same_in_new(c.document_id, c.ref) if rename else c.key
 
     changes = []
     for question in questions:

@@ -44,8 +44,7 @@ class Incoming:
     event_key: str = ""  # the platform's own id for this event: a redelivery acts once
     text: str = ""
     action: str | None = None  # ask, helpful, not_helpful, escalate_form, escalate, ticket,
-    #                            answer_form,
-    #                            tickets, passage,
+    #                            answer_form, tickets, passage,
     #                            assign, answer, close, reopen, teach, untaught, faq_list,
     #                            faq_withdraw
     data: Mapping[str, object] = field(default_factory=dict)
@@ -57,8 +56,7 @@ class Reply:
 
     kind: answer | help | text | escalate_form (offer to send `text`, the question, to the MO;
     `answer` too when the person asked for that) | ticket_opened | ticket_card | ticket_list |
-    passage |
-    ticket_answered (the MO's answer, to the asker) |
+    passage | ticket_answered (the MO's answer, to the asker) |
     taught (a question taught to a passage; `taught_id` undoes it) |
     refused (not a monitoring officer) | error (the request cannot be done; `text` says why)
     """

@@ -133,7 +133,7 @@ def evaluate(answerer: Answerer, answerable: list[EvalQuestion],
                 t.reciprocal_ranks += 1 / rank
                 t.answered_right += answer.answered
         if not rank or rank > 3 or not answer.answered:
-            got = ", ".join(f"{c.document_id}#{c.ref}" for c in shown) or "nothing"
+            got = ", ".join(c.key for c in shown) or "nothing"
             report.missed.append(f"  [{'answered' if answer.answered else 'declined'}; rank {rank}] "
                                  f"{item.question}  -> {got}")
     for item in out_of_scope:
@@ -148,8 +148,7 @@ def evaluate(answerer: Answerer, answerable: list[EvalQuestion],
             report.declined += 1
             tally.declined += 1
         elif answer.answered:
-            report.wrongly_answered.append(f"  {item.question}  -> "
-                                           f"{answer.citations[0].document_id}#{answer.citations[0].ref}")
+            report.wrongly_answered.append(f"  {item.question}  -> {answer.citations[0].key}")
         else:
             report.wrongly_answered.append(f"  {item.question}  -> intent {answer.intent}")
     return report

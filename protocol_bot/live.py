@@ -117,7 +117,7 @@ class LiveKnowledge:
         except Exception:
             log.exception("could not rank passages for a ticket card")
             ranked = ()
-        found += [f"{c.document_id}#{c.ref}" for c in ranked]
+        found += [c.key for c in ranked]
         keys = list(dict.fromkeys(found))[:limit]
         return list(zip(keys, self.labels(keys)))
 
