@@ -2,8 +2,9 @@
 
     python -m protocol_bot.decision_fit [--sets ANSWERABLE.yaml:OUT_OF_SCOPE.yaml ...] [--dry-run]
 
-Run from the repository root; by default it fits on the three sets in eval/ (development, blind,
-and the tuning part of the held-out set), which is how decision_weights.json was made.
+Run from the repository root; by default it fits on four pairs in eval/ (development, blind, the
+tuning part of the held-out set, and the training set written for it), which is how
+decision_weights.json was made.
 
 Every answerable question whose right passage the bot finds (among its citations) is a "should
 answer" example, and every out-of-scope one (except those the bot recognises as being about
@@ -30,7 +31,8 @@ from .knowledge import load_knowledge
 
 DEFAULT_SETS = ("eval/answerable.yaml:eval/out_of_scope.yaml",
                 "eval/blind.yaml:eval/blind_out_of_scope.yaml",
-                "eval/tune_answerable.yaml:eval/tune_out_of_scope.yaml")
+                "eval/tune_answerable.yaml:eval/tune_out_of_scope.yaml",
+                "eval/train_answerable.yaml:eval/train_out_of_scope.yaml")
 L2 = 1.0
 # Answerable questions whose right passage is not among the citations are left out of the fit.
 MISSED_ARE_EXAMPLES = False

@@ -1,6 +1,6 @@
 """A floor under answer quality on the repository's evaluation sets (figures: `protocol-bot eval`).
 
-All three pairs were tuned on (README, "Quality"): the floors guard against regressions, they do
+All four pairs were tuned or fitted on (README, "Quality"): the floors guard against regressions, they do
 not measure how the bot does on new questions.
 """
 
@@ -19,8 +19,12 @@ SETS = [
      {"hit@3": 0.93, "hit@1": 0.85, "answered": 0.95, "declined": 0.86}),
     ("blind.yaml", "blind_out_of_scope.yaml",
      {"hit@3": 0.93, "hit@1": 0.80, "answered": 0.95, "declined": 0.92}),
+    # answered 0.85 -> 0.82 on purpose: fitted with the training pair too, the decision declines
+    # more (on the tune set, fitted without it: declined 0.897 -> 0.955, answered 0.819 -> 0.794).
     ("tune_answerable.yaml", "tune_out_of_scope.yaml",
-     {"hit@3": 0.66, "hit@1": 0.50, "answered": 0.85, "declined": 0.90}),
+     {"hit@3": 0.66, "hit@1": 0.50, "answered": 0.82, "declined": 0.92}),
+    ("train_answerable.yaml", "train_out_of_scope.yaml",
+     {"hit@3": 0.72, "hit@1": 0.52, "answered": 0.88, "declined": 0.81}),
 ]
 # With every `questions:` hint removed (`protocol-bot eval --no-hints`).
 NO_HINTS = [
