@@ -157,6 +157,7 @@ class Answerer:
         self._successor_docs = frozenset(superseded)
         self.editions = EditionRules(kb, self.analyzer)  # issue 10: replaced clauses, labels
         self._deletes: dict[str, list[str]] | None = None  # built on the first misspelling
+        self._spelled_words: frozenset[str] | None = None  # what the passages say, ditto
         self._sentence_cache: dict[str, list[tuple[str, frozenset[str]]]] = {}
         self._sentence_sets: dict[int, dict[str, tuple[int, ...]]] = {}  # by passage position
         # The MO's optional off-topic list counts only for topics no passage mentions.
@@ -236,22 +237,28 @@ class Answerer:
         return tuple(self._cite(p, s) for s, p in chosen)
 
     def _corrections(self) -> dict[str, list[str]]:
-        """Every known word's one-letter deletions -> the words (a spelling corrector's index)."""
+        """Every word the passages say (heading, text)'s one-letter deletions -> the words (a
+        spelling corrector's index). Hints are questions as people type them, typos and all."""
         if self._deletes is None:
             out: dict[str, list[str]] = {}
-            for term in self.index.vocabulary:
+            for term in self._spelled():
                 if len(term) >= 3 and term.isalpha():
                     for variant in {term} | {term[:i] + term[i + 1:] for i in range(len(term))}:
                         out.setdefault(variant, []).append(term)
             self._deletes = out
         return self._deletes
 
+    def _spelled(self) -> frozenset[str]:
+        if self._spelled_words is None:
+            self._spelled_words = frozenset().union(*self.index.content_terms)
+        return self._spelled_words
+
     def correct(self, term: str) -> str:
         """A misspelt word ("protocl", "officr") -> the knowledge base's word one edit away.
 
-        Only words the knowledge base has never seen and general English hardly uses are
-        corrected; of several candidates the one the knowledge base uses most wins."""
-        if (len(term) < 4 or not term.isalpha() or self.index.knows(term)
+        Only words no passage says and general English hardly uses are corrected; of several
+        candidates the one the knowledge base uses most wins."""
+        if (len(term) < 4 or not term.isalpha() or term in self._spelled()
                 or decision.zipf(term) >= TYPO_MAX_ZIPF):
             return term
         index = self._corrections()
@@ -401,8 +408,7 @@ class Answerer:
         idf_w = {t: self.index.idf(t) * w for t, w in query.weights.items() if self.index.knows(t)}
         idf_total = sum(idf_w.values())
         reach = self.index.reach([(w, t) for t, w in query.weights.items()]) or 1.0
-        raw = float(self.index.word_scores(
-            [(w, t) for t, w in query.weights.items()])[position])
+        raw = self.index.word_score([(w, t) for t, w in query.weights.items()], position)
         second = chosen[1][0] if len(chosen) > 1 else 0.0
         kind = decision.fact_kind(query.focus)
         fact = kind is not None and not self._states_fact(kind, position, query)

@@ -21,8 +21,8 @@ import numpy as np
 
 from .knowledge import KnowledgeBase
 
-# A question naming an old edition wants its words: its passages weigh this much more.
-OLD_NAMED_WEIGHT = 1.5
+# A question naming an old edition wants its words first: its passages weigh this much more.
+OLD_NAMED_WEIGHT = 3.0
 # "Which version of the protocol is current?": the current protocol's version table.
 VERSION_TABLE_WEIGHT = 3.0
 # Text this similar (difflib ratio, 0..1) is "nearly unchanged": its search hints carry over.
@@ -35,10 +35,14 @@ _GENERIC = ("edition", "version", "copy", "copie", "document", "rule", "code", "
 _OLD = re.compile(r"\b(?:old|older|previous|earlier|former|superseded|replaced|outgoing|prior|"
                   r"last year'?s)\s+(?:(?:version|edition|copy)\s+of\s+(?:the\s+|our\s+)?)?"
                   r"(?:[a-z/-]+\s+){0,2}?(?P<what>" + _NOUNS + r")\b")
-_BEFORE = re.compile(r"\b(?:used to (?:say|read)|(?:say|said|read|was it|did it say)\b[^?.!]*\bbefore"
-                     r"|before (?:it|the protocol) (?:was )?(?:changed|revised|updated|amended))\b")
+# "What did it say before?", "before it was changed": never "officers say no, what should I do
+# before I lose my temper?".
+_BEFORE = re.compile(r"\b(?:used to (?:say|read)|(?:say|said|read|was it)\s+before\b(?!\s+(?:i|we|you|"
+                     r"they|he|she)\b)|before (?:it|the (?:protocol|clause|rule|change|revision)) "
+                     r"(?:was )?(?:changed|revised|updated|amended)|before the (?:change|revision|update))\b")
 _NAMING_WORDS = "old older previous earlier former superseded replaced outgoing prior say said " \
-                "says read before used edition version copy"
+                "says read before used edition version copy changed revised updated amended change " \
+                "revision update"
 _CURRENT_VERSION = re.compile(r"\b(?:(?:which|what)\b[^?]*\b(?:version|edition)\b[^?]*\b(?:current|"
                               r"latest|in force|newest|up to date)|(?:current|latest|newest)\s+"
                               r"(?:version|edition))\b")
