@@ -3,7 +3,7 @@
     .venv/bin/python eval/attach_examples.py eval/train_answerable.yaml ... [--dry-run]
 
 A question is attached to every passage (exercises aside) whose text holds one of its expected
-phrases, unless that passage already has it. The knowledge files are edited as text, so their
+phrases, unless a hint of that passage already has the same search words. The knowledge files are edited as text, so their
 comments and layout stay; the result is loaded again and checked before anything is written.
 A set whose questions become hints is a training set from then on: never report figures on it.
 """
@@ -18,6 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from protocol_bot.analyzer import Analyzer  # noqa: E402
 from protocol_bot.evaluation import _flat, load_eval_set  # noqa: E402
 from protocol_bot.knowledge import load_knowledge  # noqa: E402
 
@@ -28,16 +29,20 @@ _REF = re.compile(r'^  - ref: "?(.*?)"?\s*$')
 def new_hints(knowledge: Path, sets: list[Path]) -> dict[tuple[str, str], list[str]]:
     """(document id, ref) -> the questions to add to that passage's hints."""
     kb = load_knowledge(knowledge)
+    analyzer = Analyzer(kb.synonyms)
     texts = [(p, _flat(p.text)) for p in kb.passages if p.type != "exercise"]
-    have = {(p.document_id, p.ref): {_flat(q) for q in p.questions} for p, _ in texts}
+    # A question whose search words another hint of the passage already has adds nothing.
+    have = {(p.document_id, p.ref): {frozenset(analyzer.terms(q)) for q in p.questions}
+            for p, _ in texts}
     out: dict[tuple[str, str], list[str]] = {}
     for path in sets:
         for item in load_eval_set(path):
             expected = [_flat(e) for e in item.expect]
+            words = frozenset(analyzer.terms(item.question))
             for passage, text in texts:
                 key = (passage.document_id, passage.ref)
-                if any(e in text for e in expected) and _flat(item.question) not in have[key]:
-                    have[key].add(_flat(item.question))
+                if any(e in text for e in expected) and words not in have[key]:
+                    have[key].add(words)
                     out.setdefault(key, []).append(item.question)
     return out
 

@@ -331,13 +331,13 @@ class Answerer:
         weighted = {t: w * self.index.idf(t) for t, w in query.weights.items()}
         for t in query.extra:
             weighted.setdefault(t, RELATED_WEIGHT * self.index.idf(t))
+        items = list(weighted.items())
         out = []
         for h in hits:
             where = self._sentence_index(h.position)
             held: dict[int, float] = {}
-            for t in weighted.keys() & where.keys():
-                w = weighted[t]
-                for i in where[t]:
+            for t, w in items:
+                for i in where.get(t, ()):
                     held[i] = held.get(i, 0.0) + w
             out.append(Hit(h.position, h.relevance + SENTENCE_WEIGHT * max(held.values(), default=0.0)))
         return out

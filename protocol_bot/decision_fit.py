@@ -39,7 +39,8 @@ DEFAULT_SETS = ("eval/answerable.yaml:eval/out_of_scope.yaml",
                 "eval/train_answerable.yaml:eval/train_out_of_scope.yaml",
                 "eval/heldout_answerable.yaml:eval/heldout_out_of_scope.yaml",
                 "eval/untouched_answerable.yaml:eval/untouched_out_of_scope.yaml",
-                "eval/untouched2_answerable.yaml:eval/untouched2_out_of_scope.yaml")
+                "eval/untouched2_answerable.yaml:eval/untouched2_out_of_scope.yaml",
+                "eval/untouched3_answerable.yaml:eval/untouched3_out_of_scope.yaml")
 L2 = 1.0
 FOLDS = 3
 # The threshold is where the further of the two from its target (issue 8) is nearest to it:

@@ -18,9 +18,9 @@ EVAL = Path(__file__).resolve().parent.parent / "eval"
 # (answerable file, out-of-scope file, floors) - a little under the measured figures.
 SETS = [
     ("answerable.yaml", "out_of_scope.yaml",
-     {"hit@3": 0.97, "hit@1": 0.95, "answered": 0.97, "declined": 0.88}),
+     {"hit@3": 0.97, "hit@1": 0.95, "answered": 0.97, "declined": 0.86}),
     ("blind.yaml", "blind_out_of_scope.yaml",
-     {"hit@3": 0.95, "hit@1": 0.93, "answered": 0.93, "declined": 0.84}),
+     {"hit@3": 0.95, "hit@1": 0.93, "answered": 0.93, "declined": 0.80}),
     ("tune_answerable.yaml", "tune_out_of_scope.yaml",
      {"hit@3": 0.91, "hit@1": 0.90, "answered": 0.93, "declined": 0.93}),
     ("train_answerable.yaml", "train_out_of_scope.yaml",
@@ -31,6 +31,8 @@ SETS = [
      {"hit@3": 0.90, "hit@1": 0.88, "answered": 0.95, "declined": 0.84}),
     ("untouched2_answerable.yaml", "untouched2_out_of_scope.yaml",
      {"hit@3": 0.92, "hit@1": 0.90, "answered": 0.96, "declined": 0.77}),
+    ("untouched3_answerable.yaml", "untouched3_out_of_scope.yaml",
+     {"hit@3": 0.94, "hit@1": 0.92, "answered": 0.95, "declined": 0.83}),
 ]
 # With every `questions:` hint removed (`protocol-bot eval --no-hints`).
 NO_HINTS = [
