@@ -17,9 +17,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from protocol_bot.config import setting
 from protocol_bot.conversation import Conversation, Incoming, Reply
+from protocol_bot.pacing import Pacing
 from protocol_bot.store import OutboxMessage
 
-from adapters.outbox_loop import Pacing
 from adapters.pipeline import Pipeline
 
 from . import clicks, escalation, officer, recording

@@ -10,8 +10,8 @@ from aiohttp import web
 
 from protocol_bot.conversation import Conversation
 from protocol_bot.doctor import reachability
+from protocol_bot.pacing import Pacing
 
-from adapters.outbox_loop import Pacing
 from adapters.pipeline import Pipeline
 
 from . import activities as act
