@@ -16,6 +16,7 @@ from .models import Answer, Asker, Citation, Ticket
 from .faq import FaqWriteError
 from .store import (ConversationRefs, EntryNotFound, Events, Inbox, OutboxMessage, Store,
                     TicketNotFound)
+from .watcher import start_watching
 
 log = logging.getLogger(__name__)
 
@@ -460,6 +461,22 @@ class Conversation:
     # --- bookkeeping -------------------------------------------------------------------------
     def reachable_mos(self) -> dict[str, bool]:
         return self.desk.reachable_mos()
+
+    def health(self) -> dict:
+        """What the health check reports: "degraded" while the knowledge base has problems."""
+        problems = [str(p) for p in self.knowledge.last_problems]
+        return {"status": "ok" if not problems else "degraded",
+                "passages": len(self.knowledge.answerer.kb.passages),
+                # "sqlite" or "postgresql"; the knowledge version answered from
+                # (PostgreSQL: its number; SQLite: a hash of the folder's files)
+                "store": getattr(self.desk.store, "kind", "unknown"),
+                "knowledge_version": self.knowledge.version,
+                "knowledge_problems": problems}
+
+    def watch_knowledge(self):
+        """Knowledge edits on disk (or new versions in PostgreSQL) reach this process; `stop()`
+        the watcher returned."""
+        return start_watching(self.knowledge, self.desk.store)
 
     def _remember(self, incoming: Incoming) -> None:
         """Keep each person's private-chat reference: Teams can only message someone
