@@ -74,9 +74,8 @@ class Reply:
     cited: tuple[str, ...] = ()  # a ticket: what the bot had cited, as the MO reads it
     items: tuple["Reply", ...] = ()  # a ticket list: one ticket_card each
     # a ticket: the passages the bot considered, ('document_id#ref', label), for the MO's
-    # "This answers it" buttons; and its FAQ entry's status ("live", "withdrawn" or "")
+    # "This answers it" buttons
     considered: tuple[tuple[str, str], ...] = ()
-    faq_status: str = ""
     taught_id: int | None = None
     offers: tuple[str, ...] = ()  # a ticket: the MO actions its status allows (see `offers`)
     by: str = ""  # who did what a ticket message reports: assigned or answered a queued one,
@@ -125,11 +124,19 @@ class AnswerView:
             feedback=bool(answer.citations))
 
 
-def offers(status: str) -> tuple[str, ...]:
+def offers(status: str, faq_status: str = "") -> tuple[str, ...]:
     """What an MO's ticket card offers in this status: Assign and Answer while it waits, Close
-    until it is closed (FAQ answers and teaching, always)."""
+    until it is closed, the FAQ answers always, Withdraw while its FAQ answer is live (and
+    teaching, always)."""
     return (("assign", "answer") if status in WAITING else ()) + (
-        ("close",) if status != "closed" else ())
+        ("close",) if status != "closed" else ()) + ("faq_list",) + (
+        ("faq_withdraw",) if faq_status == "live" else ())
+
+
+def considered_pairs(pairs) -> tuple[tuple[str, str], ...]:
+    """('document_id#ref', label) pairs, as stored or computed, those with a key only."""
+    return tuple((str(pair[0]), str(pair[1]) if len(pair) > 1 else "")
+                 for pair in pairs or () if pair and pair[0])
 
 
 def text_reply(text: str) -> Reply:
@@ -403,12 +410,11 @@ class Conversation:
         faq = next((r.status for r in self.desk.store.faq_entries(include_withdrawn=True)
                     if r.id == ticket.id), "")
         return Reply("ticket_card", ticket=ticket, replaces_clicked=replaces_clicked, by=by,
-                     offers=offers(ticket.status),
+                     offers=offers(ticket.status, faq),
                      choices=self._choices(asker or ticket.asker),
                      cited=tuple(self.knowledge.labels(ticket.bot_refs)),
-                     considered=tuple(self.knowledge.considered(ticket.question, ticket.bot_refs,
-                                                                limit=CONSIDERED)),
-                     faq_status=faq)
+                     considered=considered_pairs(self.knowledge.considered(
+                         ticket.question, ticket.bot_refs, limit=CONSIDERED)))
 
     def queued_reply(self, message: OutboxMessage) -> Reply:
         """A queued message for an MO or an asker (not an answer, which is queued rendered)
@@ -422,7 +428,7 @@ class Conversation:
                          text=wording.ticket_headline(ticket.id, by),
                          choices=self._choices(Asker(platform_of(message.recipient), "")),
                          cited=_refs(body.get("cited") or body.get("bot_refs")),
-                         considered=tuple(tuple(pair) for pair in body.get("considered") or ()))
+                         considered=considered_pairs(body.get("considered")))
         if message.kind == "notice":
             return text_reply(str(body.get("text") or ""))
         return text_reply(wording.ticket_news(ticket.id, message.kind, ticket.question))

@@ -275,14 +275,14 @@ def test_faq_list_and_withdraw_from_the_ticket_card(knowledge_copy):
     ticket, _ = conversation.desk.escalate(ASKER, LEAFLETS, idempotency_key="m1")
     conversation.desk.answer(ticket.id, MO, "No.", save_faq=True)
     card = conversation.ticket_card(conversation.desk.show(ticket.id, MO))
-    assert card.faq_status == "live"
+    assert "faq_withdraw" in card.offers  # its FAQ answer is live
 
     [listed] = conversation.handle(Incoming(asker=mo.asker, place=mo.place, action="faq_list"))
     assert ticket.id in listed.text and "live" in listed.text
     said, card = conversation.handle(Incoming(asker=mo.asker, place=mo.place,
                                               action="faq_withdraw", data={"ticket": ticket.id}))
     assert "withdrawn" in said.text and card.kind == "ticket_card"
-    assert card.faq_status == "withdrawn"
+    assert "faq_withdraw" not in card.offers and "faq_list" in card.offers
     assert _faq_cited(conversation.knowledge.ask(LEAFLETS)) == []
     [refused] = conversation.handle(Incoming(asker=ASKER, place=mo.place,
                                              action="faq_withdraw", data={"ticket": ticket.id}))

@@ -276,32 +276,26 @@ def _asker_line(asker: Asker) -> str:
 
 
 def ticket_buttons(ticket_id: str, offers=MO_ACTIONS) -> list[dict]:
-    """Assign, Answer and Close, those of them the core `offers`."""
+    """Assign, Answer, Close, FAQ answers and Withdraw FAQ answer, those the core `offers`."""
+    close = confirmation("Close this ticket?", "The asker is not sent anything. You can reopen "
+                         "it later from the CLI.", "Close", "Keep open")
+    withdraw = confirmation("Withdraw this FAQ answer?", "The bot stops answering from it. "
+                            "Answering the ticket again with Save as FAQ publishes it again.",
+                            "Withdraw", "Keep it")
     buttons = {"assign": button("Assign", TICKET_ASSIGN, ticket_id),
                "answer": button("Answer", TICKET_ANSWER, ticket_id, style="primary"),
-               "close": button("Close", TICKET_CLOSE, ticket_id, confirm=confirmation(
-                   "Close this ticket?", "The asker is not sent anything. You can reopen it "
-                   "later from the CLI.", "Close", "Keep open"))}
+               "close": button("Close", TICKET_CLOSE, ticket_id, confirm=close),
+               "faq_list": button("FAQ answers", FAQ_LIST, ticket_id),
+               "faq_withdraw": button("Withdraw FAQ answer", FAQ_WITHDRAW, ticket_id,
+                                      confirm=withdraw)}
     return [buttons[verb] for verb in buttons if verb in offers]
-
-
-def faq_buttons(ticket_id: str, faq_status: str) -> list[dict]:
-    buttons = [button("FAQ answers", FAQ_LIST, ticket_id)]
-    if faq_status == "live":
-        buttons.append(button("Withdraw FAQ answer", FAQ_WITHDRAW, ticket_id, confirm=confirmation(
-            "Withdraw this FAQ answer?", "The bot stops answering from it. Answering the ticket "
-            "again with Save as FAQ publishes it again.", "Withdraw", "Keep it")))
-    return buttons
 
 
 def teach_blocks(ticket_id: str, considered) -> list[dict]:
     """The passages the bot considered, each with "This answers it" (the button's value holds
     the ticket id and the passage key, never the question)."""
     rows = []
-    for number, pair in enumerate(considered):
-        key, label = (list(pair) + ["", ""])[:2]
-        if not key:
-            continue
+    for number, (key, label) in enumerate(considered):
         try:
             value = pack_value({"t": ticket_id, "k": key})
         except ValueError:  # a key too long for a button: not offered
@@ -351,8 +345,7 @@ def ticket_card(reply: Reply) -> dict:
     blocks.append(context(escape(shorten(wording.bot_cited(reply.cited), 2900))))
     if reply.by:
         blocks.append(context(status_line(reply)))
-    blocks.append(actions(*ticket_buttons(ticket.id, reply.offers),
-                          *faq_buttons(ticket.id, reply.faq_status), block_id="ticket-actions"))
+    blocks.append(actions(*ticket_buttons(ticket.id, reply.offers), block_id="ticket-actions"))
     blocks += teach_blocks(ticket.id, reply.considered)
     text = (f"{ticket.id}: a question for the monitoring officer: "
             f"{escape(shorten(ticket.question, 500))}")
