@@ -8,6 +8,7 @@ import os
 
 from aiohttp import web
 
+from protocol_bot.config import FALSE_WORDS, setting
 from protocol_bot.conversation import Conversation
 from protocol_bot.doctor import reachability
 from protocol_bot.pacing import Pacing
@@ -29,8 +30,7 @@ PIPELINE = web.AppKey("teams_pipeline", Pipeline)
 
 
 def disabled(env: dict[str, str] | None = None) -> bool:
-    env = os.environ if env is None else env
-    return (env.get("PROTOCOL_BOT_TEAMS") or "").strip().lower() in ("0", "off", "no", "false")
+    return setting(env, "PROTOCOL_BOT_TEAMS").lower() in FALSE_WORDS
 
 
 def mount(app: web.Application, conversation: Conversation, settings: TeamsSettings | None = None) -> bool:
