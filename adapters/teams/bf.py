@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from types import SimpleNamespace
@@ -24,9 +23,8 @@ from protocol_bot.config import setting
 from protocol_bot.delivery import (PERMANENT, REFUSED, RetryLater, Undeliverable, http_kind,
                                    refusal)
 from protocol_bot.doctor import half_set
+from protocol_bot.loopback import is_loopback_url
 from protocol_bot.store import OutboxMessage
-
-from adapters.worker_loop import is_loopback_host
 
 from .bot import REPLACE, TeamsLogic
 
@@ -145,14 +143,6 @@ class BotFrameworkThread:
 
     def stop(self) -> None:
         self.loop.call_soon_threadsafe(self.loop.stop)
-
-
-def is_loopback_url(url: str | None) -> bool:
-    try:
-        host = urllib.parse.urlsplit(url or "").hostname or ""
-    except ValueError:
-        return False
-    return is_loopback_host(host)
 
 
 class TeamsEndpoint:
