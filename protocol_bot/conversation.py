@@ -170,10 +170,11 @@ def _yes(value) -> bool:
 
 
 def _refs(value) -> tuple[str, ...]:
+    """A list as sent, or text as typed into a form, one item a line."""
     if not value:
         return ()
     if isinstance(value, str):
-        return (value,)
+        return tuple(line.strip() for line in value.splitlines() if line.strip())
     return tuple(str(v) for v in value if v)
 
 

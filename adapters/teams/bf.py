@@ -149,12 +149,11 @@ class TeamsEndpoint:
     """The Bot Framework side of the Teams adapter: authenticate and record each activity
     (answered from the record, through the outbox), and `send` outbox messages."""
 
-    def __init__(self, logic: TeamsLogic, settings: TeamsSettings,
-                 botframework: BotFrameworkThread | None = None):
+    def __init__(self, logic: TeamsLogic, settings: TeamsSettings):
         self.logic = logic
         self.settings = settings
         self.record = None  # async (activity dict) -> None, set by `app.mount`
-        self.botframework = botframework or BotFrameworkThread()
+        self.botframework = BotFrameworkThread()
         self.auth = _Authentication(_auth_config(settings))
         self.adapter = CloudAdapter(self.auth)
 
