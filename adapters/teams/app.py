@@ -15,7 +15,6 @@ from protocol_bot.pacing import Pacing
 
 from adapters.pipeline import Pipeline
 
-from . import activities as act
 from .bf import TeamsEndpoint, TeamsSettings
 from .bot import TeamsLogic, destination
 
@@ -47,12 +46,7 @@ def mount(app: web.Application, conversation: Conversation, settings: TeamsSetti
     pipeline = Pipeline(conversation, "teams", logic.respond, endpoint.send, destination,
                         Pacing(interval=PACE_SECONDS, concurrency=32, send_timeout=20.0),
                         outbox_interval=OUTBOX_INTERVAL)
-
-    async def record(activity: dict) -> None:
-        await pipeline.record(act.event_key(activity) if activity.get("id") else "",
-                              {"activity": activity})
-
-    endpoint.record = record
+    endpoint.record = pipeline.record
     app.router.add_post(MESSAGES_PATH, endpoint.handle)
     app[TEAMS] = endpoint
     app[PIPELINE] = pipeline

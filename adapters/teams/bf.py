@@ -26,6 +26,7 @@ from protocol_bot.doctor import half_set
 from protocol_bot.loopback import is_loopback_url
 from protocol_bot.store import OutboxMessage
 
+from .activities import event_key
 from .bot import REPLACE, TeamsLogic
 
 log = logging.getLogger(__name__)
@@ -152,7 +153,7 @@ class TeamsEndpoint:
     def __init__(self, logic: TeamsLogic, settings: TeamsSettings):
         self.logic = logic
         self.settings = settings
-        self.record = None  # async (activity dict) -> None, set by `app.mount`
+        self.record = None  # async (key, payload) -> recorded: `Pipeline.record`, set by `mount`
         self.botframework = BotFrameworkThread()
         self.auth = _Authentication(_auth_config(settings))
         self.adapter = CloudAdapter(self.auth)
@@ -190,7 +191,8 @@ class TeamsEndpoint:
         if activity.type == "invoke":
             # Cards use Action.Submit only (botbuilder 4.17 answers Action.Execute with 500).
             return web.json_response({"error": "not implemented"}, status=501)
-        await self.record(body)  # recorded: answered from the record, even after a crash
+        # Recorded: answered from the record, even after a crash.
+        await self.record(event_key(body) if body.get("id") else "", {"activity": body})
         return web.Response(status=201)
 
     # --- proactive delivery (the outbox) -------------------------------------------------------
