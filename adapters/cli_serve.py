@@ -6,7 +6,7 @@ import argparse
 import logging
 import sys
 
-from .worker_loop import is_loopback_host
+from protocol_bot.loopback import is_loopback_host
 
 
 def register(sub, kb_sub) -> None:

@@ -6,9 +6,9 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 
 from protocol_bot.delivery import Deliveries, RetryLater
+from protocol_bot.pacing import Pacer, Pacing
 from protocol_bot.store import OutboxMessage
 
 from .worker_loop import run_passes
@@ -17,16 +17,6 @@ log = logging.getLogger(__name__)
 
 Send = Callable[[OutboxMessage], Awaitable[None]]
 Destination = Callable[[OutboxMessage], str]
-
-
-@dataclass(frozen=True)
-class Pacing:
-    """How fast one destination (a channel, a chat) may be sent to, and how many at once."""
-
-    interval: float = 0.0  # seconds between two sends to one destination (Slack: ~1 s)
-    concurrency: int = 8  # destinations served at the same time
-    send_timeout: float = 15.0  # a send that takes longer has an unknown outcome
-    pass_budget: float = 10.0  # a destination's backlog beyond this waits for the next pass
 
 
 class OutboxWorker:
@@ -42,8 +32,8 @@ class OutboxWorker:
         self.destination = destination
         self.pacing = pacing
         self.clock = clock
+        self.pacer = Pacer(pacing, clock)
         self.wake = asyncio.Event()
-        self._not_before: dict[str, float] = {}  # per destination: Retry-After or pacing
         self._queues: dict[str, list[OutboxMessage]] = {}  # claimed, waiting their turn
         self._draining: dict[str, asyncio.Task] = {}  # destinations being sent to now
         self._gate = asyncio.Semaphore(pacing.concurrency)
@@ -73,9 +63,11 @@ class OutboxWorker:
         try:
             queue = self._queues[dest]
             while queue:
-                wait = self._not_before.get(dest, 0.0) - self.clock()
+                wait = self.pacer.wait(dest)
                 if wait > self.pacing.pass_budget:  # the rest waits for its turn, unclaimed
-                    await self._postpone(queue, self._not_before[dest])
+                    for message in queue:
+                        await asyncio.to_thread(self.deliveries.postpone, message,
+                                                self.pacer.not_before(dest))
                     queue.clear()
                     break
                 if wait > 0:  # pacing: waiting holds no slot, others send meanwhile
@@ -95,28 +87,17 @@ class OutboxWorker:
                                           self.pacing.send_timeout + 1.0)
         if message is None:
             return 0
+        error: Exception | None = None
         try:
             await asyncio.wait_for(self.send(message), self.pacing.send_timeout)
         except asyncio.TimeoutError:
-            error: Exception = RetryLater(f"no answer in {self.pacing.send_timeout:.0f} s",
-                                          outcome_unknown=True)
+            error = RetryLater(f"no answer in {self.pacing.send_timeout:.0f} s",
+                               outcome_unknown=True)
         except Exception as exc:  # classified by the core: retry, fall back, or give up
             error = exc
-        else:
-            self._not_before[dest] = self.clock() + self.pacing.interval
-            await asyncio.to_thread(self.deliveries.delivered, message, self._now())
-            return 1
-        retry_after = getattr(error, "retry_after", None)
-        self._not_before[dest] = self.clock() + max(self.pacing.interval, retry_after or 0.0)
-        await asyncio.to_thread(self.deliveries.failed, message, error, self._now())
-        return 0
-
-    def _now(self) -> float:
-        return self._pass_now
-
-    async def _postpone(self, messages: list[OutboxMessage], until: float) -> None:
-        for message in messages:
-            await asyncio.to_thread(self.deliveries.postpone, message, until)
+        self.pacer.sent(dest, getattr(error, "retry_after", None))
+        await asyncio.to_thread(self.deliveries.settle, message, error, self._pass_now)
+        return int(error is None)
 
     async def run(self, stop: asyncio.Event, interval: float = 1.0) -> None:
         """Deliver due messages until `stop` is set: every `interval`, or at once when woken."""

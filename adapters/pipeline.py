@@ -7,10 +7,11 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from protocol_bot.conversation import Conversation
+from protocol_bot.pacing import Pacing
 from protocol_bot.store import OutboxMessage
 
 from .inbox_loop import InboxWorker, Respond
-from .outbox_loop import OutboxWorker, Pacing
+from .outbox_loop import OutboxWorker
 from .recorder import Recorder
 from .worker_loop import start_worker, stop_worker
 

@@ -8,7 +8,6 @@ import logging
 from aiohttp import web
 
 from protocol_bot.conversation import Conversation
-from protocol_bot.watcher import start_watching
 
 log = logging.getLogger(__name__)
 
@@ -22,22 +21,13 @@ PLATFORM_MODULES = ("adapters.teams.app", "adapters.slack.app")
 
 
 async def healthz(request: web.Request) -> web.Response:
-    conversation = request.app[CONVERSATION]
-    problems = [str(p) for p in conversation.knowledge.last_problems]
-    return web.json_response({"status": "ok" if not problems else "degraded",
-                              "passages": len(conversation.knowledge.answerer.kb.passages),
-                              # "sqlite" or "postgresql"; the knowledge version answered from
-                              # (PostgreSQL: its number; SQLite: a hash of the folder's files)
-                              "store": getattr(conversation.desk.store, "kind", "unknown"),
-                              "knowledge_version": conversation.knowledge.version,
-                              "platforms": request.app[PLATFORMS],
-                              "knowledge_problems": problems})
+    health = request.app[CONVERSATION].health()
+    return web.json_response({**health, "platforms": request.app[PLATFORMS]})
 
 
 async def _start_watcher(app: web.Application) -> None:
     # Knowledge edits on disk (and `protocol-bot kb reload`) reach the running bot.
-    conversation = app[CONVERSATION]
-    app[WATCHER] = start_watching(conversation.knowledge, conversation.desk.store)
+    app[WATCHER] = app[CONVERSATION].watch_knowledge()
 
 
 async def _stop_watcher(app: web.Application) -> None:

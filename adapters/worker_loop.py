@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -40,12 +39,3 @@ async def stop_worker(task: asyncio.Task, stop: asyncio.Event, timeout: float = 
     except asyncio.TimeoutError:
         task.cancel()
 
-
-def is_loopback_host(host: str) -> bool:
-    """'localhost', 127.0.0.0/8 or ::1: this machine only."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False

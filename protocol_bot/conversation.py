@@ -16,6 +16,7 @@ from .models import Answer, Asker, Citation, Ticket
 from .faq import FaqWriteError
 from .store import (ConversationRefs, EntryNotFound, Events, Inbox, OutboxMessage, Store,
                     TicketNotFound)
+from .watcher import start_watching
 
 log = logging.getLogger(__name__)
 
@@ -73,9 +74,8 @@ class Reply:
     cited: tuple[str, ...] = ()  # a ticket: what the bot had cited, as the MO reads it
     items: tuple["Reply", ...] = ()  # a ticket list: one ticket_card each
     # a ticket: the passages the bot considered, ('document_id#ref', label), for the MO's
-    # "This answers it" buttons; and its FAQ entry's status ("live", "withdrawn" or "")
+    # "This answers it" buttons
     considered: tuple[tuple[str, str], ...] = ()
-    faq_status: str = ""
     taught_id: int | None = None
     offers: tuple[str, ...] = ()  # a ticket: the MO actions its status allows (see `offers`)
     by: str = ""  # who did what a ticket message reports: assigned or answered a queued one,
@@ -124,11 +124,19 @@ class AnswerView:
             feedback=bool(answer.citations))
 
 
-def offers(status: str) -> tuple[str, ...]:
+def offers(status: str, faq_status: str = "") -> tuple[str, ...]:
     """What an MO's ticket card offers in this status: Assign and Answer while it waits, Close
-    until it is closed (FAQ answers and teaching, always)."""
+    until it is closed, the FAQ answers always, Withdraw while its FAQ answer is live (and
+    teaching, always)."""
     return (("assign", "answer") if status in WAITING else ()) + (
-        ("close",) if status != "closed" else ())
+        ("close",) if status != "closed" else ()) + ("faq_list",) + (
+        ("faq_withdraw",) if faq_status == "live" else ())
+
+
+def considered_pairs(pairs) -> tuple[tuple[str, str], ...]:
+    """('document_id#ref', label) pairs, as stored or computed, those with a key only."""
+    return tuple((str(pair[0]), str(pair[1]) if len(pair) > 1 else "")
+                 for pair in pairs or () if pair and pair[0])
 
 
 def text_reply(text: str) -> Reply:
@@ -162,10 +170,11 @@ def _yes(value) -> bool:
 
 
 def _refs(value) -> tuple[str, ...]:
+    """A list as sent, or text as typed into a form, one item a line."""
     if not value:
         return ()
     if isinstance(value, str):
-        return (value,)
+        return tuple(line.strip() for line in value.splitlines() if line.strip())
     return tuple(str(v) for v in value if v)
 
 
@@ -402,12 +411,11 @@ class Conversation:
         faq = next((r.status for r in self.desk.store.faq_entries(include_withdrawn=True)
                     if r.id == ticket.id), "")
         return Reply("ticket_card", ticket=ticket, replaces_clicked=replaces_clicked, by=by,
-                     offers=offers(ticket.status),
+                     offers=offers(ticket.status, faq),
                      choices=self._choices(asker or ticket.asker),
                      cited=tuple(self.knowledge.labels(ticket.bot_refs)),
-                     considered=tuple(self.knowledge.considered(ticket.question, ticket.bot_refs,
-                                                                limit=CONSIDERED)),
-                     faq_status=faq)
+                     considered=considered_pairs(self.knowledge.considered(
+                         ticket.question, ticket.bot_refs, limit=CONSIDERED)))
 
     def queued_reply(self, message: OutboxMessage) -> Reply:
         """A queued message for an MO or an asker (not an answer, which is queued rendered)
@@ -421,7 +429,7 @@ class Conversation:
                          text=wording.ticket_headline(ticket.id, by),
                          choices=self._choices(Asker(platform_of(message.recipient), "")),
                          cited=_refs(body.get("cited") or body.get("bot_refs")),
-                         considered=tuple(tuple(pair) for pair in body.get("considered") or ()))
+                         considered=considered_pairs(body.get("considered")))
         if message.kind == "notice":
             return text_reply(str(body.get("text") or ""))
         return text_reply(wording.ticket_news(ticket.id, message.kind, ticket.question))
@@ -460,6 +468,22 @@ class Conversation:
     # --- bookkeeping -------------------------------------------------------------------------
     def reachable_mos(self) -> dict[str, bool]:
         return self.desk.reachable_mos()
+
+    def health(self) -> dict:
+        """What the health check reports: "degraded" while the knowledge base has problems."""
+        problems = [str(p) for p in self.knowledge.last_problems]
+        return {"status": "ok" if not problems else "degraded",
+                "passages": len(self.knowledge.answerer.kb.passages),
+                # "sqlite" or "postgresql"; the knowledge version answered from
+                # (PostgreSQL: its number; SQLite: a hash of the folder's files)
+                "store": getattr(self.desk.store, "kind", "unknown"),
+                "knowledge_version": self.knowledge.version,
+                "knowledge_problems": problems}
+
+    def watch_knowledge(self):
+        """Knowledge edits on disk (or new versions in PostgreSQL) reach this process; `stop()`
+        the watcher returned."""
+        return start_watching(self.knowledge, self.desk.store)
 
     def _remember(self, incoming: Incoming) -> None:
         """Keep each person's private-chat reference: Teams can only message someone

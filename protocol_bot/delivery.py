@@ -105,6 +105,13 @@ class Deliveries:
                  "has it", message.platform, message.id)
         return None
 
+    def settle(self, message: OutboxMessage, error: Exception | None, now: float) -> None:
+        """Record how one send went: delivered (no `error`), or `failed`."""
+        if error is None:
+            self.delivered(message, now)
+        else:
+            self.failed(message, error, now)
+
     def delivered(self, message: OutboxMessage, now: float) -> None:
         self.store.mark_delivered(message.id, now)
         log.info("%s message %d (%s, ticket %s) delivered", message.platform, message.id,

@@ -20,6 +20,18 @@ def shorten(text: str, limit: int) -> str:
     return cut.rstrip(" ,;:-") + "..."
 
 
+def fit(text: str, budget: int, render: Callable[[str], str]) -> str:
+    """`text` shortened (as `shorten` does) until `render`ing it fits `budget` characters (a
+    renderer's escaping and quoting make it longer); "" when nothing fits."""
+    limit = budget
+    while limit > 3:
+        rendered = render(shorten(text, limit))
+        if len(rendered) <= budget:
+            return rendered
+        limit -= len(rendered) - budget + 3
+    return ""
+
+
 def first_words(text: str, keep: int, longer_than: int) -> tuple[str, bool]:
     """(`text`'s first `keep` words + ' …', True) when it has more than `longer_than` words;
     otherwise (text, False). Never cuts inside a markdown link."""

@@ -275,14 +275,14 @@ def test_faq_list_and_withdraw_from_the_ticket_card(knowledge_copy):
     ticket, _ = conversation.desk.escalate(ASKER, LEAFLETS, idempotency_key="m1")
     conversation.desk.answer(ticket.id, MO, "No.", save_faq=True)
     card = conversation.ticket_card(conversation.desk.show(ticket.id, MO))
-    assert card.faq_status == "live"
+    assert "faq_withdraw" in card.offers  # its FAQ answer is live
 
     [listed] = conversation.handle(Incoming(asker=mo.asker, place=mo.place, action="faq_list"))
     assert ticket.id in listed.text and "live" in listed.text
     said, card = conversation.handle(Incoming(asker=mo.asker, place=mo.place,
                                               action="faq_withdraw", data={"ticket": ticket.id}))
     assert "withdrawn" in said.text and card.kind == "ticket_card"
-    assert card.faq_status == "withdrawn"
+    assert "faq_withdraw" not in card.offers and "faq_list" in card.offers
     assert _faq_cited(conversation.knowledge.ask(LEAFLETS)) == []
     [refused] = conversation.handle(Incoming(asker=ASKER, place=mo.place,
                                              action="faq_withdraw", data={"ticket": ticket.id}))
@@ -512,3 +512,14 @@ def test_cli_teach_from_a_ticket_shown_with_the_passages_considered(cli_env):
     assert again.returncode == 0 and "Already taught #1" in again.stdout
     answer = json.loads(cli(cli_env, "ask", "--json", WEEKEND).stdout)
     assert answer["citations"][0]["ref"] == "3.2"
+
+
+def test_other_ways_of_asking_come_as_typed_one_a_line(knowledge_copy):
+    conversation = make_conversation(mos=(MO,), knowledge_dir=knowledge_copy)
+    ticket, _ = conversation.desk.escalate(ASKER, LEAFLETS, idempotency_key="m1")
+    mo = Asker("slack", "UMO")
+    conversation.handle(Incoming(asker=mo, place=Place(is_private=True), action="answer", data={
+        "ticket": ticket.id, "text": "No.", "save_faq": True,
+        "faq_questions": "  Can staff post my flyers?\n\nWill officers hand out leaflets?  \n"}))
+    assert _faq_passages(knowledge_copy)[ticket.id]["questions"] == [
+        LEAFLETS, "Can staff post my flyers?", "Will officers hand out leaflets?"]

@@ -7,6 +7,7 @@ import asyncio
 from adapters.outbox_loop import OutboxWorker, deliver_due
 from protocol_bot.delivery import Deliveries
 from protocol_bot.desk import Desk
+from protocol_bot.pacing import Pacer, Pacing
 from protocol_bot.sqlite_store import SqliteStore
 from protocol_bot.models import Asker
 from protocol_bot.store import backoff_seconds
@@ -187,3 +188,14 @@ def test_a_platforms_no_is_classified_once_for_every_platform():
     assert refusal(TIMEOUT, "slow").outcome_unknown
     assert isinstance(refusal(REFUSED, "gone", fallback={"user": "U1"}), Refused)
     assert isinstance(refusal(PERMANENT, "too long"), Undeliverable)
+
+
+def test_a_destination_is_paced_and_waits_out_a_retry_after():
+    now = [T0]
+    pacer = Pacer(Pacing(interval=2.0), clock=lambda: now[0])
+    assert pacer.wait("channel:C1") <= 0  # never sent to: at once
+    pacer.sent("channel:C1")
+    assert pacer.wait("channel:C1") == 2.0 and pacer.wait("channel:C2") <= 0
+    pacer.sent("channel:C1", retry_after=30.0)  # "not now": the platform's pause, not the pace
+    now[0] += 10
+    assert pacer.not_before("channel:C1") == T0 + 30.0 and pacer.wait("channel:C1") == 20.0

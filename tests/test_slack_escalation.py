@@ -310,7 +310,7 @@ def test_outbox_send_raises_when_slack_refuses_so_the_message_is_retried():
                                reply_to={"channel": "C0MEMBERS1", "thread_ts": "1.1"})
             client = AsyncWebClient(token=BOT_TOKEN, base_url=fake.api_url)
             fake.fail_next("chat.postMessage", "ratelimited")
-            send = make_send(client, None, conversation.queued_reply)
+            send = make_send(client, conversation.queued_reply)
             delivered = await deliver_due(conversation.deliveries, "slack", send)
             assert delivered == 1  # one of the two MO notices failed
             [waiting] = conversation.desk.store.undelivered("slack")

@@ -8,6 +8,7 @@ import json
 
 from adapters.slack import render
 from adapters.slack.events import plain_text, unpack_value
+from protocol_bot.excerpt import fit
 from protocol_bot.conversation import Reply, offers, queued_ticket
 from protocol_bot.models import Answer, Citation, Escalation
 from protocol_bot.store import OutboxMessage
@@ -111,6 +112,13 @@ def test_shorten_never_cuts_a_word():
     assert render.shorten("one two three four", 12) == "one two..."
     assert render.shorten("short", 12) == "short"
     assert len(render.shorten("x" * 5000, 3000)) == 3000
+
+
+def test_quoted_words_are_shortened_until_escaped_and_quoted_they_fit():
+    said = "a < b & c > d " * 100
+    quoted = fit(said, 300, render.quoted)
+    assert len(quoted) <= 300 and quoted.startswith("&gt; a &lt; b &amp;") and quoted.endswith("...")
+    assert fit("short", 300, render.quoted) == "&gt; short" and fit(said, 3, render.quoted) == ""
 
 
 def test_slack_limits_hold_for_huge_answers():

@@ -80,3 +80,12 @@ def test_local_mode_refuses_to_listen_beyond_loopback(tmp_path):
     assert done.returncode == 2
     assert "local mode" in done.stderr and "--insecure-local" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_loopback_means_this_machine_only():
+    from protocol_bot.loopback import is_loopback_host, is_loopback_url
+
+    assert all(map(is_loopback_host, ("localhost", "127.0.0.1", "127.8.9.10", "::1")))
+    assert not any(map(is_loopback_host, ("0.0.0.0", "10.0.0.1", "example.org", "")))
+    assert is_loopback_url("http://127.0.0.1:3978/") and is_loopback_url("http://[::1]:56150")
+    assert not any(map(is_loopback_url, ("https://smba.trafficmanager.net/uk/", None, "http://[x")))

@@ -17,9 +17,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from protocol_bot.config import setting
 from protocol_bot.conversation import Conversation, Incoming, Reply
-from protocol_bot.store import OutboxMessage
+from protocol_bot.pacing import Pacing
 
-from adapters.outbox_loop import Pacing
 from adapters.pipeline import Pipeline
 
 from . import clicks, escalation, officer, recording
@@ -59,13 +58,13 @@ class SlackBot:
     def __init__(self, conversation: Conversation, settings: SlackSettings):
         self.conversation = conversation
         self.settings = settings
-        self.pipeline = Pipeline(conversation, "slack",
-                                 functools.partial(recording.respond, conversation), self.send,
-                                 destination, Pacing(interval=PACE_SECONDS))
-        self._send = None  # posts to Slack once `start` has opened the HTTP session
         # `api` (with the bot token) delivers the outbox; bolt gives each request its own
         # client with the token from `authorize`, at the same base URL.
         self.api = AsyncWebClient(token=settings.bot_token, base_url=settings.api_url)
+        self.pipeline = Pipeline(conversation, "slack",
+                                 functools.partial(recording.respond, conversation),
+                                 make_send(self.api, conversation.queued_reply), destination,
+                                 Pacing(interval=PACE_SECONDS))
         self.people = People(self.api)
 
         async def authorize():  # bolt passes arguments by name, so no bound methods
@@ -120,11 +119,7 @@ class SlackBot:
             await self.identity()
         except Exception as exc:  # Slack unreachable or the token wrong: retried on first use
             log.warning("Slack auth.test failed at start-up (%s); check SLACK_BOT_TOKEN", exc)
-        self._send = make_send(self.api, self._session, self.conversation.queued_reply)
         self.pipeline.start()
-
-    async def send(self, message: OutboxMessage) -> None:
-        await self._send(message)
 
     async def stop(self) -> None:
         await self.pipeline.stop()

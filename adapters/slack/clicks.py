@@ -12,6 +12,7 @@ from protocol_bot.conversation import Reply
 
 from . import render
 from .events import action_incoming, action_key, unpack_value
+from .delivery import REFUSING
 from .messaging import open_view, post, send_dm, tell
 from .officer import refresh, where_clicked
 
@@ -87,7 +88,7 @@ async def on_share(slack, ack, body, action, client, respond):
     try:
         await post(client, channel, render.reply_message(reply, shared_by=body["user"]["id"]))
     except SlackApiError as exc:
-        if exc.response.get("error", "") in ("not_in_channel", "channel_not_found", "is_archived"):
+        if exc.response.get("error", "") in REFUSING:  # removed, archived, not allowed
             await tell(body, client, respond, REFUSED_CHANNEL)
             return
         raise

@@ -62,10 +62,10 @@ async def slack_says_no(user: str | None):
         raise refusal(RETRY, f"Slack unreachable ({type(exc).__name__})") from None
 
 
-def make_send(client: AsyncWebClient, session: aiohttp.ClientSession | None,
-              reply_of: Callable[[OutboxMessage], Reply]):
+def make_send(client: AsyncWebClient, reply_of: Callable[[OutboxMessage], Reply]):
     """`send(msg)` for the outbox worker: posts the message (rendered from the core's reply),
-    or raises what the core needs to decide (RetryLater, Refused, Undeliverable)."""
+    or raises what the core needs to decide (RetryLater, Refused, Undeliverable). A private
+    answer's response_url is posted to on the client's HTTP session, once it has one."""
 
     async def send(msg: OutboxMessage) -> None:
         rendered = (dict(msg.body["message"]) if msg.kind == "reply" else
@@ -73,19 +73,18 @@ def make_send(client: AsyncWebClient, session: aiohttp.ClientSession | None,
         reply_to = msg.reply_to or {}
         user = user_of(msg.recipient) or reply_to.get("user")
         async with slack_says_no(user):
-            await asyncio.wait_for(_deliver(client, session, msg, rendered, reply_to, user),
-                                   CALL_TIMEOUT)
+            await asyncio.wait_for(_deliver(client, msg, rendered, reply_to, user), CALL_TIMEOUT)
 
     return send
 
 
-async def _deliver(client, session, msg: OutboxMessage, rendered: dict, reply_to: dict,
-                   user: str | None) -> None:
+async def _deliver(client: AsyncWebClient, msg: OutboxMessage, rendered: dict,
+                   reply_to: dict, user: str | None) -> None:
     # Notices to the MO always go to their DM, whatever reference is stored for them:
     # a ticket is never posted in a channel. A reply goes where the person asked.
     if msg.kind in ("reply", "ticket_answered"):
-        if reply_to.get("response_url") and session is not None:
-            await _respond(session, reply_to["response_url"], rendered, user)
+        if reply_to.get("response_url") and client.session is not None:
+            await _respond(client.session, reply_to["response_url"], rendered, user)
             return
         if reply_to.get("channel"):
             await post(client, reply_to["channel"], rendered, reply_to.get("thread_ts"))

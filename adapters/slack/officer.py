@@ -80,12 +80,10 @@ async def on_answer_submitted(slack, ack, body, view, client):
     meta = slack.unseal(view.get("private_metadata"), user_id)
     text = view_input(view, "answer", "value").strip()  # an empty one: the desk says so
     save_faq = "save_faq" in (view_input(view, "save_faq", "value") or [])
-    variants = [line.strip() for line in view_input(view, "faq_questions", "value").splitlines()
-                if line.strip()]
-    faq_text = (view_input(view, "faq_text", "value") or "").strip()
     work = asyncio.ensure_future(slack.handle(action_incoming(
         body, "answer", {"ticket": meta.get("t", ""), "text": text, "save_faq": save_faq,
-                         "faq_questions": variants, "faq_text": faq_text})))
+                         "faq_questions": view_input(view, "faq_questions", "value"),
+                         "faq_text": view_input(view, "faq_text", "value")})))
     done, _ = await asyncio.wait({work}, timeout=ANSWER_WAIT_SECONDS)
     if not done:  # saving the FAQ is taking a while: close the modal, report by DM
         await ack()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from protocol_bot import wording
 from protocol_bot.conversation import MO_ACTIONS, AnswerView, Reply
-from protocol_bot.excerpt import pieces, shorten
+from protocol_bot.excerpt import fit, pieces, shorten
 from protocol_bot.models import Answer, Asker, Citation, Ticket
 
 from .events import USER_ID, pack_value, user_of
@@ -48,25 +48,15 @@ def escape(text: str) -> str:
     return (text or "").replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def quote(text: str) -> str:
-    """mrkdwn block quote of already-escaped text."""
-    return "\n".join("&gt; " + line if line.strip() else "&gt;" for line in text.splitlines())
-
-
-def _fit_quote(text: str, budget: int) -> str:
-    """Escaped, quoted `text` within `budget` characters (escaping and quoting add characters)."""
-    limit = budget
-    while limit > 3:
-        quoted = quote(escape(shorten(text, limit)))
-        if len(quoted) <= budget:
-            return quoted
-        limit -= len(quoted) - budget + 3
-    return ""
+def quoted(text: str) -> str:
+    """Plain words as a mrkdwn block quote (escaped first)."""
+    return "\n".join("&gt; " + line if line.strip() else "&gt;"
+                     for line in escape(text).splitlines())
 
 
 def _pieces(text: str, budget: int):
     """`text` in consecutive pieces, split at spaces, each fitting `budget` once quoted."""
-    return pieces(text, budget, lambda piece: len(quote(escape(piece))))
+    return pieces(text, budget, lambda piece: len(quoted(piece)))
 
 
 def mention(user_id: str, name: str = "") -> str:
@@ -76,16 +66,9 @@ def mention(user_id: str, name: str = "") -> str:
     return escape(name or user_id or "someone")
 
 
-def slack_user(principal: str) -> str | None:
-    """The user id in 'slack:U123', when it is one Slack can mention."""
-    user = user_of(principal or "")
-    return user if user and USER_ID.match(user) else None
-
-
 def principal_mention(principal: str) -> str:
     """'slack:U123' as a mention; other platforms' principals as escaped text."""
-    user = slack_user(principal)
-    return mention(user) if user else escape(principal)
+    return mention(user_of(principal) or "", principal)
 
 
 # --- blocks ------------------------------------------------------------------------------------
@@ -166,19 +149,18 @@ def citation_blocks(citation: Citation, index: int) -> list[dict]:
         where += "\n_The monitoring officer's guidance_"
     budget = SECTION_LIMIT - len(where) - 1
     shortened = len(citation.text) > PASSAGE_PREVIEW
-    passage = _fit_quote(citation.text, min(budget, PASSAGE_PREVIEW + PASSAGE_PREVIEW // 4)
-                         if shortened else budget)
+    passage = fit(citation.text, min(budget, PASSAGE_PREVIEW + PASSAGE_PREVIEW // 4)
+                  if shortened else budget, quoted)
     accessory = (button("Show full text", FULL_TEXT, pack_value({"k": citation.key}))
                  if shortened or passage.endswith("...") else None)
     return [section(f"{where}\n{passage}", accessory=accessory, block_id=f"citation-{index}")]
 
 
-def answer_buttons(answer: Answer, *, log_id=None, shareable: bool = False) -> list[dict]:
-    view = AnswerView.of(answer)
+def answer_buttons(view: AnswerView, question: str, log_id, shareable: bool) -> list[dict]:
     refs = list(view.refs)
     # The question travels as its log id; its text only when it could not be logged.
     value = pack_value({"r": refs, "l": log_id} if log_id is not None else
-                       {"q": answer.question[:500], "r": refs, "l": None})
+                       {"q": question[:500], "r": refs, "l": None})
     elements = [button(wording.ASK_MO, ESCALATE, value,
                        style="primary" if view.ask_mo_first else None)]
     if view.feedback:
@@ -196,8 +178,7 @@ def answer_message(answer: Answer, *, log_id=None, shareable: bool = False,
     "Share to channel" button (for the private /protocol answer); `shared_by` credits who shared.
     """
     view = AnswerView.of(answer)
-    buttons = actions(*answer_buttons(answer, log_id=log_id, shareable=shareable),
-                      block_id="next")
+    buttons = actions(*answer_buttons(view, answer.question, log_id, shareable), block_id="next")
     blocks: list[dict] = []
     if shared_by:
         blocks.append(context(f"{mention(shared_by)} asked: {escape(shorten(answer.question, 300))}"))
@@ -216,7 +197,7 @@ def answer_message(answer: Answer, *, log_id=None, shareable: bool = False,
 def full_text_view(document: str, label: str, heading: str, text: str) -> dict:
     """A modal with a passage's whole text, split into sections at word boundaries."""
     blocks = [section(f"*{escape(label)}*" + (f"\n_{escape(heading)}_" if heading else ""))]
-    blocks += [section(quote(escape(piece))) for piece in _pieces(text, SECTION_LIMIT - 100)]
+    blocks += [section(quoted(piece)) for piece in _pieces(text, SECTION_LIMIT - 100)]
     return modal(shorten(document, TITLE_LIMIT) or "Full text", blocks[:VIEW_BLOCKS])
 
 
@@ -255,7 +236,7 @@ def escalate_view(question: str, metadata: str) -> dict:
     return modal("Monitoring officer", [
         section("Your question goes to the monitoring officer (and their deputies) only. "
                 "Their answer comes back to you here in Slack.\n\n*Your question*\n"
-                + _fit_quote(question, SECTION_LIMIT - 200)),
+                + fit(question, SECTION_LIMIT - 200, quoted)),
         text_input("context", "Anything the monitoring officer should know?", 2000,
                    placeholder="e.g. which meeting or officer this is about"),
     ], close="Cancel", submit="Send", callback_id=ESCALATE_VIEW, metadata=metadata)
@@ -276,32 +257,26 @@ def _asker_line(asker: Asker) -> str:
 
 
 def ticket_buttons(ticket_id: str, offers=MO_ACTIONS) -> list[dict]:
-    """Assign, Answer and Close, those of them the core `offers`."""
+    """Assign, Answer, Close, FAQ answers and Withdraw FAQ answer, those the core `offers`."""
+    close = confirmation("Close this ticket?", "The asker is not sent anything. You can reopen "
+                         "it later from the CLI.", "Close", "Keep open")
+    withdraw = confirmation("Withdraw this FAQ answer?", "The bot stops answering from it. "
+                            "Answering the ticket again with Save as FAQ publishes it again.",
+                            "Withdraw", "Keep it")
     buttons = {"assign": button("Assign", TICKET_ASSIGN, ticket_id),
                "answer": button("Answer", TICKET_ANSWER, ticket_id, style="primary"),
-               "close": button("Close", TICKET_CLOSE, ticket_id, confirm=confirmation(
-                   "Close this ticket?", "The asker is not sent anything. You can reopen it "
-                   "later from the CLI.", "Close", "Keep open"))}
+               "close": button("Close", TICKET_CLOSE, ticket_id, confirm=close),
+               "faq_list": button("FAQ answers", FAQ_LIST, ticket_id),
+               "faq_withdraw": button("Withdraw FAQ answer", FAQ_WITHDRAW, ticket_id,
+                                      confirm=withdraw)}
     return [buttons[verb] for verb in buttons if verb in offers]
-
-
-def faq_buttons(ticket_id: str, faq_status: str) -> list[dict]:
-    buttons = [button("FAQ answers", FAQ_LIST, ticket_id)]
-    if faq_status == "live":
-        buttons.append(button("Withdraw FAQ answer", FAQ_WITHDRAW, ticket_id, confirm=confirmation(
-            "Withdraw this FAQ answer?", "The bot stops answering from it. Answering the ticket "
-            "again with Save as FAQ publishes it again.", "Withdraw", "Keep it")))
-    return buttons
 
 
 def teach_blocks(ticket_id: str, considered) -> list[dict]:
     """The passages the bot considered, each with "This answers it" (the button's value holds
     the ticket id and the passage key, never the question)."""
     rows = []
-    for number, pair in enumerate(considered):
-        key, label = (list(pair) + ["", ""])[:2]
-        if not key:
-            continue
+    for number, (key, label) in enumerate(considered):
         try:
             value = pack_value({"t": ticket_id, "k": key})
         except ValueError:  # a key too long for a button: not offered
@@ -335,7 +310,7 @@ def quoted_sections(text: str, room: int) -> list[dict]:
     pieces = list(_pieces(text, SECTION_LIMIT - 100))
     if len(pieces) > room:
         pieces = pieces[:room - 1] + ["... (the rest is in `protocol-bot tickets show`)"]
-    return [section(quote(escape(piece))) for piece in pieces]
+    return [section(quoted(piece)) for piece in pieces]
 
 
 def ticket_card(reply: Reply) -> dict:
@@ -351,8 +326,7 @@ def ticket_card(reply: Reply) -> dict:
     blocks.append(context(escape(shorten(wording.bot_cited(reply.cited), 2900))))
     if reply.by:
         blocks.append(context(status_line(reply)))
-    blocks.append(actions(*ticket_buttons(ticket.id, reply.offers),
-                          *faq_buttons(ticket.id, reply.faq_status), block_id="ticket-actions"))
+    blocks.append(actions(*ticket_buttons(ticket.id, reply.offers), block_id="ticket-actions"))
     blocks += teach_blocks(ticket.id, reply.considered)
     text = (f"{ticket.id}: a question for the monitoring officer: "
             f"{escape(shorten(ticket.question, 500))}")
@@ -363,10 +337,10 @@ def ticket_answered_message(reply: Reply) -> dict:
     """The MO's answer, back to the asker where they asked: the whole answer, over as many
     sections as it takes (Slack allows 3,000 characters a section)."""
     ticket = reply.ticket
-    user = slack_user(reply.by)
-    who = "The monitoring officer" + (f" ({mention(user)})" if user else "")
+    user = user_of(reply.by) or ""
+    who = "The monitoring officer" + (f" ({mention(user)})" if USER_ID.match(user) else "")
     head = f"{who} answered your question *{escape(ticket.id)}*:"
-    blocks = [section(head + "\n" + _fit_quote(ticket.question, 600))]
+    blocks = [section(head + "\n" + fit(ticket.question, 600, quoted))]
     blocks += [section(escape(piece)) for piece in
                _pieces(ticket.answer or "", SECTION_LIMIT - 200)][:MESSAGE_BLOCKS - 1]
     text = (f"The monitoring officer answered {escape(ticket.id)}: "
@@ -386,7 +360,7 @@ def assign_view(ticket_id: str, actor_user: str, metadata: str) -> dict:
 def answer_view(ticket_id: str, question: str, metadata: str) -> dict:
     """The MO writes the answer; "save as FAQ" adds it (and other phrasings) to the knowledge."""
     return modal(f"Answer {ticket_id}", [
-        section("*The question*\n" + _fit_quote(question, 2500)),
+        section("*The question*\n" + fit(question, 2500, quoted)),
         text_input("answer", "Your answer", 3000, optional=False),
         {"type": "input", "block_id": "save_faq", "optional": True,
          "label": plain("Knowledge base", 2000),
@@ -414,21 +388,18 @@ def home_view(tickets: list[Ticket] | None = None) -> dict:
                                                HEADER_LIMIT)}]
     if not tickets:
         blocks.append(section("No open tickets. :tada:"))
-    return {"type": "home", "blocks": blocks + ticket_list_blocks(tickets, VIEW_BLOCKS - 2)}
+    return {"type": "home", "blocks": blocks + ticket_list_blocks(tickets)}
 
 
-def ticket_list_blocks(tickets: list[Ticket], room: int = MESSAGE_BLOCKS - 2) -> list[dict]:
-    """Each waiting ticket: id, status, who asked, the question, and its buttons."""
+def ticket_list_blocks(tickets: list[Ticket]) -> list[dict]:
+    """Each waiting ticket: id, status, who asked, the question, and its buttons (two blocks
+    each: the core lists at most ten, well within Slack's 50 a message)."""
     blocks: list[dict] = []
-    shown = tickets[:room // 2]  # two blocks each
-    for t in shown:
+    for t in tickets:
         assignee = f" \u00b7 assigned to {escape(t.assignee)}" if t.assignee else ""
         blocks.append(section(
             f"*{escape(t.id)}* \u00b7 {escape(t.status)}{assignee} \u00b7 from "
             f"{_asker_line(t.asker)} \u00b7 {escape(t.created_at[:10])}\n"
-            + _fit_quote(t.question, 1500)))
+            + fit(t.question, 1500, quoted)))
         blocks.append(actions(*ticket_buttons(t.id), block_id=f"list-{t.id}"))
-    if len(tickets) > len(shown):
-        blocks.append(context(f"And {len(tickets) - len(shown)} more: `protocol-bot tickets list` "
-                              "shows them all."))
     return blocks

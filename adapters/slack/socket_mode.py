@@ -8,7 +8,6 @@ import logging
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 
 from protocol_bot.conversation import Conversation
-from protocol_bot.watcher import start_watching
 
 from .app import SlackBot, SlackSettings
 
@@ -20,7 +19,7 @@ async def run_socket_mode(conversation: Conversation, settings: SlackSettings, s
     slack = SlackBot(conversation, settings)
     await slack.start()
     handler = AsyncSocketModeHandler(slack.bolt, app_token=settings.app_token, web_client=slack.api)
-    watcher = start_watching(conversation.knowledge, conversation.desk.store)  # knowledge edits reach this process too
+    watcher = conversation.watch_knowledge()  # knowledge edits reach this process too
     try:
         await handler.connect_async()
         log.info("Slack Socket Mode connected")

@@ -8,13 +8,13 @@ import os
 
 from aiohttp import web
 
+from protocol_bot.config import FALSE_WORDS, setting
 from protocol_bot.conversation import Conversation
 from protocol_bot.doctor import reachability
+from protocol_bot.pacing import Pacing
 
-from adapters.outbox_loop import Pacing
 from adapters.pipeline import Pipeline
 
-from . import activities as act
 from .bf import TeamsEndpoint, TeamsSettings
 from .bot import TeamsLogic, destination
 
@@ -29,8 +29,7 @@ PIPELINE = web.AppKey("teams_pipeline", Pipeline)
 
 
 def disabled(env: dict[str, str] | None = None) -> bool:
-    env = os.environ if env is None else env
-    return (env.get("PROTOCOL_BOT_TEAMS") or "").strip().lower() in ("0", "off", "no", "false")
+    return setting(env, "PROTOCOL_BOT_TEAMS").lower() in FALSE_WORDS
 
 
 def mount(app: web.Application, conversation: Conversation, settings: TeamsSettings | None = None) -> bool:
@@ -47,12 +46,7 @@ def mount(app: web.Application, conversation: Conversation, settings: TeamsSetti
     pipeline = Pipeline(conversation, "teams", logic.respond, endpoint.send, destination,
                         Pacing(interval=PACE_SECONDS, concurrency=32, send_timeout=20.0),
                         outbox_interval=OUTBOX_INTERVAL)
-
-    async def record(activity: dict) -> None:
-        await pipeline.record(act.event_key(activity) if activity.get("id") else "",
-                              {"activity": activity})
-
-    endpoint.record = record
+    endpoint.record = pipeline.record
     app.router.add_post(MESSAGES_PATH, endpoint.handle)
     app[TEAMS] = endpoint
     app[PIPELINE] = pipeline

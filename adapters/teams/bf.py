@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from types import SimpleNamespace
@@ -24,10 +23,10 @@ from protocol_bot.config import setting
 from protocol_bot.delivery import (PERMANENT, REFUSED, RetryLater, Undeliverable, http_kind,
                                    refusal)
 from protocol_bot.doctor import half_set
+from protocol_bot.loopback import is_loopback_url
 from protocol_bot.store import OutboxMessage
 
-from adapters.worker_loop import is_loopback_host
-
+from .activities import event_key
 from .bot import REPLACE, TeamsLogic
 
 log = logging.getLogger(__name__)
@@ -147,24 +146,15 @@ class BotFrameworkThread:
         self.loop.call_soon_threadsafe(self.loop.stop)
 
 
-def is_loopback_url(url: str | None) -> bool:
-    try:
-        host = urllib.parse.urlsplit(url or "").hostname or ""
-    except ValueError:
-        return False
-    return is_loopback_host(host)
-
-
 class TeamsEndpoint:
     """The Bot Framework side of the Teams adapter: authenticate and record each activity
     (answered from the record, through the outbox), and `send` outbox messages."""
 
-    def __init__(self, logic: TeamsLogic, settings: TeamsSettings,
-                 botframework: BotFrameworkThread | None = None):
+    def __init__(self, logic: TeamsLogic, settings: TeamsSettings):
         self.logic = logic
         self.settings = settings
-        self.record = None  # async (activity dict) -> None, set by `app.mount`
-        self.botframework = botframework or BotFrameworkThread()
+        self.record = None  # async (key, payload) -> recorded: `Pipeline.record`, set by `mount`
+        self.botframework = BotFrameworkThread()
         self.auth = _Authentication(_auth_config(settings))
         self.adapter = CloudAdapter(self.auth)
 
@@ -201,7 +191,8 @@ class TeamsEndpoint:
         if activity.type == "invoke":
             # Cards use Action.Submit only (botbuilder 4.17 answers Action.Execute with 500).
             return web.json_response({"error": "not implemented"}, status=501)
-        await self.record(body)  # recorded: answered from the record, even after a crash
+        # Recorded: answered from the record, even after a crash.
+        await self.record(event_key(body) if body.get("id") else "", {"activity": body})
         return web.Response(status=201)
 
     # --- proactive delivery (the outbox) -------------------------------------------------------

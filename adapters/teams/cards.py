@@ -276,9 +276,10 @@ def mo_ticket_card(reply: Reply, actor: str = "") -> dict:
                           "card": answer_form(ticket_id)},
                "assign": {"type": "Action.ShowCard", "title": "Assign",
                           "card": assign_form(ticket_id, reply.choices, actor)},
-               "close": submit("Close", MO_CLOSE, ticket=ticket_id)}
+               "close": submit("Close", MO_CLOSE, ticket=ticket_id),
+               "faq_list": submit("FAQ answers", MO_FAQ_LIST),
+               "faq_withdraw": submit("Withdraw FAQ answer", MO_FAQ_WITHDRAW, ticket=ticket_id)}
     actions = [offered[verb] for verb in offered if verb in reply.offers]
-    actions += faq_actions(ticket_id, reply.faq_status)
     summary = (f"{headline}. {_asker_line(ticket.asker)} asked: \u201c{question[:1000]}\u201d. "
                f"{answered}")
     return card(body, actions, fallback=summary)
@@ -322,7 +323,6 @@ def status_line(reply: Reply) -> list[dict]:
 def teach_blocks(ticket_id: str, considered: Iterable[Sequence[str]]) -> list[dict]:
     """Each passage the bot considered, with "This answers it": the ticket's question becomes a
     search hint of that passage. The data holds the ticket id and passage key, never text."""
-    considered = [(key, label) for key, label in considered if key]
     if not considered:
         return []
     blocks = [text("Passages the bot considered (\u201cThis answers it\u201d teaches the bot "
@@ -334,13 +334,6 @@ def teach_blocks(ticket_id: str, considered: Iterable[Sequence[str]]) -> list[di
                 submit("This answers it", MO_TEACH, ticket=ticket_id, **{PASSAGE_KEY: key})]}]},
         ]})
     return blocks
-
-
-def faq_actions(ticket_id: str, faq_status: str) -> list[dict]:
-    actions = [submit("FAQ answers", MO_FAQ_LIST)]
-    if faq_status == "live":
-        actions.append(submit("Withdraw FAQ answer", MO_FAQ_WITHDRAW, ticket=ticket_id))
-    return actions
 
 
 def taught_message(words: str, taught_id: int | None) -> dict:
