@@ -15,6 +15,7 @@ from .editions import EditionRules
 from .index import PAIR_WEIGHT, Hit, SearchIndex, word_pairs
 from .knowledge import KnowledgeBase
 from .models import Answer, Citation, Escalation, Passage
+from .neighbours import Neighbours
 
 MAX_QUESTION_CHARS = 2000
 MAX_CITATIONS = 3
@@ -57,6 +58,8 @@ SENSITIVE_TERMS = frozenset({"bulli", "harass", "complaint", "grievanc", "whistl
 # says where to look: that document's passages weigh this much more, and the naming words
 # stop counting as what the question is about.
 NAMED_WEIGHT = 1.3
+# A declined example counts only while no passage says this much of it (informative weight).
+SAID_SHARE = 0.9
 _ABOUT_EXERCISE = re.compile(r"\b(exercises?|challenge\s*(\d+|one|two|three|four|five|six|seven"
                              r"|eight|nine)|appendix)\b", re.I)
 
@@ -130,15 +133,22 @@ class Query:
 class Answerer:
     """Built once per knowledge base; `answer` is pure and safe to call from many threads."""
 
-    def __init__(self, kb: KnowledgeBase, facts: BotFacts = BotFacts(), *, _built=None):
+    def __init__(self, kb: KnowledgeBase, facts: BotFacts = BotFacts(), *, _built=None,
+                 declined: tuple[str, ...] | None = None):
+        """`declined`: messages the documents do not answer, for the decision's `declined_near`
+        (default: protocol_bot/data/declined_examples.txt; decision_fit passes its own)."""
         self.kb = kb
         self.facts = facts
         self.model = decision.Model.load()
         if _built is not None:  # from the index cache (index_cache.py)
-            self.analyzer, self.index, self._successor = _built
+            self.analyzer, self.index, self._successor, self.declined = _built
         else:
             self.analyzer = Analyzer(kb.synonyms)
             self.index = SearchIndex(kb.passages, self.analyzer)
+        if _built is None or declined is not None:
+            examples = decision.declined_examples() if declined is None else declined
+            self.declined = Neighbours.build(
+                kb.passages, tuple(e for e in examples if not self._said(e)), self.analyzer)
         superseded = kb.superseded()
         self._weights = np.asarray([
             AUTHORITY.get(kb.documents[p.document_id].kind, 1.0)
@@ -164,9 +174,23 @@ class Answerer:
         self._off_topic = [phrase for phrase in self.analyzer.off_topic_phrases()
                            if not self.index.mentioned(phrase)]
 
+    def _said(self, message: str) -> bool:
+        """Does one passage's heading and text hold (nearly) all of the message's informative
+        words? Then a declined example like it no longer counts: the knowledge base now says it
+        ("what is the quorum for full council?" once the MO adds standing orders)."""
+        terms = [t for t in dict.fromkeys(self.analyzer.terms(message)) if decision.rarity(t) >= 0.2]
+        if not terms:
+            return False
+        total = sum(decision.rarity(t) for t in terms)
+        for position in self.index.passages_with(max(terms, key=decision.rarity)):
+            content = self.index.content_terms[position]
+            if sum(decision.rarity(t) for t in terms if t in content) >= SAID_SHARE * total:
+                return True
+        return False
+
     def built(self):
         """What the index cache stores."""
-        return self.analyzer, self.index, self._successor
+        return self.analyzer, self.index, self._successor, self.declined
 
     def _find_successors(self, superseded: dict[str, str]) -> dict[int, int]:
         """Superseded passage -> the current edition's passage that says the same thing."""
@@ -316,8 +340,9 @@ class Answerer:
                 hits = self.index.search(query.weighted(), exclude=exclude, limit=CANDIDATES)
         if SENTENCE_WEIGHT:
             hits = self._sentence_rerank(query, hits[:RERANKED]) + hits[RERANKED:]
-        ranked = sorted(((h.relevance * float(weights[h.position]), h.position) for h in hits),
-                        key=lambda sp: -sp[0])
+        positions = [h.position for h in hits]
+        ranked = sorted(zip((np.asarray([h.relevance for h in hits]) * weights[positions]).tolist(),
+                            positions), key=lambda sp: -sp[0])
         ranked = self.editions.drop_replaced(ranked, keep=old_named)  # never a replaced clause
         # Someone asking about "the 2012 workbook" wants that edition's words, not its successor's.
         words = set(re.findall(r"\w+", question.lower()))
@@ -429,6 +454,7 @@ class Answerer:
             "unknown_rare": unknown / total,
             "max_uncovered": max(uncovered, default=0.0),
             "reach": min(2.0, raw / reach),
+            "declined_near": self.declined.declined_share([(w, t) for t, w in query.weights.items()]),
             "margin": (score - second) / score if score else 0.0,
             "fact_gap": 1.0 if fact else 0.0,
             "informative_words": min(1.0, sum(decision.rarity(t) for t, w in query.weights.items()

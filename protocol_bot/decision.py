@@ -39,10 +39,11 @@ from .analyzer import stem
 HERE = Path(__file__).resolve().parent
 FREQ_FILE = HERE / "data" / "english_freq.txt"
 WEIGHTS_FILE = HERE / "decision_weights.json"
+DECLINED_FILE = HERE / "data" / "declined_examples.txt"
 
 FEATURES = ("cover_rare", "cover_idf", "unknown_rare", "max_uncovered", "reach", "margin",
             "fact_gap", "informative_words", "domain", "domain_low", "names_missing",
-            "statement")
+            "statement", "declined_near")
 
 # General-English Zipf frequency at which a word stops telling what a question is about
 # ("time", "people", "good" are ~6; "officer" 4.6, "councillor" 3.6, "quorum" 2.4).
@@ -158,6 +159,16 @@ def fact_kind(question: str) -> str | None:
 
 def states_fact(kind: str, text: str) -> bool:
     return bool(STATES[kind].search(text))
+
+
+@lru_cache(maxsize=1)
+def declined_examples(path: Path = DECLINED_FILE) -> tuple[str, ...]:
+    """Messages the documents do not answer (one a line; '#' starts a comment line), written by
+    decision_fit from the training sets' out-of-scope questions."""
+    if not path.is_file():
+        return ()
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return tuple(line.strip() for line in lines if line.strip() and not line.startswith("#"))
 
 
 @dataclass(frozen=True)

@@ -251,6 +251,15 @@ class SearchIndex:
             common = docs if common is None else common & docs
         return bool(common)
 
+    def passages_with(self, term: str) -> np.ndarray:
+        """Positions of the passages whose words (hints included) hold the term."""
+        i = self.vocabulary.get(term)
+        row = int(self._word_rows[i]) if i is not None and self._word_rows is not None else -1
+        if row < 0:
+            return np.zeros(0, dtype=np.int64)
+        postings = self.passage_postings
+        return postings._doc_ids[postings._starts[row]:postings._ends[row]]
+
     def count(self, term: str) -> int:
         """How many times the word occurs in the knowledge base."""
         i = self.vocabulary.get(term)
@@ -273,7 +282,7 @@ class SearchIndex:
         if len(candidates) > limit:
             candidates = candidates[np.argpartition(-scores[candidates], limit)[:limit]]
         order = candidates[np.argsort(-scores[candidates], kind="stable")]
-        return [Hit(int(c), float(scores[c])) for c in order]
+        return list(map(Hit, order.tolist(), scores[order].tolist()))
 
     def word_score(self, weighted: list[tuple[float, str]], position: int) -> float:
         """One passage's score on its words alone (no hints)."""

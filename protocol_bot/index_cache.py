@@ -25,7 +25,8 @@ log = logging.getLogger(__name__)
 
 FORMAT = 1
 KEEP = 3  # cache files kept (the newest), so a few knowledge versions can alternate
-_CODE = ("analyzer.py", "index.py", "answering.py", "knowledge.py", "models.py")
+_CODE = ("analyzer.py", "index.py", "answering.py", "knowledge.py", "models.py", "decision.py",
+         "neighbours.py", "data/declined_examples.txt")
 
 
 def data_dir(config: Config | None = None) -> Path:

@@ -29,7 +29,7 @@ ASKER = Asker("slack", "U1", "Cllr Jones")
 LEAFLETS = "Can I ask an officer to deliver my leaflets?"
 # Declined by the shipped knowledge; clause 3.2 (officers' workloads and pressures, no undue
 # pressure) is among the passages the bot considered, and answers it.
-WEEKEND = "Am I allowed to message an officer on WhatsApp after hours?"
+WEEKEND = "can I phone an officer at home late in the evening?"
 RIGHT_CLAUSE = "mor-protocol-2026#3.2"
 
 

@@ -10,7 +10,7 @@ from adapters.slack import render
 from tests.slack_fake import MO_USER, make_conversation, payload, run, running_bot
 from tests.test_slack_escalation import click, submission
 
-WEEKEND = "Am I allowed to message an officer on WhatsApp after hours?"
+WEEKEND = "can I phone an officer at home late in the evening?"
 RIGHT_CLAUSE = "mor-protocol-2026#3.2"
 
 

@@ -7,7 +7,7 @@ from adapters.teams import cards
 from tests.test_teams_bot import Harness, escalate, only_card, outbox_card
 from tests.test_teams_support import MO, cards_in, make_conversation, message, submit, texts, walk
 
-WEEKEND = "Am I allowed to message an officer on WhatsApp after hours?"
+WEEKEND = "can I phone an officer at home late in the evening?"
 RIGHT_CLAUSE = "mor-protocol-2026#3.2"
 MO_CHAT = {"conversationType": "personal", "id": "a:mo-personal-chat"}
 
