@@ -17,6 +17,9 @@ Each feature is a number between about 0 and 1 that a person can read:
   the knowledge base against its frequency in general English ("officer", "protocol", "respect"
   are far commoner in it; "agenda", "vote", "weather" are not), on average and at the least
   characteristic informative word;
+- how much nearer the question comes to a message the documents do not answer (the training
+  sets' out-of-scope questions, data/declined_examples.txt) than to anything the knowledge base
+  says or is asked (neighbours.py);
 - the share of the names in the question (capitalised words and acronyms not opening a sentence:
   "Localism Act", "ICO", "Audit and Governance Committee") that the passage does not contain.
 
