@@ -24,6 +24,8 @@ WAITING = ("open", "assigned")
 MAX_LISTED = 10
 MO_ACTIONS = ("assign", "answer", "close", "reopen")
 CONSIDERED = 5  # passages offered on a ticket card with "This answers it"
+# The longest answer or FAQ text the MO's form takes (Slack's own limit is lower: it uses that).
+ANSWER_LIMIT = 4000
 
 
 @dataclass(frozen=True)
@@ -112,6 +114,18 @@ class AnswerView:
                  f"Not what you needed? {wording.ASK_MO}."]
         return "\n".join(line for line in lines if line)
 
+    @property
+    def actions(self) -> tuple[str, ...]:
+        """The buttons under it, in order (labels: wording.ANSWER_ACTIONS): "Ask the monitoring
+        officer" first when it stands out, else after Helpful / Not helpful."""
+        feedback = ("helpful", "not_helpful") if self.feedback else ()
+        return ("escalate", *feedback) if self.ask_mo_first else (*feedback, "escalate")
+
+    @staticmethod
+    def cited_as(citation: Citation) -> str:
+        """What is said under a citation's label: whose words an FAQ answer is."""
+        return wording.FAQ_GUIDANCE if citation.kind == "faq" else ""
+
     @classmethod
     def of(cls, answer: Answer) -> "AnswerView":
         return cls(
@@ -122,6 +136,50 @@ class AnswerView:
             refs=tuple(c.key for c in answer.citations),
             ask_mo_first=answer.escalation.prominent or not answer.answered,
             feedback=bool(answer.citations))
+
+
+@dataclass(frozen=True)
+class TicketView:
+    """What a ticket card shows an MO on any platform; renderers lay it out and name the people
+    (`name`: a principal as the platform shows a person, a mention or escaped text)."""
+
+    ticket: Ticket
+    assigned_by: str  # a queued card assigned to the MO reading it: who assigned it
+    acted_by: str  # the card clicked: who acted on it just now
+    cited: str  # what the bot had cited, as the MO reads it
+    offers: tuple[str, ...]  # the MO actions its status allows (labels: wording.OFFER_LABELS)
+    considered: tuple[tuple[str, str], ...]  # ('document_id#ref', label): "This answers it"
+
+    @classmethod
+    def of(cls, reply: Reply) -> "TicketView":
+        clicked = reply.replaces_clicked
+        return cls(ticket=reply.ticket, assigned_by="" if clicked else reply.by,
+                   acted_by=reply.by if clicked else "", cited=wording.bot_cited(reply.cited),
+                   offers=reply.offers, considered=reply.considered)
+
+    def headline(self, name: Callable[[str], str]) -> str:
+        return wording.ticket_headline(self.ticket.id,
+                                       name(self.assigned_by) if self.assigned_by else "")
+
+    def status(self, name: Callable[[str], str]) -> str:
+        assignee = self.ticket.assignee
+        return wording.status_name(self.ticket.status, name(assignee) if assignee else "")
+
+    def status_line(self, name: Callable[[str], str]) -> str:
+        """Who acted just now, only on the card they clicked (a queued card's headline already
+        says who assigned it); "" otherwise."""
+        if not self.acted_by:
+            return ""
+        assignee = self.ticket.assignee
+        return wording.ticket_status(self.ticket.status, by=name(self.acted_by),
+                                     assignee=name(assignee) if assignee else "")
+
+    def summary(self, name: Callable[[str], str], asker: str,
+                literal: Callable[[str], str] = str) -> str:
+        """The card as plain text, the question cut to 1,000 characters; `asker` as named, and
+        `literal`: how the platform shows others' words as typed (escaped)."""
+        return wording.ticket_summary(self.headline(name), asker,
+                                      literal(self.ticket.question[:1000]), literal(self.cited))
 
 
 def offers(status: str, faq_status: str = "") -> tuple[str, ...]:
@@ -426,7 +484,6 @@ class Conversation:
                 return Reply("ticket_answered", ticket=ticket, by=str(body.get("answered_by") or ""))
             by = str(body.get("assigned_by") or "")
             return Reply("ticket_card", ticket=ticket, by=by, offers=offers(ticket.status),
-                         text=wording.ticket_headline(ticket.id, by),
                          choices=self._choices(Asker(platform_of(message.recipient), "")),
                          cited=_refs(body.get("cited") or body.get("bot_refs")),
                          considered=considered_pairs(body.get("considered")))

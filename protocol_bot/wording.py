@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 ASK_MO = "Ask the monitoring officer"
+HELPFUL = "Helpful"
+NOT_HELPFUL = "Not helpful"
+# Under an answer, in the order AnswerView.actions gives.
+ANSWER_ACTIONS = {"escalate": ASK_MO, "helpful": HELPFUL, "not_helpful": NOT_HELPFUL}
+FAQ_GUIDANCE = "The monitoring officer's guidance"  # under a cited FAQ answer
 
 EXAMPLE_QUESTIONS = (
     "Can I ask an officer to help with party political work?",
@@ -91,6 +96,56 @@ def bot_cited(cited) -> str:
     return "The bot cited " + "; ".join(cited) + "."
 
 
+# --- the asker's form ------------------------------------------------------------------------
+MO_TITLE = "Monitoring officer"  # a form's title (Slack allows a modal 24 characters)
+YOUR_QUESTION = "Your question"
+CONTEXT_LABEL = "Anything the monitoring officer should know?"
+OPTIONAL = "(optional)"  # after an optional field's label, where the platform does not say so
+CONTEXT_HINT = "For example: which meeting or officer this is about"
+SEND = "Send question"
+CANCEL = "Cancel"
+
+
+def goes_to_mo(platform: str) -> str:
+    """Who reads what the asker sends, and where the answer comes (`platform`: "Slack"...)."""
+    return ("What you send goes only to the monitoring officer and their deputies, with your "
+            f"name. Their answer comes back to you here in {platform}.")
+
+
+# --- the monitoring officer's ticket card and forms ---------------------------------------------
+# What each ticket action's button says (conversation.offers decides which are shown).
+OFFER_LABELS = {"assign": "Assign", "answer": "Answer", "close": "Close",
+                "faq_list": "FAQ answers", "faq_withdraw": "Withdraw FAQ answer"}
+ASKED_BY = "Asked by"
+STATUS = "Status"
+QUESTION = "Question"
+CONTEXT = "Context from the asker"
+ANSWER = "Answer"
+CONSIDERED = "Passages the bot considered"
+TEACH = "This answers it"
+TEACH_HOW = f"\u201c{TEACH}\u201d teaches the bot this question for that passage."
+UNDO = "Undo"
+ASSIGN_LABEL = "Who should answer it?"
+YOUR_ANSWER = "Your answer (sent to the asker)"
+ANSWER_NEEDED = "Write the answer the asker should receive."
+FAQ_GROUP = "Knowledge base"
+SAVE_FAQ = "Save as FAQ"
+SAVE_FAQ_NOTE = "The bot then answers this question itself, as your guidance"
+FAQ_QUESTIONS = "Other ways people ask this (one a line, for the FAQ)"
+FAQ_TEXT = "Public FAQ text, if not your answer (what everyone sees)"
+SEND_ANSWER = "Send answer"
+
+
+def status_name(status: str, assignee: str = "") -> str:
+    """A ticket's status as a card or a list shows it ('assigned to A')."""
+    return f"assigned to {assignee}" if status == "assigned" and assignee else status
+
+
+def ticket_line(ticket_id: str, status: str, asker: str, date: str = "") -> str:
+    """One ticket in a list: 'MO-0001 \u00b7 open \u00b7 from A \u00b7 2026-01-02'."""
+    return " \u00b7 ".join(part for part in (ticket_id, status, f"from {asker}", date) if part)
+
+
 def ticket_status(status: str, *, by: str, assignee: str = "") -> str:
     """A ticket card's status line once `by` acted on it ('Assigned to A by B.'); the platform
     names the people (a mention, or "you" on the card sent to the MO it was assigned to)."""
@@ -134,10 +189,24 @@ def faq_list(entries) -> str:
 
 
 def ticket_headline(ticket_id: str, assigned_by: str = "") -> str:
-    """The first line of a ticket card sent to an MO."""
+    """The first line of a ticket card: who assigned it to the MO reading it, if someone did."""
     if assigned_by:
         return f"{ticket_id} was assigned to you by {assigned_by}"
-    return f"New question for the monitoring officer: {ticket_id}"
+    return f"{ticket_id}: a question for the monitoring officer"
+
+
+def ticket_summary(headline: str, asker: str, question: str, cited: str) -> str:
+    """A ticket card as one line of plain text (notifications, screen readers)."""
+    return f"{headline}. {asker} asked: \u201c{question}\u201d. {cited}"
+
+
+def mo_answered(ticket_id: str, by: str = "") -> str:
+    """The first line of the MO's answer, to the asker (`by`: the MO, where they can be named)."""
+    who = f"The monitoring officer ({by})" if by else "The monitoring officer"
+    return f"{who} answered your question ({ticket_id})"
+
+
+YOU_ASKED = "You asked"
 
 
 def ticket_news(ticket_id: str, kind: str, question: str = "") -> str:

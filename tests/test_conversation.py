@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from protocol_bot import wording
-from protocol_bot.conversation import AnswerView, Incoming, Place
+from protocol_bot.conversation import AnswerView, Incoming, Place, TicketView
 from protocol_bot.models import Asker
 from tests.conversation_support import make_conversation
 
@@ -123,8 +123,9 @@ def test_mo_actions_move_the_ticket_and_the_answer_is_queued_for_the_asker():
                                                           "to": DEPUTY.principal})
     assert told.text == wording.ticket_done("assign", "MO-0001", assignee=DEPUTY.principal)
     assert card.kind == "ticket_card" and card.replaces_clicked and card.by == MO.principal
-    assert wording.ticket_status(card.ticket.status, by="B", assignee="A") == (
-        "Assigned to A by B.")  # the clicked card's status line, named by each platform
+    # the clicked card's status line, each platform naming the people
+    assert TicketView.of(card).status_line(lambda p: p.upper()) == (
+        f"Assigned to {DEPUTY.principal.upper()} by {MO.principal.upper()}.")
     clock.now += 60
     told, card = said(c, asker=DEPUTY, action="answer",
                       data={"ticket": "MO-0001", "text": "No: see clause 2.3."})
@@ -151,10 +152,11 @@ def test_what_an_answer_shows_is_decided_once_for_both_platforms():
     view = AnswerView.of(answered.answer)
     assert view.lead.startswith("Member/Officer Relations Protocol (2026), clause 2.3")
     assert view.feedback and not view.next_step and view.citations
+    assert view.actions == ("helpful", "not_helpful", "escalate")  # the buttons, in order
     [declined] = said(c, text="What time does the recycling centre open?")
     view = AnswerView.of(declined.answer)
     assert view.next_step == wording.DECLINED_NEXT and view.ask_mo_first
-    assert not view.feedback and not view.citations
+    assert not view.feedback and not view.citations and view.actions == ("escalate",)
     assert view.summary.splitlines() == [view.lead, wording.DECLINED_NEXT,
                                          f"Not what you needed? {wording.ASK_MO}."]
     [sensitive] = said(c, text="An officer wants to raise a grievance about a councillor")
@@ -172,13 +174,18 @@ def test_queued_messages_become_replies_for_every_platform_to_render():
     queued = {(m.kind, m.recipient): c.queued_reply(m) for m in c.deliveries.undelivered()}
     opened = queued["ticket_opened", MO.principal]
     assert opened.kind == "ticket_card" and opened.ticket.id == "MO-0001"
-    assert opened.text == wording.ticket_headline("MO-0001")
+    assert TicketView.of(opened).headline(str) == "MO-0001: a question for the monitoring officer"
     assert opened.ticket.asker == CLLR and opened.ticket.context == "newsletter"
     assert opened.cited == ("Member/Officer Relations Protocol (2026), clause 2.3",)
     assert opened.choices == (MO.principal,) and opened.considered
     assigned = queued["ticket_assigned", DEPUTY.principal]
     assert assigned.ticket.status == "assigned" and assigned.by == MO.principal
     assert assigned.choices == (DEPUTY.principal,)  # assignable from Slack
+    # one decision for every platform: a queued card's headline names who assigned it, and
+    # only the card clicked has a status line
+    view = TicketView.of(assigned)
+    assert view.headline(str) == f"MO-0001 was assigned to you by {MO.principal}"
+    assert view.status(str) == f"assigned to {DEPUTY.principal}" and view.status_line(str) == ""
     answered = queued["ticket_answered", CLLR.principal]
     assert answered.kind == "ticket_answered" and answered.ticket.answer == "No."
     assert answered.by == DEPUTY.principal and answered.ticket.question == PARTY

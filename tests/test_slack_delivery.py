@@ -86,7 +86,7 @@ def test_a_ten_thousand_character_answer_reaches_the_asker_whole():
             conversation.desk.answer(ticket.id, f"slack:{MO_USER}", answer)
             [post] = await bot.fake.wait_for("chat.postMessage", 1, timeout=20,
                                              where=lambda c: c.args["channel"] == "C0MEMBERS1")
-            shown = texts_of(post.args["blocks"][1:])
+            shown = texts_of(post.args["blocks"][3:])  # after who answered, the question
             unescaped = shown.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
             assert unescaped.replace("\n", " ").split() == answer.split()
     run(scenario)

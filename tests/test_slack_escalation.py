@@ -224,8 +224,8 @@ def test_mo_assigns_to_a_deputy_and_closes():
             [update] = await bot.fake.wait_for("chat.update")
             assert f"Assigned to <@{DEPUTY}> by <@{MO_USER}>" in json.dumps(update.args["blocks"])
             # The deputy hears about it in their DM.
-            await bot.fake.wait_for("chat.postMessage", where=lambda c: "Assigned to you by"
-                                    in json.dumps(c.args.get("blocks")))
+            await bot.fake.wait_for("chat.postMessage", where=lambda c: "was assigned to you by "
+                                    f"<@{MO_USER}>" in json.dumps(c.args.get("blocks")))
 
             # Assigning to someone who is not an MO is refused in the modal, in plain words.
             values["assignee"]["value"]["selected_user"] = ASKER

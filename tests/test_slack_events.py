@@ -156,7 +156,9 @@ def test_out_of_scope_question_says_so_and_leads_with_the_monitoring_officer():
             blocks = post.args["blocks"]
             assert "couldn't find" in blocks[0]["text"]["text"].lower() or \
                 "could not find" in blocks[0]["text"]["text"].lower()
-            assert blocks[1]["elements"][0]["text"]["text"] == "Ask the monitoring officer"
+            assert blocks[1]["text"]["text"] == "The monitoring officer can answer it: press " \
+                "\u201cAsk the monitoring officer\u201d."
+            assert blocks[2]["elements"][0]["text"]["text"] == "Ask the monitoring officer"
             assert "Ask the monitoring officer" in post.args["text"]
     run(scenario)
 

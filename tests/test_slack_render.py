@@ -52,7 +52,7 @@ def test_answer_quotes_each_citation_with_its_label_and_offers_next_steps():
     assert "&gt; Councillors must not ask them to undertake work of a party-political nature." in text
     assert "clause 4.1" in text
     labels = [b["text"]["text"] for b in buttons(msg["blocks"])]
-    assert labels == ["Ask the monitoring officer", "Helpful", "Not helpful"]
+    assert labels == ["Helpful", "Not helpful", "Ask the monitoring officer"]
     value = unpack_value(buttons(msg["blocks"])[0]["value"])
     assert value == {"r": ["mor-protocol-2026#2.3", "mor-protocol-2026#4.1"], "l": 7}
     assert msg["text"].startswith("Clause 2.3 says")
@@ -61,8 +61,9 @@ def test_answer_quotes_each_citation_with_its_label_and_offers_next_steps():
 
 def test_not_answered_says_so_and_leads_with_ask_the_monitoring_officer():
     msg = render.answer_message(answer(answered=False, lead="I couldn't find this in the protocol."))
-    first, second = msg["blocks"][:2]
+    first, next_step, second = msg["blocks"][:3]
     assert first["text"]["text"] == "I couldn't find this in the protocol."
+    assert next_step["text"]["text"] == render.escape(wording.DECLINED_NEXT)
     assert second["type"] == "actions"
     assert second["elements"][0]["text"]["text"] == "Ask the monitoring officer"
     assert second["elements"][0]["style"] == "primary"
@@ -129,7 +130,7 @@ def test_slack_limits_hold_for_huge_answers():
     assert not block_problems(msg["blocks"], render.MESSAGE_BLOCKS)
     assert len(msg["blocks"]) <= 50
     assert [b["action_id"] for b in msg["blocks"][-1]["elements"]] == \
-        [render.ESCALATE, render.HELPFUL, render.NOT_HELPFUL, render.SHARE]
+        [render.HELPFUL, render.NOT_HELPFUL, render.ESCALATE, render.SHARE]
     for b in buttons(msg["blocks"]):
         assert len(b["value"]) <= 2000
     assert all(len(b["text"]["text"]) <= 3000 for b in msg["blocks"] if b["type"] == "section")
@@ -164,7 +165,8 @@ def test_ticket_card_shows_question_asker_refs_and_the_three_actions():
                                     cited=("mor-protocol-2026#2.3",)))
     text = "\n".join(b["text"]["text"] if b["type"] == "section" else b["elements"][0]["text"]
                      for b in card["blocks"] if b["type"] in ("section", "context"))
-    assert "*MO-0042*" in text and "<@U0ASKER01> (Sam Jones)" in text
+    assert "*MO-0042: a question for the monitoring officer*" in text
+    assert "*Asked by:* <@U0ASKER01> (Sam Jones) \u00b7 *Status:* open" in text
     assert "&lt;!channel&gt;" in text and "About the leaflet" in text and "2.3" in text
     assert [b["text"]["text"] for b in buttons(card["blocks"])] == ["Assign", "Answer", "Close",
                                                                    "FAQ answers"]
@@ -175,5 +177,5 @@ def test_home_views_for_the_mo_and_for_everyone_else():
     everyone = render.home_view(None)
     assert "For example" in all_text(everyone["blocks"])
     empty = render.home_view([])
-    assert "No open tickets" in all_text(empty["blocks"])
+    assert wording.NO_TICKETS_WAITING in all_text(empty["blocks"])
     assert not view_problems(everyone) and not view_problems(empty)

@@ -8,6 +8,7 @@ import pytest
 from adapters.teams import activities as act
 from adapters.teams import cards
 from adapters.teams.bot import REPLACE, TeamsLogic
+from protocol_bot import wording
 from protocol_bot.store import OutboxMessage
 from tests.test_teams_support import (DEPUTY, MO, PLAYGROUND_USER, action, actions, as_user, cards_in,
                                       make_conversation, message, payload, submit, texts, walk)
@@ -152,7 +153,7 @@ def escalate(h: Harness, question=PARTY, base="message_personal", context="About
     form = only_card(h.send(submit(escalate_data, reply_to_id="answer-card",
                                    activity_id="click-1", conversation=conversation, user=user)))
     assert [n for n in walk(form) if n.get("id") == cards.CONTEXT_INPUT]
-    confirm = action(form, "Send to the monitoring officer")["data"]
+    confirm = action(form, "Send question")["data"]
     replies = h.send(submit(confirm, reply_to_id="form-card", activity_id="click-2",
                             conversation=conversation, user=user, context=context))
     return replies, confirm, conversation
@@ -301,11 +302,15 @@ def test_answer_saved_as_faq_answers_the_next_asker(knowledge_copy):
     _, mo_card = outbox_card(h, "ticket_opened", MO)
     replies = h.send(submit(action(mo_card, "Send answer")["data"], user="29:mo-morgan",
                             **{cards.ANSWER_INPUT: "The recycling centre is not covered by the "
-                               "protocol: it opens at 8am.", cards.FAQ_TOGGLE: "true"}))
+                               "protocol: it opens at 8am.", cards.FAQ_TOGGLE: "true",
+                               cards.FAQ_QUESTIONS_INPUT: "When does the tip open?\n"}))
     assert "saved as an FAQ" in replies[0]["text"]
     card = only_card(h.send(message(BINS, activity_id="next-asker", user="29:other")))
     assert "it opens at 8am" in texts(card)
-    assert ticket.id in texts(card)
+    assert ticket.id in texts(card) and wording.FAQ_GUIDANCE in texts(card)
+    # the other ways people ask it, typed into the form, are the FAQ entry's questions
+    [entry] = h.conversation.desk.faq_entries("teams:29:mo-morgan")
+    assert entry.variants == ("When does the tip open?",)
 
 
 def test_unknown_button_and_empty_escalation_are_handled():
@@ -328,4 +333,4 @@ def test_asking_for_the_monitoring_officer_opens_the_form_at_once():
     form = only_card(h.send(message("Please pass this to the monitoring officer: can I attend "
                                     "the officers' away day?")))
     assert [n for n in walk(form) if n.get("id") == cards.CONTEXT_INPUT]
-    assert action(form, "Send to the monitoring officer")["data"]["log"] is not None
+    assert action(form, "Send question")["data"]["log"] is not None

@@ -150,7 +150,7 @@ def test_escalate_form_has_context_input_and_confirm_with_the_same_key():
     assert card_problems(card) == []
     inputs = [n for n in walk(card) if n.get("type") == "Input.Text"]
     assert inputs[0]["id"] == cards.CONTEXT_INPUT and inputs[0]["isMultiline"]
-    confirm = action(card, "Send to the monitoring officer")
+    confirm = action(card, "Send question")
     assert confirm["data"]["protocolBot"] == "confirm"
     assert confirm["data"]["qkey"] == "teams:c:1"
     assert msg["summary"]

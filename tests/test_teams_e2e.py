@@ -177,7 +177,7 @@ def test_ask_escalate_and_get_the_mo_answer_in_the_playground(stack):
         drive("waitText", text="Anything the monitoring officer should know")
         drive("fill", label="Anything the monitoring officer should know",
               value="It is about the chairman's request at Tuesday's committee.")
-        drive("click", name="Send to the monitoring officer")
+        drive("click", name="Send question")
         drive("waitText", text="Sent to the monitoring officer as ticket")
         drive("waitText", text="Sent as ticket MO-0001")
 
@@ -191,7 +191,7 @@ def test_ask_escalate_and_get_the_mo_answer_in_the_playground(stack):
         assert "mor-protocol-2026#2.3" in ticket.bot_refs
 
         # the playground user is also a (Teams) MO here: their private ticket card arrives
-        drive("waitText", text="New question for the monitoring officer: MO-0001")
+        drive("waitText", text="MO-0001: a question for the monitoring officer")
         shot(stack, "2-ticket")
 
         answered = subprocess.run(
@@ -199,7 +199,7 @@ def test_ask_escalate_and_get_the_mo_answer_in_the_playground(stack):
              "cli:mo", "--text", MO_ANSWER], env=stack["env"], cwd=stack["tmp"],
             capture_output=True, text=True, timeout=60)
         assert answered.returncode == 0, answered.stdout + answered.stderr
-        drive("waitText", text="The monitoring officer has answered your question")
+        drive("waitText", text="The monitoring officer answered your question (MO-0001)")
         drive("waitText", text=MO_ANSWER)
         shot(stack, "3-answered")
         assert SqliteStore(stack["db"]).get_ticket("MO-0001").status == "answered"

@@ -190,7 +190,7 @@ def test_escalation_over_http_reaches_the_mo_then_the_answer_reaches_the_asker(t
             thread = question["conversation"]
             await s.post(submit(data, conversation=thread, activity_id="c1", reply_to_id="a1"))
             form = (await s.connector.wait_for(2))[1]
-            confirm = action(cards_in(form)[0], "Send to the monitoring officer")["data"]
+            confirm = action(cards_in(form)[0], "Send question")["data"]
             await s.post(submit(confirm, conversation=thread, activity_id="c2",
                                 reply_to_id="f1", context="Chair's request"))
             await until(lambda: store.list_tickets())
@@ -290,7 +290,7 @@ def test_served_by_the_shared_server_with_outbox_loop(monkeypatch, tmp_path, cap
             conversation.desk.escalate(Asker("teams", "29:asker", "Asker"), PARTY,
                                idempotency_key="k3")
             [card] = await connector.wait_for(1, timeout=5)  # delivered by the app's own loop
-            assert "New question for the monitoring officer" in texts(cards_in(card)[0])
+            assert "MO-0001: a question for the monitoring officer" in texts(cards_in(card)[0])
         finally:
             await client.close()
             await connector.stop()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 
 from protocol_bot import wording
-from protocol_bot.conversation import MO_ACTIONS, AnswerView, Reply
+from protocol_bot.conversation import ANSWER_LIMIT, MO_ACTIONS, AnswerView, Reply, TicketView
 from protocol_bot.excerpt import fit, pieces, shorten
 from protocol_bot.models import Answer, Asker, Citation, Ticket
 
@@ -17,6 +17,7 @@ VIEW_BLOCKS = 100  # blocks in a modal or the App Home
 BUTTON_TEXT_LIMIT = 75
 TITLE_LIMIT = 24  # a modal's title, submit and close labels
 HEADER_LIMIT = 150
+INPUT_LIMIT = 3000  # characters a plain_text_input takes
 TEXT_LIMIT = 3000  # our own cap on the plain `text` for notifications and screen readers
 
 PASSAGE_PREVIEW = 700  # a passage longer than this is shortened; the full text is a click away
@@ -145,8 +146,8 @@ def citation_blocks(citation: Citation, index: int) -> list[dict]:
     where = f"*{escape(citation.label())}*"
     if citation.subheading:
         where += f"\n_{escape(citation.subheading)}_"
-    if citation.kind == "faq":
-        where += "\n_The monitoring officer's guidance_"
+    if AnswerView.cited_as(citation):
+        where += f"\n_{escape(AnswerView.cited_as(citation))}_"
     budget = SECTION_LIMIT - len(where) - 1
     shortened = len(citation.text) > PASSAGE_PREVIEW
     passage = fit(citation.text, min(budget, PASSAGE_PREVIEW + PASSAGE_PREVIEW // 4)
@@ -161,10 +162,9 @@ def answer_buttons(view: AnswerView, question: str, log_id, shareable: bool) -> 
     # The question travels as its log id; its text only when it could not be logged.
     value = pack_value({"r": refs, "l": log_id} if log_id is not None else
                        {"q": question[:500], "r": refs, "l": None})
-    elements = [button(wording.ASK_MO, ESCALATE, value,
-                       style="primary" if view.ask_mo_first else None)]
-    if view.feedback:
-        elements += [button("Helpful", HELPFUL, value), button("Not helpful", NOT_HELPFUL, value)]
+    styles = {ESCALATE: "primary" if view.ask_mo_first else None}
+    elements = [button(wording.ANSWER_ACTIONS[verb], verb, value, style=styles.get(verb))
+                for verb in view.actions]  # the action ids are the core's verbs
     if shareable:
         elements.append(button("Share to channel", SHARE, value))
     return elements
@@ -183,6 +183,8 @@ def answer_message(answer: Answer, *, log_id=None, shareable: bool = False,
     if shared_by:
         blocks.append(context(f"{mention(shared_by)} asked: {escape(shorten(answer.question, 300))}"))
     blocks.append(section(escape(view.lead), block_id="lead"))
+    if view.next_step:
+        blocks.append(section(escape(view.next_step)))
     if view.ask_mo_first and not view.citations:
         blocks.append(buttons)
     blocks += [context(f":warning: {escape(note)}") for note in view.notes[:5]]
@@ -232,19 +234,18 @@ def reply_message(reply: Reply, *, shareable: bool = False, shared_by: str | Non
 # --- escalation: the asker's modal -----------------------------------------------------------
 
 def escalate_view(question: str, metadata: str) -> dict:
-    """The asker confirms sending the question to the MO, with any context they want to add."""
-    return modal("Monitoring officer", [
-        section("Your question goes to the monitoring officer (and their deputies) only. "
-                "Their answer comes back to you here in Slack.\n\n*Your question*\n"
+    """The asker confirms sending the question to the MO, with any context they want to add
+    (Slack marks the optional field itself)."""
+    return modal(wording.MO_TITLE, [
+        section(f"{escape(wording.goes_to_mo('Slack'))}\n\n*{wording.YOUR_QUESTION}*\n"
                 + fit(question, SECTION_LIMIT - 200, quoted)),
-        text_input("context", "Anything the monitoring officer should know?", 2000,
-                   placeholder="e.g. which meeting or officer this is about"),
-    ], close="Cancel", submit="Send", callback_id=ESCALATE_VIEW, metadata=metadata)
+        text_input("context", wording.CONTEXT_LABEL, 2000, placeholder=wording.CONTEXT_HINT),
+    ], close=wording.CANCEL, submit=wording.SEND, callback_id=ESCALATE_VIEW, metadata=metadata)
 
 
 def escalated_view(words: str) -> dict:
     """Shown in place of the modal once the ticket exists: the core's words (its id, what next)."""
-    return modal("Monitoring officer", [section(escape(words))], close="Done")
+    return modal(wording.MO_TITLE, [section(escape(words))], close="Done")
 
 
 # --- the monitoring officer's side -------------------------------------------------------------
@@ -263,13 +264,12 @@ def ticket_buttons(ticket_id: str, offers=MO_ACTIONS) -> list[dict]:
     withdraw = confirmation("Withdraw this FAQ answer?", "The bot stops answering from it. "
                             "Answering the ticket again with Save as FAQ publishes it again.",
                             "Withdraw", "Keep it")
-    buttons = {"assign": button("Assign", TICKET_ASSIGN, ticket_id),
-               "answer": button("Answer", TICKET_ANSWER, ticket_id, style="primary"),
-               "close": button("Close", TICKET_CLOSE, ticket_id, confirm=close),
-               "faq_list": button("FAQ answers", FAQ_LIST, ticket_id),
-               "faq_withdraw": button("Withdraw FAQ answer", FAQ_WITHDRAW, ticket_id,
-                                      confirm=withdraw)}
-    return [buttons[verb] for verb in buttons if verb in offers]
+    ids = {"assign": TICKET_ASSIGN, "answer": TICKET_ANSWER, "close": TICKET_CLOSE,
+           "faq_list": FAQ_LIST, "faq_withdraw": FAQ_WITHDRAW}
+    extra = {"answer": {"style": "primary"}, "close": {"confirm": close},
+             "faq_withdraw": {"confirm": withdraw}}
+    return [button(wording.OFFER_LABELS[verb], ids[verb], ticket_id, **extra.get(verb, {}))
+            for verb in ids if verb in offers]
 
 
 def teach_blocks(ticket_id: str, considered) -> list[dict]:
@@ -282,26 +282,17 @@ def teach_blocks(ticket_id: str, considered) -> list[dict]:
         except ValueError:  # a key too long for a button: not offered
             continue
         rows.append(section(escape(shorten(label or key, 300)),
-                            accessory=button("This answers it", f"{TICKET_TEACH}:{number}", value)))
+                            accessory=button(wording.TEACH, f"{TICKET_TEACH}:{number}", value)))
     if not rows:
         return []
-    return [context("*Passages the bot considered.* \u201cThis answers it\u201d teaches the bot "
-                    "this question for that passage."), *rows]
+    return [context(f"*{wording.CONSIDERED}.* {escape(wording.TEACH_HOW)}"), *rows]
 
 
 def taught_message(words: str, taught_id: int | None) -> dict:
     blocks = [section(escape(words))]
     if taught_id is not None:
-        blocks.append(actions(button("Undo", TICKET_UNTEACH, str(taught_id))))
+        blocks.append(actions(button(wording.UNDO, TICKET_UNTEACH, str(taught_id))))
     return message(escape(words), blocks)
-
-
-def status_line(reply: Reply) -> str:
-    """mrkdwn for who last acted on the ticket, in the core's words ("you": the MO a queued
-    ticket was assigned to)."""
-    ticket = reply.ticket
-    assignee = principal_mention(ticket.assignee or "") if reply.replaces_clicked else "you"
-    return wording.ticket_status(ticket.status, by=principal_mention(reply.by), assignee=assignee)
 
 
 def quoted_sections(text: str, room: int) -> list[dict]:
@@ -314,23 +305,24 @@ def quoted_sections(text: str, room: int) -> list[dict]:
 
 
 def ticket_card(reply: Reply) -> dict:
-    """The MO's DM for a ticket: the question, who asked, what the bot cited, its status line,
-    and the actions the core offers. The question and the asker's context are shown whole."""
-    ticket = reply.ticket
-    blocks = [section(f"*{escape(ticket.id)}*: a question for the monitoring officer from "
-                      f"{_asker_line(ticket.asker)}", block_id="ticket")]
-    blocks += quoted_sections(ticket.question, 12)
-    if ticket.context:
-        blocks.append(section("*Context from the asker*"))
-        blocks += quoted_sections(ticket.context, 20)
-    blocks.append(context(escape(shorten(wording.bot_cited(reply.cited), 2900))))
-    if reply.by:
-        blocks.append(context(status_line(reply)))
-    blocks.append(actions(*ticket_buttons(ticket.id, reply.offers), block_id="ticket-actions"))
-    blocks += teach_blocks(ticket.id, reply.considered)
-    text = (f"{ticket.id}: a question for the monitoring officer: "
-            f"{escape(shorten(ticket.question, 500))}")
-    return message(text, blocks)
+    """The MO's DM for a ticket, as the core's TicketView has it: headline, who asked and its
+    status, the question, the asker's context and the MO's answer (each shown whole), what the
+    bot cited, who acted just now, and the actions the core offers."""
+    view = TicketView.of(reply)
+    ticket, asker = view.ticket, _asker_line(view.ticket.asker)
+    blocks = [section(f"*{view.headline(principal_mention)}*", block_id="ticket"),
+              context(f"*{wording.ASKED_BY}:* {asker} \u00b7 "
+                      f"*{wording.STATUS}:* {view.status(principal_mention)}"),
+              *quoted_sections(ticket.question, 12)]
+    for label, words in ((wording.CONTEXT, ticket.context), (wording.ANSWER, ticket.answer)):
+        if words:
+            blocks += [section(f"*{label}*"), *quoted_sections(words, 8)]
+    blocks.append(context(escape(shorten(view.cited, 2900))))
+    if view.status_line(principal_mention):
+        blocks.append(context(view.status_line(principal_mention)))
+    blocks.append(actions(*ticket_buttons(ticket.id, view.offers), block_id="ticket-actions"))
+    blocks += teach_blocks(ticket.id, view.considered)
+    return message(view.summary(principal_mention, asker, escape), blocks)
 
 
 def ticket_answered_message(reply: Reply) -> dict:
@@ -338,12 +330,13 @@ def ticket_answered_message(reply: Reply) -> dict:
     sections as it takes (Slack allows 3,000 characters a section)."""
     ticket = reply.ticket
     user = user_of(reply.by) or ""
-    who = "The monitoring officer" + (f" ({mention(user)})" if USER_ID.match(user) else "")
-    head = f"{who} answered your question *{escape(ticket.id)}*:"
-    blocks = [section(head + "\n" + fit(ticket.question, 600, quoted))]
+    head = wording.mo_answered(ticket.id, mention(user) if USER_ID.match(user) else "")
+    blocks = [section(f"*{head}*"),
+              section(f"*{wording.YOU_ASKED}*\n" + fit(ticket.question, 600, quoted)),
+              section(f"*{wording.ANSWER}*")]
     blocks += [section(escape(piece)) for piece in
-               _pieces(ticket.answer or "", SECTION_LIMIT - 200)][:MESSAGE_BLOCKS - 1]
-    text = (f"The monitoring officer answered {escape(ticket.id)}: "
+               _pieces(ticket.answer or "", SECTION_LIMIT - 200)][:MESSAGE_BLOCKS - 3]
+    text = (f"{wording.mo_answered(ticket.id)}: "
             f"{escape(shorten(ticket.answer or '', 1000))}")
     return message(text, blocks)
 
@@ -351,26 +344,29 @@ def ticket_answered_message(reply: Reply) -> dict:
 def assign_view(ticket_id: str, actor_user: str, metadata: str) -> dict:
     users = {"type": "users_select", "action_id": "value",
              **({"initial_user": actor_user} if USER_ID.match(actor_user) else {})}
-    return modal(f"Assign {ticket_id}", [{"type": "input", "block_id": "assignee",
-                                          "label": plain("Who should answer it?", 2000),
-                                          "element": users}],
-                 close="Cancel", submit="Assign", callback_id=ASSIGN_VIEW, metadata=metadata)
+    assign = wording.OFFER_LABELS["assign"]
+    return modal(f"{assign} {ticket_id}", [{"type": "input", "block_id": "assignee",
+                                            "label": plain(wording.ASSIGN_LABEL, 2000),
+                                            "element": users}],
+                 close=wording.CANCEL, submit=assign, callback_id=ASSIGN_VIEW, metadata=metadata)
 
 
 def answer_view(ticket_id: str, question: str, metadata: str) -> dict:
-    """The MO writes the answer; "save as FAQ" adds it (and other phrasings) to the knowledge."""
-    return modal(f"Answer {ticket_id}", [
-        section("*The question*\n" + fit(question, 2500, quoted)),
-        text_input("answer", "Your answer", 3000, optional=False),
+    """The MO writes the answer; "save as FAQ" adds it (and other phrasings) to the knowledge.
+    Slack's text inputs take at most INPUT_LIMIT characters, below the core's ANSWER_LIMIT."""
+    limit = min(ANSWER_LIMIT, INPUT_LIMIT)
+    return modal(f"{wording.ANSWER} {ticket_id}", [
+        section(f"*{wording.QUESTION}*\n" + fit(question, 2500, quoted)),
+        text_input("answer", wording.YOUR_ANSWER, limit, optional=False),
         {"type": "input", "block_id": "save_faq", "optional": True,
-         "label": plain("Knowledge base", 2000),
+         "label": plain(wording.FAQ_GROUP, 2000),
          "element": {"type": "checkboxes", "action_id": "value", "options": [
-             {"text": plain("Save as FAQ", 75), "value": "save_faq",
-              "description": plain("Answers the next person who asks this, as your guidance",
-                                   75)}]}},
-        text_input("faq_questions", "Other ways people ask this (one a line, for the FAQ)", 2000),
-        text_input("faq_text", "Public FAQ text, if not your answer (what everyone sees)", 3000),
-    ], close="Cancel", submit="Send answer", callback_id=ANSWER_VIEW, metadata=metadata)
+             {"text": plain(wording.SAVE_FAQ, 75), "value": "save_faq",
+              "description": plain(wording.SAVE_FAQ_NOTE, 75)}]}},
+        text_input("faq_questions", wording.FAQ_QUESTIONS, 2000),
+        text_input("faq_text", wording.FAQ_TEXT, limit),
+    ], close=wording.CANCEL, submit=wording.SEND_ANSWER, callback_id=ANSWER_VIEW,
+        metadata=metadata)
 
 
 def info_view(title: str, text: str) -> dict:
@@ -382,12 +378,11 @@ def home_view(tickets: list[Ticket] | None = None) -> dict:
     """The App Home: the MO's open tickets (when `tickets` is a list), else how to use the bot."""
     if tickets is None:
         return {"type": "home", "blocks": help_message()["blocks"] + [
-            DIVIDER, context("Questions you send to the monitoring officer go to them alone; "
-                             "their answer comes back to you here.")]}
+            DIVIDER, context(escape(wording.goes_to_mo("Slack")))]}
     blocks = [{"type": "header", "text": plain("Questions waiting for the monitoring officer",
                                                HEADER_LIMIT)}]
     if not tickets:
-        blocks.append(section("No open tickets. :tada:"))
+        blocks.append(section(escape(wording.NO_TICKETS_WAITING)))
     return {"type": "home", "blocks": blocks + ticket_list_blocks(tickets)}
 
 
@@ -396,10 +391,8 @@ def ticket_list_blocks(tickets: list[Ticket]) -> list[dict]:
     each: the core lists at most ten, well within Slack's 50 a message)."""
     blocks: list[dict] = []
     for t in tickets:
-        assignee = f" \u00b7 assigned to {escape(t.assignee)}" if t.assignee else ""
-        blocks.append(section(
-            f"*{escape(t.id)}* \u00b7 {escape(t.status)}{assignee} \u00b7 from "
-            f"{_asker_line(t.asker)} \u00b7 {escape(t.created_at[:10])}\n"
-            + fit(t.question, 1500, quoted)))
+        status = wording.status_name(t.status, principal_mention(t.assignee or ""))
+        line = wording.ticket_line(t.id, status, _asker_line(t.asker), escape(t.created_at[:10]))
+        blocks.append(section(f"*{line}*\n" + fit(t.question, 1500, quoted)))
         blocks.append(actions(*ticket_buttons(t.id), block_id=f"list-{t.id}"))
     return blocks

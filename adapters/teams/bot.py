@@ -23,7 +23,8 @@ ACTIONS = {cards.ASK: "ask", cards.ESCALATE: "escalate_form", cards.CONFIRM: "es
 FIELDS = {"question": "question", "refs": "refs", "log": "log", "key": cards.KEY_FIELD,
           "context": cards.CONTEXT_INPUT, "ticket": "ticket", "to": cards.ASSIGNEE_INPUT,
           "text": cards.ANSWER_INPUT, "save_faq": cards.FAQ_TOGGLE,
-          "faq_text": cards.FAQ_TEXT_INPUT, "taught": "taught"}
+          "faq_questions": cards.FAQ_QUESTIONS_INPUT, "faq_text": cards.FAQ_TEXT_INPUT,
+          "taught": "taught"}
 
 
 def place_of(activity: dict) -> Place:

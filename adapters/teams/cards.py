@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterable, Sequence
 
 from protocol_bot import wording
-from protocol_bot.conversation import AnswerView, Reply
+from protocol_bot.conversation import ANSWER_LIMIT, AnswerView, Reply, TicketView
 from protocol_bot.excerpt import first_words
 from protocol_bot.models import Answer, Asker, Citation, Ticket
 
@@ -47,6 +47,7 @@ KEY_FIELD = "qkey"
 CONTEXT_INPUT = "context"
 ANSWER_INPUT = "answer"
 FAQ_TOGGLE = "save_faq"
+FAQ_QUESTIONS_INPUT = "faq_questions"
 FAQ_TEXT_INPUT = "faq_text"
 ASSIGNEE_INPUT = "assignee"
 
@@ -130,6 +131,8 @@ def citation_block(citation: Citation, index: int, keep_words: int = SHORT_WORDS
     items = [text(citation.label(), weight="Bolder", spacing="Medium", separator=True)]
     if citation.subheading:
         items.append(text(citation.subheading, isSubtle=True, spacing="None"))
+    if AnswerView.cited_as(citation):
+        items.append(text(AnswerView.cited_as(citation), isSubtle=True, spacing="None"))
     short, shortened = first_words(citation.text, keep_words, max(keep_words, 1) + 30)
     if not shortened:
         items.append(quote(citation.text))
@@ -168,11 +171,11 @@ def answer_card(answer: Answer, *, key: str, log_id: int | None = None,
     for i, citation in enumerate(view.citations):
         body.extend(citation_block(citation, i, keep_words, toggle_full))
     about = question_data(key, view.refs, log_id, answer.question)
-    escalate = [submit(ASK_MO, ESCALATE, style="positive" if view.ask_mo_first else None, **about)]
-    feedback = [submit("Helpful", FEEDBACK, helpful=True, **about),
-                submit("Not helpful", FEEDBACK, helpful=False, **about)] if view.feedback else []
-    actions = escalate + feedback if view.ask_mo_first else feedback + escalate
-    return card(body, actions, fallback=view.summary)
+    offered = {"escalate": submit(ASK_MO, ESCALATE, style="positive" if view.ask_mo_first
+                                  else None, **about),
+               "helpful": submit(wording.HELPFUL, FEEDBACK, helpful=True, **about),
+               "not_helpful": submit(wording.NOT_HELPFUL, FEEDBACK, helpful=False, **about)}
+    return card(body, [offered[verb] for verb in view.actions], fallback=view.summary)
 
 
 # Ever smaller answers, until one fits Teams' size limit: (words kept, full-text toggle, echo).
@@ -201,15 +204,15 @@ def escalate_form(question: str, *, key: str, refs: Sequence[str] = (),
     """The follow-up card: what goes to the MO, room for context, and Confirm."""
     question = question[:4000]  # what the person asked is on the ticket in full
     body = [
-        title(ASK_MO),
-        text("Your question and your name go to the monitoring officer, who will answer you "
-             "here."),
+        title(wording.MO_TITLE),
+        text(wording.goes_to_mo("Teams")),
+        text(wording.YOUR_QUESTION, weight="Bolder"),
         quote(literal(question)),
         {"type": "Input.Text", "id": CONTEXT_INPUT, "isMultiline": True, "maxLength": 2000,
-         "label": "Anything the monitoring officer should know? (optional)",
-         "placeholder": "For example: which meeting or officer this is about"},
+         "label": f"{wording.CONTEXT_LABEL} {wording.OPTIONAL}",
+         "placeholder": wording.CONTEXT_HINT},
     ]
-    actions = [submit("Send to the monitoring officer", CONFIRM, style="positive",
+    actions = [submit(wording.SEND, CONFIRM, style="positive",
                       **question_data(key, refs, log_id, question))]
     summary = f"{ASK_MO}: \u201c{question[:500]}\u201d. Add any context, then send."
     return message(card(body, actions, fallback=summary), summary)
@@ -218,7 +221,8 @@ def escalate_form(question: str, *, key: str, refs: Sequence[str] = (),
 def sent_form(question: str, ticket_id: str) -> dict:
     """The escalation form once sent: what went, its ticket id, and no button."""
     said = f"Sent as ticket {ticket_id}."
-    return message(card([title(ASK_MO), quote(literal(question[:4000])), text(said, color="Good")],
+    return message(card([title(wording.MO_TITLE), quote(literal(question[:4000])),
+                         text(said, color="Good")],
                         fallback=said), said)
 
 
@@ -227,14 +231,13 @@ def ticket_answered_message(reply: Reply) -> dict:
     ticket = reply.ticket
     answer = ticket.answer or ""
     content = [
-        title("The monitoring officer has answered your question"),
-        text(f"Ticket {ticket.id}", isSubtle=True, spacing="None"),
-        text("You asked:", spacing="Medium"),
+        title(wording.mo_answered(ticket.id)),
+        text(wording.YOU_ASKED, weight="Bolder", spacing="Medium"),
         quote(literal(ticket.question[:4000])),
-        text("Answer:", spacing="Medium"),
+        text(wording.ANSWER, weight="Bolder", spacing="Medium"),
         text(literal(answer)),
     ]
-    summary = f"The monitoring officer answered your question ({ticket.id}): {answer[:1000]}"
+    summary = f"{wording.mo_answered(ticket.id)}: {answer[:1000]}"
     return message(card(content, fallback=summary), summary)
 
 
@@ -246,57 +249,54 @@ def _asker_line(asker: Asker) -> str:
 
 
 def mo_ticket_card(reply: Reply, actor: str = "") -> dict:
-    """A ticket for the MO: the question, who asked, what the bot answered (and the MO's answer),
-    and what the core offers of Answer (with "save as FAQ") / Assign / Close; the passages the
-    bot considered, each with "This answers it"; and the FAQ answers. `actor` is who sees it
-    (the first choice to assign to)."""
-    ticket = reply.ticket
-    ticket_id, refs, question = ticket.id, list(reply.cited), ticket.question
-    headline = reply.text or f"Ticket {ticket_id}"
-    facts = [{"title": "Ticket", "value": ticket_id},
-             {"title": "Asked by", "value": _asker_line(ticket.asker)},
-             {"title": "Status", "value": ticket.status + (
-                 f" (assigned to {ticket.assignee})" if ticket.assignee else "")}]
+    """A ticket for the MO, as the core's TicketView has it: headline, who acted just now, who
+    asked and its status, the question, the asker's context and the MO's answer, what the bot
+    cited, the passages it considered (each with "This answers it"), and the actions the core
+    offers (Answer with "save as FAQ" and Assign open their forms on the card). `actor` is who
+    sees it (the first choice to assign to). People are named by their ids, as typed."""
+    view = TicketView.of(reply)
+    ticket, status_line = view.ticket, view.status_line(literal)
+    facts = [{"title": "Ticket", "value": ticket.id},
+             {"title": wording.ASKED_BY, "value": _asker_line(ticket.asker)},
+             {"title": wording.STATUS, "value": view.status(literal)}]
     body = [
-        title(headline),
-        *status_line(reply),
+        title(view.headline(literal)),
+        *([text(status_line, isSubtle=True, spacing="None")] if status_line else []),
         {"type": "FactSet", "facts": facts},
-        text("Question:", spacing="Medium", weight="Bolder"),
-        quote(literal(question)),
     ]
-    if ticket.context:
-        body += [text("Context from the asker:", weight="Bolder"), quote(literal(ticket.context))]
-    answered = wording.bot_cited(refs)
-    body.append(text("What the bot answered: " + ("it cited\n" + "\n".join(f"- {r}" for r in refs)
-                                                  if refs else answered), isSubtle=True))
-    if ticket.answer:
-        body += [text("Answer:", weight="Bolder"), text(literal(ticket.answer))]
-    body += teach_blocks(ticket_id, reply.considered)
-    offered = {"answer": {"type": "Action.ShowCard", "title": "Answer",
-                          "card": answer_form(ticket_id)},
-               "assign": {"type": "Action.ShowCard", "title": "Assign",
-                          "card": assign_form(ticket_id, reply.choices, actor)},
-               "close": submit("Close", MO_CLOSE, ticket=ticket_id),
-               "faq_list": submit("FAQ answers", MO_FAQ_LIST),
-               "faq_withdraw": submit("Withdraw FAQ answer", MO_FAQ_WITHDRAW, ticket=ticket_id)}
-    actions = [offered[verb] for verb in offered if verb in reply.offers]
-    summary = (f"{headline}. {_asker_line(ticket.asker)} asked: \u201c{question[:1000]}\u201d. "
-               f"{answered}")
-    return card(body, actions, fallback=summary)
+    for label, words in ((wording.QUESTION, ticket.question), (wording.CONTEXT, ticket.context),
+                         (wording.ANSWER, ticket.answer)):
+        if words:
+            body += [text(label, spacing="Medium", weight="Bolder"), quote(literal(words))]
+    body.append(text(literal(view.cited), isSubtle=True))
+    body += teach_blocks(ticket.id, view.considered)
+    labels = wording.OFFER_LABELS
+    offered = {"assign": {"type": "Action.ShowCard", "title": labels["assign"],
+                          "card": assign_form(ticket.id, reply.choices, actor)},
+               "answer": {"type": "Action.ShowCard", "title": labels["answer"],
+                          "card": answer_form(ticket.id)},
+               "close": submit(labels["close"], MO_CLOSE, ticket=ticket.id),
+               "faq_list": submit(labels["faq_list"], MO_FAQ_LIST),
+               "faq_withdraw": submit(labels["faq_withdraw"], MO_FAQ_WITHDRAW, ticket=ticket.id)}
+    actions = [offered[verb] for verb in offered if verb in view.offers]
+    return card(body, actions, fallback=view.summary(literal, _asker_line(ticket.asker)))
 
 
 def answer_form(ticket_id: str) -> dict:
     """Answer, opened on the ticket card: the answer, and whether to save it as an FAQ."""
+    optional = f" {wording.OPTIONAL}"  # Teams marks only the required fields
     return card([
-        {"type": "Input.Text", "id": ANSWER_INPUT, "isMultiline": True, "maxLength": 4000,
-         "label": "Your answer (sent to the asker)", "isRequired": True,
-         "errorMessage": "Write the answer the asker should receive"},
+        {"type": "Input.Text", "id": ANSWER_INPUT, "isMultiline": True,
+         "maxLength": ANSWER_LIMIT, "label": wording.YOUR_ANSWER, "isRequired": True,
+         "errorMessage": wording.ANSWER_NEEDED},
         {"type": "Input.Toggle", "id": FAQ_TOGGLE, "value": "false", "valueOn": "true",
-         "valueOff": "false",
-         "title": "Save as FAQ, so the bot answers this question itself next time"},
-        {"type": "Input.Text", "id": FAQ_TEXT_INPUT, "isMultiline": True, "maxLength": 4000,
-         "label": "Public FAQ text, if not your answer (what everyone sees)"},
-    ], [submit("Send answer", MO_ANSWER, style="positive", ticket=ticket_id)])
+         "valueOff": "false", "label": wording.FAQ_GROUP + optional, "title": wording.SAVE_FAQ},
+        text(wording.SAVE_FAQ_NOTE, isSubtle=True, spacing="None"),
+        {"type": "Input.Text", "id": FAQ_QUESTIONS_INPUT, "isMultiline": True,
+         "maxLength": 2000, "label": wording.FAQ_QUESTIONS + optional},
+        {"type": "Input.Text", "id": FAQ_TEXT_INPUT, "isMultiline": True,
+         "maxLength": ANSWER_LIMIT, "label": wording.FAQ_TEXT + optional},
+    ], [submit(wording.SEND_ANSWER, MO_ANSWER, style="positive", ticket=ticket_id)])
 
 
 def assign_form(ticket_id: str, mos: Sequence[str], actor: str) -> dict:
@@ -304,20 +304,10 @@ def assign_form(ticket_id: str, mos: Sequence[str], actor: str) -> dict:
     choices = [{"title": mo, "value": mo} for mo in mos] or (
         [{"title": actor, "value": actor}] if actor else [])
     return card([
-        {"type": "Input.ChoiceSet", "id": ASSIGNEE_INPUT, "label": "Assign to",
+        {"type": "Input.ChoiceSet", "id": ASSIGNEE_INPUT, "label": wording.ASSIGN_LABEL,
          "choices": choices, "value": actor or (choices[0]["value"] if choices else ""),
          "style": "compact"},
-    ], [submit("Assign", MO_ASSIGN, ticket=ticket_id)])
-
-
-def status_line(reply: Reply) -> list[dict]:
-    """Who acted on the ticket just now, in the core's words, on the card they clicked (a
-    queued card's headline already says who assigned it)."""
-    ticket = reply.ticket
-    if not (reply.by and reply.replaces_clicked):
-        return []
-    said = wording.ticket_status(ticket.status, by=reply.by, assignee=ticket.assignee or "")
-    return [text(literal(said), isSubtle=True, spacing="None")]
+    ], [submit(wording.OFFER_LABELS["assign"], MO_ASSIGN, ticket=ticket_id)])
 
 
 def teach_blocks(ticket_id: str, considered: Iterable[Sequence[str]]) -> list[dict]:
@@ -325,20 +315,20 @@ def teach_blocks(ticket_id: str, considered: Iterable[Sequence[str]]) -> list[di
     search hint of that passage. The data holds the ticket id and passage key, never text."""
     if not considered:
         return []
-    blocks = [text("Passages the bot considered (\u201cThis answers it\u201d teaches the bot "
-                   "this question):", weight="Bolder", spacing="Medium")]
+    blocks = [text(wording.CONSIDERED, weight="Bolder", spacing="Medium"),
+              text(wording.TEACH_HOW, isSubtle=True, spacing="None")]
     for key, label in considered:
         blocks.append({"type": "ColumnSet", "columns": [
             {"type": "Column", "width": "stretch", "items": [text(label, isSubtle=True)]},
             {"type": "Column", "width": "auto", "items": [{"type": "ActionSet", "actions": [
-                submit("This answers it", MO_TEACH, ticket=ticket_id, **{PASSAGE_KEY: key})]}]},
+                submit(wording.TEACH, MO_TEACH, ticket=ticket_id, **{PASSAGE_KEY: key})]}]},
         ]})
     return blocks
 
 
 def taught_message(words: str, taught_id: int | None) -> dict:
     """What the MO is told after "This answers it", with Undo."""
-    actions = [submit("Undo", MO_UNTEACH, taught=taught_id)] if taught_id is not None else []
+    actions = [submit(wording.UNDO, MO_UNTEACH, taught=taught_id)] if taught_id is not None else []
     return message(card([text(words)], actions, fallback=words), words)
 
 
@@ -353,10 +343,11 @@ def ticket_list_message(headline: str, tickets: Sequence[Ticket]) -> dict:
     each with who asked, its status, the start of the question, and Open."""
     body = [title(headline)]
     for ticket in tickets:
-        asker = _asker_line(ticket.asker)
-        status = ticket.status + (f" to {ticket.assignee}" if ticket.assignee else "")
+        status = wording.status_name(ticket.status, literal(ticket.assignee or ""))
+        line = wording.ticket_line(ticket.id, status, _asker_line(ticket.asker),
+                                   ticket.created_at[:10])
         body.append({"type": "Container", "separator": True, "spacing": "Medium", "items": [
-            text(f"{ticket.id} \u00b7 {literal(status)} \u00b7 {asker}", weight="Bolder"),
+            text(line, weight="Bolder"),
             quote(literal(first_words(ticket.question, 40, 60)[0])),
             {"type": "ActionSet", "actions": [submit("Open", MO_SHOW, ticket=ticket.id)]},
         ]})
