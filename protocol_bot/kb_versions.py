@@ -295,7 +295,9 @@ class DatabaseKnowledge:
                 return False
             # A newer version; else the last good one again (its folder rewritten if pruned)
             folder = self.folder(version if newer or self.loaded is None else self.loaded)[1]
-            problems = self.live.reload(folder)
+            # Rebuilt for taught questions while a newer version is refused: still refused.
+            still = self._refused_problems if not newer and self.refused is not None else ()
+            problems = self.live.reload(folder, still_refused=still)
             self._hints_seen = hints
             if problems:
                 self.refused, self._refused_problems = version, problems
@@ -306,8 +308,6 @@ class DatabaseKnowledge:
                 self.loaded, self.refused = version, None
                 self.live.version = version
                 self._prune(keep=version)
-            elif self.refused is not None:  # rebuilt for taught questions: still refused
-                self.live.last_problems = list(self._refused_problems)
             return True
 
 

@@ -121,11 +121,14 @@ class LiveKnowledge:
         keys = list(dict.fromkeys(found))[:limit]
         return list(zip(keys, self.labels(keys)))
 
-    def reload(self, knowledge_dir: Path | None = None) -> list[Problem]:
+    def reload(self, knowledge_dir: Path | None = None,
+               still_refused: Sequence[Problem] = ()) -> list[Problem]:
         """Validate the knowledge directory (or `knowledge_dir`, which then becomes it: a new
         knowledge version) and swap the index in. Returns the problems, if any.
 
         On problems nothing changes: the bot goes on answering from the last good index.
+        `still_refused`: a newer version's problems that stay reported after this rebuild (set
+        with the swap, so nobody sees the new index without them).
         """
         folder = self.knowledge_dir if knowledge_dir is None else Path(knowledge_dir)
         try:
@@ -138,7 +141,7 @@ class LiveKnowledge:
             self._answerer = answerer
             self.files_kb = files_kb
             self.knowledge_dir = folder
-            self.last_problems = []
+            self.last_problems = list(still_refused)
         log.info("knowledge reloaded: %d passages", len(files_kb.passages))
         return []
 
