@@ -114,6 +114,7 @@ def cli_times(knowledge: Path, data: Path, runs: int) -> tuple[float, float]:
     """(first `ask` with an empty cache, median of later cold `ask`s), in seconds."""
     env = {**os.environ, "PROTOCOL_BOT_KNOWLEDGE": str(knowledge), "PROTOCOL_BOT_DATA": str(data)}
     shutil.rmtree(data, ignore_errors=True)
+    data.mkdir(parents=True)  # asking never creates the data directory: without it, no cache
 
     def once() -> float:
         start = time.perf_counter()

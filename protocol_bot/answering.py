@@ -178,13 +178,21 @@ class Answerer:
         """Does one passage's heading and text hold (nearly) all of the message's informative
         words? Then a declined example like it no longer counts: the knowledge base now says it
         ("what is the quorum for full council?" once the MO adds standing orders)."""
-        terms = [t for t in dict.fromkeys(self.analyzer.terms(message)) if decision.rarity(t) >= 0.2]
+        terms = [t for t in dict.fromkeys(self.analyzer.passage_terms(message))
+                 if decision.rarity(t) >= 0.2]
         if not terms:
             return False
-        total = sum(decision.rarity(t) for t in terms)
-        for position in self.index.passages_with(max(terms, key=decision.rarity)):
+        weight = {t: decision.rarity(t) for t in terms}
+        need = SAID_SHARE * sum(weight.values())
+        # Passages whose words (hints included) hold enough, counted at once; then checked
+        # against what they say.
+        holding = [self.index.passages_with(t) for t in terms]
+        found = np.bincount(np.concatenate(holding),
+                            weights=np.repeat(list(weight.values()), [len(h) for h in holding]),
+                            minlength=len(self.kb.passages))
+        for position in np.flatnonzero(found >= need - 1e-9).tolist():
             content = self.index.content_terms[position]
-            if sum(decision.rarity(t) for t in terms if t in content) >= SAID_SHARE * total:
+            if sum(w for t, w in weight.items() if t in content) >= need - 1e-9:
                 return True
         return False
 

@@ -28,8 +28,10 @@ def weighted(analyzer: Analyzer, text: str) -> list[tuple[float, str]]:
 
 def test_nearer_a_declined_message_than_anything_said_scores_high():
     analyzer = Analyzer()
+    # Enough other examples that no word is in a fifth of them (those are left out as common).
+    filler = tuple(f"what does the workbook say about topic {n}" for n in range(12))
     passages = (Passage("p", "1", "Expectations", "Officers should not be contacted at home.",
-                        "clause", questions=("can I ring an officer at home?",)),)
+                        "clause", questions=("can I ring an officer at home?", *filler)),)
     near = Neighbours.build(passages, ("what is the quorum for full council?",), analyzer)
     assert near.declined_share(weighted(analyzer, "what's the quorum at full council")) == 1.0
     assert near.declined_share(weighted(analyzer, "can I phone an officer at home?")) < 0.5
