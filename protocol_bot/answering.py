@@ -170,6 +170,7 @@ class Answerer:
         self._spelled_words: frozenset[str] | None = None  # what the passages say, ditto
         self._sentence_cache: dict[str, list[tuple[str, frozenset[str]]]] = {}
         self._sentence_sets: dict[int, dict[str, tuple[int, ...]]] = {}  # by passage position
+        self._same: dict[tuple[int, int], bool] = {}  # see _alike
         # The MO's optional off-topic list counts only for topics no passage mentions.
         self._off_topic = [phrase for phrase in self.analyzer.off_topic_phrases()
                            if not self.index.mentioned(phrase)]
@@ -220,6 +221,17 @@ class Answerer:
     def _similarity(self, a: int, b: int) -> float:
         ta, tb = self._content[a], self._content[b]
         return len(ta & tb) / max(1, len(ta | tb))
+
+    def _alike(self, a: int, b: int) -> bool:
+        """Do two passages say the same thing? Remembered: the same few are compared for
+        question after question."""
+        key = (a, b) if a < b else (b, a)
+        found = self._same.get(key)
+        if found is None:
+            if len(self._same) > 100000:
+                self._same.clear()
+            found = self._same[key] = self._similarity(a, b) >= SAME_TEXT
+        return found
 
     def answer(self, question: str, today: dt.date | None = None) -> Answer:
         question = (question or "").strip()
@@ -562,7 +574,7 @@ class Answerer:
                 position = self._successor.get(position, position)
             if chosen and score < FOLLOWER_SHARE * chosen[0][0]:
                 break
-            if any(position == p or self._similarity(position, p) >= SAME_TEXT for _, p in chosen):
+            if any(position == p or self._alike(position, p) for _, p in chosen):
                 continue
             chosen.append((score, position))
             if len(chosen) == MAX_CITATIONS:

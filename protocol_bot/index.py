@@ -82,6 +82,22 @@ class TermPostings:
         self._doc_ids = d
         self._weights = np.repeat(idf, df) * tf * (k1 + 1) / (tf + norm[d])
 
+    @classmethod
+    def joined(cls, first: "TermPostings", second: "TermPostings") -> "TermPostings":
+        """One postings over both collections' documents, the second's numbered after the
+        first's, each posting keeping its own weight (its own collection's idf and lengths):
+        one pass scores both."""
+        keys = np.concatenate([np.repeat(p.keys, p._ends - p._starts) for p in (first, second)])
+        docs = np.concatenate([first._doc_ids, second._doc_ids + first.size])
+        weights = np.concatenate([first._weights, second._weights])
+        order = np.argsort(keys, kind="stable")
+        keys, out = keys[order], object.__new__(cls)
+        starts = np.flatnonzero(np.diff(keys, prepend=-1)) if len(keys) else np.zeros(0, np.int64)
+        out.size, out.k1, out.keys, out.idfs = first.size + second.size, first.k1, keys[starts], None
+        out._starts, out._ends = starts, np.append(starts[1:], len(keys))
+        out._doc_ids, out._weights = docs[order], weights[order]
+        return out
+
     def find(self, key: int) -> int:
         """The key's row, or -1."""
         i = int(np.searchsorted(self.keys, key))
@@ -181,13 +197,16 @@ class SearchIndex:
         # How often each word occurs in the whole knowledge base (to compare with general English).
         self._counts = np.bincount(ids, minlength=len(vocabulary))
         self.total_words = max(1, int(len(ids)))
-        self.hint_postings = None
+        hint_postings = None
         if owners:
             in_hint, pair_in_hint = token_hint >= 0, pair_hint >= 0
-            self.hint_postings = TermPostings(
+            hint_postings = TermPostings(
                 np.concatenate([ids[in_hint], pairs[pair_in_hint]]),
                 np.concatenate([token_hint[in_hint], pair_hint[pair_in_hint]]), len(owners))
         self._hint_owner = np.asarray(owners, dtype=np.int64)
+        # Passages and hints in one postings (hints numbered after the passages), scored at once.
+        self._both = (TermPostings.joined(self.passage_postings, hint_postings)
+                      if hint_postings is not None else None)
         # A passage's hints are numbered one after another: the first of each run, and its owner,
         # so the best hint per passage is one reduceat (far quicker than np.maximum.at).
         firsts = np.flatnonzero(np.diff(self._hint_owner, prepend=-1))
@@ -197,11 +216,9 @@ class SearchIndex:
         words = np.fromiter(vocabulary.values(), dtype=np.int64, count=len(vocabulary))
         rows = np.searchsorted(postings.keys, words)
         self._word_rows = rows  # vocabulary id -> postings row (every word has one)
-        self._hint_word_rows = None  # the same for the hints' postings, -1 where a word has none
-        if self.hint_postings is not None and len(self.hint_postings.keys):
-            hint_keys = self.hint_postings.keys
-            hint_rows = np.minimum(np.searchsorted(hint_keys, words), len(hint_keys) - 1)
-            self._hint_word_rows = np.where(hint_keys[hint_rows] == words, hint_rows, -1)
+        self._both_word_rows = None  # the same for the joined postings of passages and hints
+        if self._both is not None:
+            self._both_word_rows = np.searchsorted(self._both.keys, words)
         self._idf: dict[str, float] = dict(zip(vocabulary, postings.idfs[
             np.minimum(rows, max(0, len(postings.keys) - 1))].tolist())) if len(postings.keys) else {}
         # A word the corpus has never seen is as telling as the rarest one it has.
@@ -216,11 +233,12 @@ class SearchIndex:
         return self.vocabulary.get(term)
 
     def _keys(self, weighted: list[tuple[float, str]], hints: bool = False) -> list[tuple[float, int]]:
-        """(weight, key) for the terms the index knows; a word is given as its postings row
+        """(weight, key) for the terms the index knows, in the passages' postings (or with
+        `hints`, the joined postings of passages and hints); a word is given as its postings row
         (-row - 1), which saves looking it up."""
         out = []
         vocabulary = self.vocabulary
-        rows = self._hint_word_rows if hints else self._word_rows
+        rows = self._both_word_rows if hints else self._word_rows
         for weight, term in weighted:
             if ">" in term:
                 key = self.key(term)
@@ -290,12 +308,11 @@ class SearchIndex:
 
     def scores(self, weighted: list[tuple[float, str]]) -> np.ndarray:
         """Every passage's score: its words, plus HINT_WEIGHT times its best-matching hint."""
-        scores = self.passage_postings.scores(self._keys(weighted))
-        if self.hint_postings is not None:
-            hint_scores = self.hint_postings.scores(self._keys(weighted, hints=True))
-            if len(hint_scores):
-                scores[self._hint_run_owner] += HINT_WEIGHT * np.maximum.reduceat(
-                    hint_scores, self._hint_runs)
+        if self._both is None:
+            return self.passage_postings.scores(self._keys(weighted))
+        both = self._both.scores(self._keys(weighted, hints=True))
+        scores, hint_scores = both[:len(self.passages)], both[len(self.passages):]
+        scores[self._hint_run_owner] += HINT_WEIGHT * np.maximum.reduceat(hint_scores, self._hint_runs)
         return scores
 
     def reach(self, weighted: list[tuple[float, str]]) -> float:
