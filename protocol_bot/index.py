@@ -261,11 +261,9 @@ class SearchIndex:
         """Does any passage contain every word of the phrase?"""
         if not all(t in self._idf for t in phrase):
             return False
-        postings = self.passage_postings
         common: set[int] | None = None
         for t in phrase:
-            row = int(self._word_rows[self.vocabulary[t]])
-            docs = set(postings._doc_ids[postings._starts[row]:postings._ends[row]].tolist())
+            docs = set(self.passages_with(t).tolist())
             common = docs if common is None else common & docs
         return bool(common)
 
