@@ -455,6 +455,10 @@ class Answerer:
         reach = self.index.reach([(w, t) for t, w in query.weights.items()]) or 1.0
         raw = self.index.word_score([(w, t) for t, w in query.weights.items()], position)
         second = chosen[1][0] if len(chosen) > 1 else 0.0
+        near = self.declined.declined_share([(w, t) for t, w in query.weights.items()])
+        # A passage nobody wrote hints for (a new document) has fewer examples near a question
+        # about it: its nearness to declined messages is weighed on its own.
+        hinted = bool(self.kb.passages[position].questions)
         kind = decision.fact_kind(query.focus)
         fact = kind is not None and not self._states_fact(kind, position, query)
         spec = {t: decision.specificity(t, self.index.count(t), self.index.total_words)
@@ -474,7 +478,8 @@ class Answerer:
             "unknown_rare": unknown / total,
             "max_uncovered": max(uncovered, default=0.0),
             "reach": min(2.0, raw / reach),
-            "declined_near": self.declined.declined_share([(w, t) for t, w in query.weights.items()]),
+            "declined_near": near if hinted else 0.0,
+            "declined_near_unhinted": 0.0 if hinted else near,
             "margin": (score - second) / score if score else 0.0,
             "fact_gap": 1.0 if fact else 0.0,
             "informative_words": min(1.0, sum(decision.rarity(t) for t, w in query.weights.items()

@@ -46,7 +46,7 @@ DECLINED_FILE = HERE / "data" / "declined_examples.txt"
 
 FEATURES = ("cover_rare", "cover_idf", "unknown_rare", "max_uncovered", "reach", "margin",
             "fact_gap", "informative_words", "domain", "domain_low", "names_missing",
-            "statement", "declined_near")
+            "statement", "declined_near", "declined_near_unhinted")
 
 # General-English Zipf frequency at which a word stops telling what a question is about
 # ("time", "people", "good" are ~6; "officer" 4.6, "councillor" 3.6, "quorum" 2.4).

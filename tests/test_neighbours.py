@@ -51,3 +51,32 @@ def test_once_a_document_says_it_a_declined_example_stops_counting(knowledge_cop
     answer = answerer.answer("what is the quorum for full council?")
     assert answer.answered
     assert answer.citations[0].document_id == "standing-orders"
+
+
+SOCIAL_MEDIA = '''document:
+  id: social-media-guidance
+  title: "Social Media Guidance for Councillors"
+  publisher: "The council"
+  kind: guidance
+  edition: "2026"
+passages:
+  - ref: "2"
+    heading: Freedom of information
+    type: clause
+    text: >-
+      Posts and messages about council business on a personal account may be subject to a
+      Freedom of Information (FOI) request, so councillors should assume anything they post could
+      be disclosed.
+'''
+
+
+def test_a_new_document_without_hints_is_not_declined_for_its_own_topic(knowledge_copy):
+    # The shipped declined examples include FOI and Facebook questions (out of scope for the
+    # shipped documents); a guidance the MO adds on them must still answer them.
+    (knowledge_copy / "social-media.yaml").write_text(SOCIAL_MEDIA, encoding="utf-8")
+    answerer = Answerer(load_knowledge(knowledge_copy))
+    for question in ("are my facebook posts covered by FOI?",
+                     "can my tweets be requested under freedom of information?"):
+        answer = answerer.answer(question)
+        assert answer.answered, question
+        assert answer.citations[0].document_id == "social-media-guidance"
