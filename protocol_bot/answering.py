@@ -452,10 +452,11 @@ class Answerer:
                      if t not in covered_terms and w >= 0.99]
         idf_w = {t: self.index.idf(t) * w for t, w in query.weights.items() if self.index.knows(t)}
         idf_total = sum(idf_w.values())
-        reach = self.index.reach([(w, t) for t, w in query.weights.items()]) or 1.0
-        raw = self.index.word_score([(w, t) for t, w in query.weights.items()], position)
+        own = [(w, t) for t, w in query.weights.items()]  # the question's words, no related ones
+        reach = self.index.reach(own) or 1.0
+        raw = self.index.word_score(own, position)
         second = chosen[1][0] if len(chosen) > 1 else 0.0
-        near = self.declined.declined_share([(w, t) for t, w in query.weights.items()])
+        near = self.declined.declined_share(own)
         # A passage nobody wrote hints for (a new document) has fewer examples near a question
         # about it: its nearness to declined messages is weighed on its own.
         hinted = bool(self.kb.passages[position].questions)
