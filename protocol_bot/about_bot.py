@@ -141,7 +141,7 @@ _CAPABILITY = re.compile(
 # the whole message.
 
 # What was asked here: the things a privacy question is about.
-_CHAT = (r"(this|the|our|my) (chat|conversation|thread|session)|what i (ask|asked|type|typed|"
+_CHAT = (r"(this|the|our|my) (chat|conversation|thread|session)|what i('ve| have)? (ask|asked|type|typed|"
          r"write|wrote|say|said|search|searched)( here| you)?|(anything|everything|whatever|"
          r"the (stuff|things)) i (ask|type|write|say|put)( (here|in here|in))?|my (questions?|queries|"
          r"query|chats?|conversations?|searches|"
@@ -168,7 +168,7 @@ IDENTITY_SHAPES = (
     r"an? llm|machine learning|an? (large )?language model|the internet)\b",
     r"\bare (you|u) (chat ?gpt|copilot|gemini|claude|siri|alexa|gpt|an? (chat ?bot|program|"
     r"algorithm))\b",
-    r"\bwhat (ai|model|llm|technology|tech|software|engine) (are you|is this|is it|do you use|"
+    r"\bwhat (ai |language |large language )?(ai|model|llm|technology|tech|software|engine) (are you|is this|is it|do you use|"
     r"powers (you|this)|runs (you|this))\b",
     r"\b(what('?s| is) your name|do you have a name|tell me about yourself|introduce yourself|"
     r"who am i (talking|speaking|chatting) (to|with))\b",
@@ -206,6 +206,10 @@ PRIVACY_SHAPES = (
     r"held|collected|logged|recorded|retain)",
     r"\b(where|how) (is|are) (my|the|our|this|these) (data|questions?|chats?|conversations?|"
     r"information|info|logs?) (stored|kept|held|saved|used|processed|handled)\b",
+    r"\b(turn off|switch off|disable|stop) (my |the |this )?(chat |conversation |question |search )?"
+    r"(history|logging|recording)\b",
+    r"\b(is|are) (my|our) (data|questions?|chats?|messages|information) (sent|stored|kept|held|processed|"
+    r"going) (to|in|outside|abroad|overseas)\b",
     r"\b(delete|erase|clear|wipe|remove) (my|our|this|the) (chat |conversation |question |search )?"
     r"(history|chat|conversation|questions?|messages?)\b",
     r"\b(gdpr|data protection|privacy|retention)\b.{0,30}\b(this (bot|chat ?bot|chat|tool|service|"
@@ -276,6 +280,12 @@ CAPABILITY_SHAPES = (
     r"(tool|thing|chat ?bot))\b",
     r"\bhow (should|do|can) i (phrase|word|ask) (my )?(questions?|things)( for you| to you)?" + _END,
     r"\bwhat languages? (do|can) (you|u) (speak|understand|read|do)\b",
+    r"\b(are|is) (you|u|this bot|the bot) (available|working|on|online|up|open) (on|in) (my |a )?(phone|"
+    r"mobile|ipad|tablet|laptop|teams|slack)\b",
+    r"\bdo (you|u|this bot|the bot) (work|run) (offline|without (the |an )?internet)\b",
+    r"\bwhich version (of (you|the bot|this bot|this chat ?bot)|are you)\b",
+    r"\b(are|r) (you|u) (allowed|able|permitted|meant) to (give|have|share|express) (your own )?"
+    r"(political )?(opinions?|views)\b",
     r"\b(are|is) (you|u|this bot|the bot) (available|working|on|online|up|open) (24/7|all the time|"
     r"at (the )?weekends?|out of hours|overnight|on holidays?)\b",
     r"\bdo (you|u) (have|keep) (a )?(history|memory|records?|logs?)" + _END,

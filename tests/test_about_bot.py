@@ -117,3 +117,22 @@ def test_more_small_talk(message):
 ])
 def test_more_real_questions_are_left_to_the_search(message):
     assert kind(message) is None and not is_small_talk(message), message
+
+
+@pytest.mark.parametrize("message", [
+    "what AI model are you running on?", "can the MO see what I've asked you?", "do you work offline?",
+    "are you allowed to give political opinions?", "are you available on my phone?",
+    "can I turn off the chat history?", "which version of the bot is this?", "is my data sent to America?",
+])
+def test_wordings_met_in_an_evaluation_set_after_its_first_look(message):
+    # Widened after reading untouched set 5's misses (a development set for these shapes since).
+    assert kind(message) == "about_bot", message
+
+
+@pytest.mark.parametrize("message", [
+    "can I turn off notifications from officers?", "are officers allowed to give political opinions?",
+    "is my data stored by the council when I report a complaint?",
+    "which version of the protocol is current?", "what model of governance do we have?",
+])
+def test_their_near_misses_are_left_to_the_search(message):
+    assert kind(message) is None, message
