@@ -103,12 +103,16 @@ class TermPostings:
         i = int(np.searchsorted(self.keys, key))
         return i if i < len(self.keys) and self.keys[i] == key else -1
 
+    def _row(self, key: int) -> int:
+        """A key as SearchIndex._keys gives it: a negative one is already a row (-row - 1)."""
+        return -key - 1 if key < 0 else self.find(key)
+
     def scores(self, weighted_keys: list[tuple[float, int]]) -> np.ndarray:
         """Every document's score: all the keys' postings gathered and summed in one go (a few
         numpy calls per question however many words it has, rather than a few per word)."""
         weights, rows = [], []
         for weight, key in weighted_keys:
-            row = -key - 1 if key < 0 else self.find(key)  # negative: already a row
+            row = self._row(key)
             if row >= 0:
                 weights.append(weight)
                 rows.append(row)
@@ -125,7 +129,7 @@ class TermPostings:
         """One document's score: each key's posting for it found by bisection."""
         total = 0.0
         for weight, key in weighted_keys:
-            row = -key - 1 if key < 0 else self.find(key)
+            row = self._row(key)
             if row >= 0:
                 start, end = self._starts[row], self._ends[row]
                 i = start + int(np.searchsorted(self._doc_ids[start:end], doc))
